@@ -1,0 +1,69 @@
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsEmail, IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, MinLength } from 'class-validator';
+
+const toBool = ({ value }: { value: unknown }): unknown => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  return value;
+};
+const toInt = ({ value }: { value: unknown }): unknown =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+const urlOpts = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
+
+/**
+ * Every environment variable the server reads, declared once with its default.
+ * .env.example documents the same keys; a unit test keeps the two in step.
+ */
+export class EnvironmentVariables {
+  @Transform(toInt) @IsInt() @Min(0) @Max(65535)
+  PORT = 8065;
+
+  @IsUrl(urlOpts)
+  SITE_URL = 'http://localhost:8065';
+
+  @IsString() @Matches(/^postgres(ql)?:\/\//, { message: 'DATABASE_URL must be a postgres:// URL' })
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/mmfed';
+
+  @IsString() @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// URL' })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  @IsString() @Matches(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'QUEUE_PREFIX must be 1-64 of [A-Za-z0-9_.:-]' })
+  QUEUE_PREFIX = 'mmfed';
+
+  @IsString() @MinLength(1)
+  FILES_DIR = './data/files';
+
+  @Transform(toInt) @IsInt() @Min(1)
+  MAX_FILE_SIZE = 104857600;
+
+  @Transform(toBool) @IsBoolean()
+  MIGRATIONS_RUN = true;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  /** Express "trust proxy" setting: false, true, a hop count, or a list of addresses/subnets. */
+  @IsString()
+  TRUST_PROXY = 'false';
+
+  @IsOptional() @IsString() @Matches(/^[a-z0-9.\-_]{3,64}$/, { message: 'ADMIN_USERNAME must be 3-64 of [a-z0-9.-_]' })
+  ADMIN_USERNAME?: string = undefined;
+
+  @IsOptional() @IsString() @MinLength(8)
+  ADMIN_PASSWORD?: string = undefined;
+
+  @IsOptional() @IsEmail()
+  ADMIN_EMAIL?: string = undefined;
+
+  /** bcrypt cost; 10 is Mattermost's own. Lower only in tests. */
+  @Transform(toInt) @IsInt() @Min(4) @Max(15)
+  PASSWORD_HASH_COST = 10;
+
+  /** Session lifetime in days (Mattermost's SessionLengthWebInDays default is 30). */
+  @Transform(toInt) @IsInt() @Min(1)
+  SESSION_LENGTH_DAYS = 30;
+}
+
+export type EnvKey = keyof EnvironmentVariables;

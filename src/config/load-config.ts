@@ -1,0 +1,60 @@
+import 'reflect-metadata';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+import type { AppConfig } from './app-config.js';
+import { EnvironmentVariables } from './env.schema.js';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const KEYS = Object.keys(new EnvironmentVariables());
+
+function describe(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) => Object.values(e.constraints ?? {}).map((msg) => `${e.property}: ${msg}`));
+}
+
+function parseTrustProxy(raw: string): boolean | number | string {
+  const v = raw.trim();
+  if (v === 'true') return true;
+  if (v === 'false' || v === '') return false;
+  if (/^\d+$/.test(v)) return Number(v);
+  return v;
+}
+
+/** Reads only the declared keys from `env`, applies defaults, validates all of them, lists every bad key. */
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  const raw: Record<string, string> = {};
+  for (const key of KEYS) {
+    const value = env[key];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const vars = plainToInstance(EnvironmentVariables, raw, { exposeDefaultValues: true });
+  const problems = describe(validateSync(vars, { forbidUnknownValues: false }));
+
+  const admin = [vars.ADMIN_USERNAME, vars.ADMIN_PASSWORD, vars.ADMIN_EMAIL];
+  if (admin.some((v) => v !== undefined) && admin.some((v) => v === undefined)) {
+    problems.push('ADMIN_USERNAME, ADMIN_PASSWORD and ADMIN_EMAIL must be set together');
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  return {
+    http: { port: vars.PORT, siteUrl: vars.SITE_URL.replace(/\/+$/, ''), trustProxy: parseTrustProxy(vars.TRUST_PROXY) },
+    database: { url: vars.DATABASE_URL, migrationsRun: vars.MIGRATIONS_RUN },
+    redis: { url: vars.REDIS_URL, queuePrefix: vars.QUEUE_PREFIX },
+    files: { dir: vars.FILES_DIR, maxFileSize: vars.MAX_FILE_SIZE },
+    log: { level: vars.LOG_LEVEL },
+    auth: {
+      passwordHashCost: vars.PASSWORD_HASH_COST,
+      sessionLengthMs: vars.SESSION_LENGTH_DAYS * 24 * 3600 * 1000,
+      bootstrapAdmin: vars.ADMIN_USERNAME
+        ? { username: vars.ADMIN_USERNAME, password: vars.ADMIN_PASSWORD!, email: vars.ADMIN_EMAIL! }
+        : undefined,
+    },
+  };
+}
+
+export const CONFIG_KEYS: readonly string[] = KEYS;

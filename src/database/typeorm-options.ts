@@ -1,0 +1,15 @@
+import type { DataSourceOptions } from 'typeorm';
+import { MIGRATIONS } from '../../migrations/index.js';
+
+/** Options shared by the app and the migration CLI. The schema only ever comes from migrations/. */
+export function baseDataSourceOptions(url: string): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    synchronize: false,
+    migrationsRun: false,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'typeorm_migrations',
+    extra: { max: 20 },
+  };
+}

@@ -1,0 +1,55 @@
+import { Controller, Get, Header, Inject } from '@nestjs/common';
+import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
+import type { Redis } from 'ioredis';
+import { DataSource } from 'typeorm';
+import { REDIS_CLIENT } from '../redis/redis.module.js';
+
+const CHECK_TIMEOUT_MS = 2_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e); });
+  });
+}
+
+/** For the load balancer: live = the process answers; ready = PostgreSQL and Redis answer too. */
+@ApiTags('system')
+@Controller('health')
+export class HealthController {
+  constructor(
+    private readonly health: HealthCheckService,
+    private readonly indicators: HealthIndicatorService,
+    private readonly dataSource: DataSource,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
+  ) {}
+
+  @Get('live')
+  @Header('Cache-Control', 'no-store')
+  @ApiOkResponse({ description: 'The process is up' })
+  live(): Promise<HealthCheckResult> {
+    return this.health.check([]);
+  }
+
+  @Get('ready')
+  @Header('Cache-Control', 'no-store')
+  @ApiOkResponse({ description: 'PostgreSQL and Redis reachable' })
+  @ApiServiceUnavailableResponse({ description: 'A dependency is down' })
+  ready(): Promise<HealthCheckResult> {
+    return this.health.check([
+      () => this.probe('database', () => this.dataSource.query('SELECT 1')),
+      () => this.probe('redis', () => this.redis.ping()),
+    ]);
+  }
+
+  private async probe<K extends string>(key: K, fn: () => Promise<unknown>) {
+    const session = this.indicators.check(key);
+    try {
+      await withTimeout(fn(), CHECK_TIMEOUT_MS);
+      return session.up();
+    } catch (err) {
+      return session.down({ message: err instanceof Error ? err.message : String(err) });
+    }
+  }
+}

@@ -1,0 +1,167 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { AppError } from '../../common/app-error.js';
+import { newId } from '../../common/ids.js';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import type { AuthContext } from './auth-context.js';
+import { AuthErrors } from './auth.errors.js';
+import type { CreateUserDto } from './dto/create-user.dto.js';
+import { PasswordHasher } from './password-hasher.js';
+import { isSystemAdmin, SYSTEM_ADMIN_ROLE, SYSTEM_USER_ROLE } from './permissions.js';
+import { SessionEntity } from './session.entity.js';
+import { SessionRepository } from './session.repository.js';
+import { hashToken, newOpaqueToken } from './tokens.js';
+import { UserAccessTokenEntity } from './user-access-token.entity.js';
+import { UserEntity } from './user.entity.js';
+import { UserRepository } from './user.repository.js';
+
+export interface NewAccessToken {
+  id: string;
+  token: string;
+  user_id: string;
+  description: string;
+  is_active: boolean;
+}
+
+@Injectable()
+export class AuthService {
+  constructor(
+    private readonly users: UserRepository,
+    private readonly sessions: SessionRepository,
+    private readonly hasher: PasswordHasher,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async login(loginId: string, password: string, deviceId = ''): Promise<{ user: UserEntity; token: string }> {
+    const user = await this.users.findActiveByLoginId(loginId);
+    // Synthetic remote users have no password and can never log in here.
+    const ok = await this.hasher.verify(password, user?.password || undefined);
+    if (!user || !ok) throw AuthErrors.invalidCredentials();
+    const token = newOpaqueToken();
+    const now = Date.now();
+    const session = Object.assign(new SessionEntity(), {
+      id: newId(),
+      token_hash: hashToken(token),
+      user_id: user.id,
+      create_at: now,
+      expires_at: now + this.config.auth.sessionLengthMs,
+      last_activity_at: now,
+      roles: user.roles,
+      device_id: deviceId,
+      props: {},
+    });
+    await this.sessions.insertSession(session);
+    return { user, token };
+  }
+
+  async logout(sessionId: string): Promise<void> {
+    await this.sessions.deleteSession(sessionId);
+  }
+
+  /** Resolves a bearer token (session or personal access token) to who is calling, or null. */
+  async authenticate(token: string): Promise<AuthContext | null> {
+    if (!token || token.length > 128) return null;
+    const hash = hashToken(token);
+    const session = await this.sessions.findSessionByTokenHash(hash);
+    if (session) {
+      if (session.expires_at <= Date.now()) {
+        await this.sessions.deleteSession(session.id);
+        return null;
+      }
+      const user = await this.users.findById(session.user_id);
+      if (!user || user.delete_at) return null;
+      return { userId: user.id, sessionId: session.id, roles: user.roles, isAccessToken: false };
+    }
+    const pat = await this.sessions.findAccessTokenByHash(hash);
+    if (!pat || !pat.is_active) return null;
+    const user = await this.users.findById(pat.user_id);
+    if (!user || user.delete_at) return null;
+    return { userId: user.id, sessionId: pat.id, roles: user.roles, isAccessToken: true };
+  }
+
+  async getUser(id: string): Promise<UserEntity> {
+    const user = await this.users.findById(id);
+    if (!user) throw AuthErrors.userNotFound();
+    return user;
+  }
+
+  async createUser(dto: CreateUserDto, roles = SYSTEM_USER_ROLE): Promise<UserEntity> {
+    const user = await this.buildUser(dto, roles);
+    if (!(await this.users.insertIfFree(user))) {
+      if (await this.users.findByUsername(user.username)) throw AuthErrors.usernameTaken();
+      throw AuthErrors.emailTaken();
+    }
+    return user;
+  }
+
+  /** Creates the configured admin unless a user with that username exists; safe when replicas start together. */
+  async ensureBootstrapAdmin(): Promise<'created' | 'exists' | 'not-configured'> {
+    const admin = this.config.auth.bootstrapAdmin;
+    if (!admin) return 'not-configured';
+    if (await this.users.findByUsername(admin.username)) return 'exists';
+    const user = await this.buildUser(admin, `${SYSTEM_ADMIN_ROLE} ${SYSTEM_USER_ROLE}`);
+    user.email_verified = true;
+    return (await this.users.insertIfFree(user)) ? 'created' : 'exists';
+  }
+
+  async createAccessToken(caller: AuthContext, userId: string, description: string): Promise<NewAccessToken> {
+    if (caller.userId !== userId && !isSystemAdmin(caller.roles)) throw AuthErrors.forbidden('create_user_access_token');
+    await this.getUser(userId);
+    const token = newOpaqueToken();
+    const row = Object.assign(new UserAccessTokenEntity(), {
+      id: newId(),
+      token_hash: hashToken(token),
+      user_id: userId,
+      description,
+      is_active: true,
+    });
+    await this.sessions.insertAccessToken(row);
+    return { id: row.id, token, user_id: userId, description, is_active: true };
+  }
+
+  async revokeAccessToken(caller: AuthContext, tokenId: string): Promise<void> {
+    const row = await this.sessions.findAccessTokenById(tokenId);
+    if (!row) throw AuthErrors.tokenNotFound();
+    if (row.user_id !== caller.userId && !isSystemAdmin(caller.roles)) throw AuthErrors.forbidden('revoke_user_access_token');
+    await this.sessions.deleteAccessToken(tokenId);
+  }
+
+  deleteExpiredSessions(now = Date.now()): Promise<number> {
+    return this.sessions.deleteExpiredSessions(now);
+  }
+
+  private async buildUser(
+    dto: Pick<CreateUserDto, 'username' | 'email' | 'password'> & Partial<CreateUserDto>,
+    roles: string,
+  ): Promise<UserEntity> {
+    const now = Date.now();
+    if (!dto.password) throw AppError.invalidBodyParam('password');
+    return Object.assign(new UserEntity(), {
+      id: newId(),
+      create_at: now,
+      update_at: now,
+      delete_at: 0,
+      username: dto.username.toLowerCase(),
+      password: await this.hasher.hash(dto.password),
+      auth_data: null,
+      auth_service: '',
+      email: dto.email.toLowerCase(),
+      email_verified: false,
+      nickname: dto.nickname ?? '',
+      first_name: dto.first_name ?? '',
+      last_name: dto.last_name ?? '',
+      position: dto.position ?? '',
+      roles,
+      props: {},
+      notify_props: {},
+      last_password_update: now,
+      last_picture_update: 0,
+      failed_attempts: 0,
+      locale: dto.locale ?? 'en',
+      timezone: { automaticTimezone: '', manualTimezone: '', useAutomaticTimezone: 'true' },
+      mfa_active: false,
+      mfa_secret: '',
+      remote_id: null,
+      is_bot: false,
+    });
+  }
+}

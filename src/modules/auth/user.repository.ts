@@ -1,0 +1,43 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { UserEntity } from './user.entity.js';
+
+@Injectable()
+export class UserRepository {
+  constructor(@InjectRepository(UserEntity) private readonly repo: Repository<UserEntity>) {}
+
+  findById(id: string): Promise<UserEntity | null> {
+    return this.repo.findOneBy({ id });
+  }
+
+  findByUsername(username: string): Promise<UserEntity | null> {
+    return this.repo.findOneBy({ username });
+  }
+
+  /** Mattermost's login_id matches a username or an email, case-insensitively. */
+  findActiveByLoginId(loginId: string): Promise<UserEntity | null> {
+    const id = loginId.trim().toLowerCase();
+    return this.repo
+      .createQueryBuilder('u')
+      .where('(u.username = :id OR lower(u.email) = :id) AND u.delete_at = 0', { id })
+      .getOne();
+  }
+
+  /** Inserts unless the username or email is taken; returns whether the row was written. */
+  async insertIfFree(user: UserEntity): Promise<boolean> {
+    const result = await this.repo
+      .createQueryBuilder()
+      .insert()
+      .into(UserEntity)
+      .values(user)
+      .orIgnore()
+      .returning('id')
+      .execute();
+    return (result.raw as unknown[]).length > 0;
+  }
+
+  async countAll(): Promise<number> {
+    return this.repo.count();
+  }
+}

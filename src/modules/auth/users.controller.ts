@@ -1,0 +1,71 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { UserIdParamPipe } from '../../common/id-param.pipe.js';
+import type { AuthContext } from './auth-context.js';
+import { Authenticated, CurrentAuth, RequirePermission } from './auth.decorators.js';
+import { AuthService, type NewAccessToken } from './auth.service.js';
+import { CreateAccessTokenDto, RevokeAccessTokenDto } from './dto/access-token.dto.js';
+import { CreateUserDto } from './dto/create-user.dto.js';
+import { LoginDto } from './dto/login.dto.js';
+import { Permission } from './permissions.js';
+import { SESSION_COOKIE } from './request-token.js';
+import { toUserJson, type UserJson } from './user.mapper.js';
+
+@ApiTags('users')
+@Controller('api/v4/users')
+export class UsersController {
+  constructor(private readonly auth: AuthService) {}
+
+  @Post('login')
+  @HttpCode(200)
+  @ApiOkResponse({ description: 'The user; the session token is in the `Token` response header' })
+  async login(@Body() body: LoginDto, @Res({ passthrough: true }) res: Response): Promise<UserJson> {
+    const { user, token } = await this.auth.login(body.login_id, body.password, body.device_id);
+    res.setHeader('Token', token);
+    res.cookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', path: '/' });
+    return toUserJson(user, { self: true });
+  }
+
+  @Post('logout')
+  @HttpCode(200)
+  @Authenticated()
+  async logout(@CurrentAuth() auth: AuthContext, @Res({ passthrough: true }) res: Response): Promise<{ status: 'OK' }> {
+    if (!auth.isAccessToken) await this.auth.logout(auth.sessionId);
+    res.clearCookie(SESSION_COOKIE, { path: '/' });
+    return { status: 'OK' };
+  }
+
+  @Get('me')
+  @Authenticated()
+  async me(@CurrentAuth() auth: AuthContext): Promise<UserJson> {
+    return toUserJson(await this.auth.getUser(auth.userId), { self: true });
+  }
+
+  @Post()
+  @RequirePermission(Permission.CreateUser)
+  @ApiCreatedResponse({ description: 'The new user' })
+  async create(@Body() body: CreateUserDto): Promise<UserJson> {
+    return toUserJson(await this.auth.createUser(body));
+  }
+
+  @Post(':user_id/tokens')
+  @HttpCode(200)
+  @Authenticated()
+  @ApiOkResponse({ description: 'The token; its value is shown only in this response' })
+  createToken(
+    @CurrentAuth() auth: AuthContext,
+    @Param('user_id', UserIdParamPipe) userId: string,
+    @Body() body: CreateAccessTokenDto,
+  ): Promise<NewAccessToken> {
+    return this.auth.createAccessToken(auth, userId === 'me' ? auth.userId : userId, body.description);
+  }
+
+  @Post('tokens/revoke')
+  @HttpCode(200)
+  @Authenticated()
+  async revokeToken(@CurrentAuth() auth: AuthContext, @Body() body: RevokeAccessTokenDto): Promise<{ status: 'OK' }> {
+    await this.auth.revokeAccessToken(auth, body.token_id);
+    return { status: 'OK' };
+  }
+}

@@ -1,0 +1,32 @@
+import type { JobsOptions } from 'bullmq';
+
+/** Every BullMQ queue of the server. A queue's owning module registers it, its board and its processor. */
+export enum QueueName {
+  Maintenance = 'maintenance',
+}
+
+/** Every job, with the queue it runs on. */
+export enum JobName {
+  SessionCleanup = 'session-cleanup',
+}
+
+/** Payload of each job: enqueue() with a wrong payload does not compile. */
+export interface JobPayloads {
+  [JobName.SessionCleanup]: Record<string, never>;
+}
+
+export const JOB_QUEUE: { [N in JobName]: QueueName } = {
+  [JobName.SessionCleanup]: QueueName.Maintenance,
+};
+
+/** Retry policy: transient failures are retried by BullMQ, with exponential backoff from 2 s. */
+export const DEFAULT_JOB_ATTEMPTS = 5;
+export const DEFAULT_BACKOFF_MS = 2_000;
+
+/** Keep finished jobs bounded by age and count: a board to look at, not an unbounded Redis. */
+export const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: DEFAULT_JOB_ATTEMPTS,
+  backoff: { type: 'exponential', delay: DEFAULT_BACKOFF_MS },
+  removeOnComplete: { age: 3600, count: 1000 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
+};

@@ -1,0 +1,9 @@
+// Prints the plain closing line CI reads: "N passed, N failed" (", N skipped" when any were skipped).
+export default class SummaryReporter {
+  onRunComplete(_contexts, results) {
+    const failed = results.numFailedTests + results.numRuntimeErrorTestSuites;
+    const skipped = results.numPendingTests + results.numTodoTests;
+    const line = `${results.numPassedTests} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : '');
+    process.stdout.write(`\n${line}\n`);
+  }
+}
