@@ -29,6 +29,6 @@ export class SessionEntity {
   @Column({ type: 'varchar', length: 512, default: '' })
   device_id: string;
 
-  @Column({ type: 'jsonb', default: () => `'{}'::jsonb` })
+  @Column({ type: 'jsonb', default: {} })
   props: Record<string, string>;
 }

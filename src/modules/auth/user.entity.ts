@@ -45,8 +45,8 @@ export class UserEntity {
   @Column({ type: 'varchar', length: 256, default: 'system_user' })
   roles: string;
 
-  @Column({ type: 'jsonb', default: () => `'{}'::jsonb` }) props: Record<string, string>;
-  @Column({ type: 'jsonb', default: () => `'{}'::jsonb` }) notify_props: Record<string, string>;
+  @Column({ type: 'jsonb', default: {} }) props: Record<string, string>;
+  @Column({ type: 'jsonb', default: {} }) notify_props: Record<string, string>;
 
   @MsColumn() last_password_update: number;
   @MsColumn() last_picture_update: number;
@@ -57,7 +57,7 @@ export class UserEntity {
   @Column({ type: 'varchar', length: 5, default: 'en' })
   locale: string;
 
-  @Column({ type: 'jsonb', default: () => `'{}'::jsonb` })
+  @Column({ type: 'jsonb', default: {} })
   timezone: Record<string, string>;
 
   @Column({ type: 'boolean', default: false }) mfa_active: boolean;

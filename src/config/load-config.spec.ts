@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { CONFIG_KEYS, ConfigError, loadConfig } from './load-config.js';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.http.port).toBe(8065);
+    expect(c.http.siteUrl).toBe('http://localhost:8065');
+    expect(c.database.url).toBe('postgres://postgres@127.0.0.1:5432/mmfed');
+    expect(c.database.migrationsRun).toBe(true);
+    expect(c.redis).toEqual({ url: 'redis://127.0.0.1:6379', queuePrefix: 'mmfed' });
+    expect(c.files.maxFileSize).toBe(104857600);
+    expect(c.auth.bootstrapAdmin).toBeUndefined();
+    expect(c.http.trustProxy).toBe(false);
+  });
+
+  it('parses numbers, booleans and the trust-proxy forms', () => {
+    const c = loadConfig({ PORT: '9000', MIGRATIONS_RUN: 'false', TRUST_PROXY: '1', SITE_URL: 'https://chat.example.com/' });
+    expect(c.http.port).toBe(9000);
+    expect(c.database.migrationsRun).toBe(false);
+    expect(c.http.trustProxy).toBe(1);
+    expect(c.http.siteUrl).toBe('https://chat.example.com');
+    expect(loadConfig({ TRUST_PROXY: 'loopback, 10.0.0.0/8' }).http.trustProxy).toBe('loopback, 10.0.0.0/8');
+  });
+
+  it('lists every bad key at once', () => {
+    let error: unknown;
+    try {
+      loadConfig({ PORT: 'eighty', SITE_URL: 'not a url', MAX_FILE_SIZE: '-1', LOG_LEVEL: 'loud', MIGRATIONS_RUN: 'maybe' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const key of ['PORT', 'SITE_URL', 'MAX_FILE_SIZE', 'LOG_LEVEL', 'MIGRATIONS_RUN']) expect(problems).toContain(key);
+  });
+
+  it('requires the three ADMIN_* keys together', () => {
+    expect(() => loadConfig({ ADMIN_USERNAME: 'root1' })).toThrow(/ADMIN_USERNAME, ADMIN_PASSWORD and ADMIN_EMAIL/);
+    const c = loadConfig({ ADMIN_USERNAME: 'root1', ADMIN_PASSWORD: 'long-enough', ADMIN_EMAIL: 'root@example.com' });
+    expect(c.auth.bootstrapAdmin).toEqual({ username: 'root1', password: 'long-enough', email: 'root@example.com' });
+  });
+
+  it('ignores variables it does not declare', () => {
+    expect(() => loadConfig({ SOMETHING_ELSE: '1', PATH: '/bin' })).not.toThrow();
+  });
+
+  it('is documented key for key in .env.example', () => {
+    const documented = readFileSync('.env.example', 'utf8')
+      .split('\n')
+      .map((l) => /^#?\s*([A-Z][A-Z0-9_]+)=/.exec(l)?.[1])
+      .filter((k): k is string => !!k);
+    expect([...documented].sort()).toEqual([...CONFIG_KEYS].sort());
+  });
+});
