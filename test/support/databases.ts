@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
-import { TEMPLATE_DB, TEST_DB_PREFIX, TEST_PG_ADMIN_URL } from './test-env.js';
+import { cloneDbName, TEST_PG_ADMIN_URL, templateDb } from './test-env.js';
 
 async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: TEST_PG_ADMIN_URL });
@@ -14,12 +14,12 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 
 /** A fresh database cloned from the template that global setup migrated once. */
 export async function cloneDatabase(): Promise<string> {
-  const name = `${TEST_DB_PREFIX}${randomBytes(6).toString('hex')}`;
+  const name = cloneDbName(randomBytes(5).toString('hex'));
   await admin(async (c) => {
     // Two clones at once can collide on the template ("being accessed by other users"): retry briefly.
     for (let attempt = 0; ; attempt++) {
       try {
-        await c.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DB}"`);
+        await c.query(`CREATE DATABASE "${name}" TEMPLATE "${templateDb()}"`);
         return;
       } catch (err) {
         if (attempt >= 20 || !/being accessed by other users/.test(String(err))) throw err;
