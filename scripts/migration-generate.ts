@@ -17,7 +17,7 @@ const file = readdirSync('migrations').filter((f) => f.endsWith(`-${name}.ts`)).
 if (!file) throw new Error('generated migration not found');
 const className = `${name}${file.split('-')[0]}`;
 const index = readFileSync('migrations/index.ts', 'utf8')
-  .replace(/(import type \{ MigrationInterface \} from 'typeorm';\n)/, `$1import { ${className} } from './${file.replace(/\.ts$/, '.js')}';\n`)
+  .replace(/((?:^import .*\n)+)/m, `$1import { ${className} } from './${file.replace(/\.ts$/, '.js')}';\n`)
   .replace(/(= \[\n)([\s\S]*?)(\];)/, (_m, open: string, body: string, close: string) => `${open}${body}  ${className},\n${close}`);
 writeFileSync('migrations/index.ts', index);
 console.log(`added ${className} to migrations/index.ts`);

@@ -1,9 +1,11 @@
-import { Module } from '@nestjs/common';
+import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { DatabaseMigrator } from './database-migrator.js';
+import { TransactionRunner } from './transaction-runner.js';
 import { baseDataSourceOptions } from './typeorm-options.js';
 
+@Global()
 @Module({
   imports: [
     TypeOrmModule.forRootAsync({
@@ -11,6 +13,7 @@ import { baseDataSourceOptions } from './typeorm-options.js';
       useFactory: (config: AppConfig) => ({ ...baseDataSourceOptions(config.database.url), autoLoadEntities: true }),
     }),
   ],
-  providers: [DatabaseMigrator],
+  providers: [DatabaseMigrator, TransactionRunner],
+  exports: [TransactionRunner],
 })
 export class DatabaseModule {}

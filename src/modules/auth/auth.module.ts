@@ -12,6 +12,7 @@ import { SessionRepository } from './session.repository.js';
 import { UserAccessTokenEntity } from './user-access-token.entity.js';
 import { UserEntity } from './user.entity.js';
 import { UserRepository } from './user.repository.js';
+import { UserDirectory } from './user-directory.service.js';
 import { UsersController } from './users.controller.js';
 
 @Module({
@@ -28,7 +29,8 @@ import { UsersController } from './users.controller.js';
     SessionAuthGuard,
     MaintenanceProcessor,
     AuthBootstrapService,
+    UserDirectory,
   ],
-  exports: [AuthService, SessionAuthGuard],
+  exports: [AuthService, SessionAuthGuard, UserDirectory],
 })
 export class AuthModule {}

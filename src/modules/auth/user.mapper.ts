@@ -29,7 +29,7 @@ export interface UserJson {
 /** Props that hold a remote user's real identity: kept for the protocol, hidden from every client. */
 export const PRIVATE_USER_PROPS: readonly string[] = ['RemoteEmail', 'RemoteUsername'];
 
-export function toUserJson(user: UserEntity, opts: { self?: boolean } = {}): UserJson {
+export function toUserJson(user: Readonly<UserEntity>, opts: { self?: boolean } = {}): UserJson {
   const props = { ...user.props };
   for (const key of PRIVATE_USER_PROPS) delete props[key];
   const json: UserJson = {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { In, Repository } from 'typeorm';
+import type { Tx } from '../../database/transaction-runner.js';
 import { UserEntity } from './user.entity.js';
 
 @Injectable()
@@ -39,5 +40,22 @@ export class UserRepository {
 
   async countAll(): Promise<number> {
     return this.repo.count();
+  }
+
+  findByIds(ids: string[]): Promise<UserEntity[]> {
+    return ids.length ? this.repo.findBy({ id: In(ids) }) : Promise.resolve([]);
+  }
+
+  findByUsernames(usernames: string[]): Promise<UserEntity[]> {
+    return usernames.length ? this.repo.findBy({ username: In(usernames) }) : Promise.resolve([]);
+  }
+
+  /** Row-locks the user for the rest of the transaction, so concurrent profile edits apply one after the other. */
+  findByIdForUpdate(tx: Tx, id: string): Promise<UserEntity | null> {
+    return tx.getRepository(UserEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  async update(tx: Tx, id: string, fields: Partial<UserEntity>): Promise<void> {
+    await tx.getRepository(UserEntity).update({ id }, fields);
   }
 }

@@ -1,0 +1,89 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, Repository } from 'typeorm';
+import type { Tx } from '../../../database/transaction-runner.js';
+import { ChannelMemberEntity } from './channel-member.entity.js';
+import { ChannelEntity } from './channel.entity.js';
+
+@Injectable()
+export class ChannelRepository {
+  constructor(
+    @InjectRepository(ChannelEntity) private readonly channels: Repository<ChannelEntity>,
+    @InjectRepository(ChannelMemberEntity) private readonly members: Repository<ChannelMemberEntity>,
+  ) {}
+
+  findById(id: string): Promise<ChannelEntity | null> {
+    return this.channels.findOneBy({ id });
+  }
+
+  findByIdForUpdate(tx: Tx, id: string): Promise<ChannelEntity | null> {
+    return tx.getRepository(ChannelEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  /** D and G channels are keyed by their deterministic name within team ''. */
+  findByTeamAndName(teamId: string, name: string): Promise<ChannelEntity | null> {
+    return this.channels.findOneBy({ team_id: teamId, name });
+  }
+
+  /** Inserts unless (team_id, name) or the id is taken; true when written. */
+  async insertIfFree(tx: Tx, channel: ChannelEntity): Promise<boolean> {
+    const r = await tx.createQueryBuilder().insert().into(ChannelEntity).values(channel).orIgnore().returning('id').execute();
+    return (r.raw as unknown[]).length > 0;
+  }
+
+  async update(tx: Tx, id: string, fields: Partial<ChannelEntity>): Promise<void> {
+    await tx.getRepository(ChannelEntity).update({ id }, fields);
+  }
+
+  /** Counts a new post and moves last_post_at forward, never backward. */
+  async notePost(tx: Tx, channelId: string, createAt: number, isRoot: boolean): Promise<void> {
+    await tx
+      .createQueryBuilder()
+      .update(ChannelEntity)
+      .set({
+        total_msg_count: () => 'total_msg_count + 1',
+        last_post_at: () => `GREATEST(last_post_at, ${Number(createAt)})`,
+        ...(isRoot ? { last_root_post_at: () => `GREATEST(last_root_post_at, ${Number(createAt)})` } : {}),
+      })
+      .where('id = :channelId', { channelId })
+      .execute();
+  }
+
+  findMember(channelId: string, userId: string): Promise<ChannelMemberEntity | null> {
+    return this.members.findOneBy({ channel_id: channelId, user_id: userId });
+  }
+
+  /** Inserts the membership unless it exists; true when written. */
+  async insertMemberIfAbsent(tx: Tx, member: ChannelMemberEntity): Promise<boolean> {
+    const r = await tx.createQueryBuilder().insert().into(ChannelMemberEntity).values(member).orIgnore().returning('user_id').execute();
+    return (r.raw as unknown[]).length > 0;
+  }
+
+  async deleteMember(tx: Tx, channelId: string, userId: string): Promise<boolean> {
+    const r = await tx.getRepository(ChannelMemberEntity).delete({ channel_id: channelId, user_id: userId });
+    return (r.affected ?? 0) > 0;
+  }
+
+  listMembers(channelId: string, offset: number, limit: number): Promise<ChannelMemberEntity[]> {
+    return this.members.find({ where: { channel_id: channelId }, order: { user_id: 'ASC' }, skip: offset, take: limit });
+  }
+
+  countMembers(channelId: string): Promise<number> {
+    return this.members.countBy({ channel_id: channelId });
+  }
+
+  /** The caller's non-deleted channels in a team, plus their D and G channels (Mattermost includes those). */
+  findChannelsOfUserInTeam(userId: string, teamId: string): Promise<ChannelEntity[]> {
+    return this.channels
+      .createQueryBuilder('c')
+      .innerJoin(ChannelMemberEntity, 'm', 'm.channel_id = c.id AND m.user_id = :userId', { userId })
+      .where("(c.team_id = :teamId OR c.team_id = '') AND c.delete_at = 0", { teamId })
+      .orderBy('c.display_name', 'ASC')
+      .addOrderBy('c.id', 'ASC')
+      .getMany();
+  }
+
+  membersOf(channelId: string, userIds: string[]): Promise<ChannelMemberEntity[]> {
+    return userIds.length ? this.members.findBy({ channel_id: channelId, user_id: In(userIds) }) : Promise.resolve([]);
+  }
+}

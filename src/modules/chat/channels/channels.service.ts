@@ -1,0 +1,233 @@
+import { createHash } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { AppError } from '../../../common/app-error.js';
+import { newId } from '../../../common/ids.js';
+import { TransactionRunner, type Tx } from '../../../database/transaction-runner.js';
+import type { AuthContext } from '../../auth/auth-context.js';
+import { AuthErrors } from '../../auth/auth.errors.js';
+import { isSystemAdmin } from '../../auth/permissions.js';
+import { UserDirectory } from '../../auth/user-directory.service.js';
+import { CHANNEL_ADMIN_ROLES, CHANNEL_USER_ROLES } from '../chat.constants.js';
+import { ChatErrors } from '../chat.errors.js';
+import { ChangeKind, LOCAL_ORIGIN, type ChangeEvent, type ChangeOrigin } from '../events/change-event.types.js';
+import { ChangeEventsService } from '../events/change-events.service.js';
+import { TeamRepository } from '../teams/team.repository.js';
+import { ChannelAccess } from './channel-access.service.js';
+import { ChannelMemberEntity } from './channel-member.entity.js';
+import { ChannelEntity, type ChannelType } from './channel.entity.js';
+import { ChannelRepository } from './channel.repository.js';
+import type { CreateChannelDto, PatchChannelDto } from './dto/channel.dto.js';
+
+/** Mattermost's DM channel name: the two user ids, sorted, joined by "__". */
+export function directChannelName(a: string, b: string): string {
+  return [a, b].sort().join('__');
+}
+
+/** Mattermost's GM channel name: hex SHA-1 of the sorted user ids concatenated. */
+export function groupChannelName(userIds: string[]): string {
+  return createHash('sha1').update([...userIds].sort().join('')).digest('hex');
+}
+
+export interface NewChannelSpec {
+  id?: string;
+  team_id: string;
+  type: ChannelType;
+  name: string;
+  display_name: string;
+  header?: string;
+  purpose?: string;
+  creator_id: string;
+  shared?: boolean;
+}
+
+@Injectable()
+export class ChannelsService {
+  constructor(
+    private readonly channels: ChannelRepository,
+    private readonly teams: TeamRepository,
+    private readonly access: ChannelAccess,
+    private readonly users: UserDirectory,
+    private readonly events: ChangeEventsService,
+    private readonly tx: TransactionRunner,
+  ) {}
+
+  async create(auth: AuthContext, dto: CreateChannelDto): Promise<ChannelEntity> {
+    await this.access.assertTeamMember(auth, dto.team_id);
+    const { channel, events } = await this.tx.run(async (tx) => {
+      const channel = await this.insertChannel(tx, { ...dto, creator_id: auth.userId });
+      const events = [await this.addMemberTx(tx, channel, auth.userId, true, LOCAL_ORIGIN)];
+      return { channel, events };
+    });
+    this.events.publish(events.filter((e): e is ChangeEvent => !!e));
+    return channel;
+  }
+
+  /** Creates (or returns the existing) DM between the caller (or an admin's choice) and another user. */
+  async direct(auth: AuthContext, userIds: string[]): Promise<{ channel: ChannelEntity; created: boolean }> {
+    if (!userIds.includes(auth.userId) && !isSystemAdmin(auth.roles)) throw AuthErrors.forbidden('create_direct_channel');
+    const [a, b] = userIds.length === 1 ? [userIds[0], userIds[0]] : userIds;
+    const participants = await this.users.findMany([a, b]);
+    if (participants.length !== new Set([a, b]).size || participants.some((u) => u.delete_at)) throw AuthErrors.userNotFound();
+    const name = directChannelName(a, b);
+    const existing = await this.channels.findByTeamAndName('', name);
+    if (existing) return { channel: existing, created: false };
+    return this.createGroupLike(auth.userId, 'D', name, '', [...new Set([a, b])]);
+  }
+
+  async group(auth: AuthContext, userIds: string[]): Promise<{ channel: ChannelEntity; created: boolean }> {
+    const ids = [...new Set(userIds.includes(auth.userId) ? userIds : [...userIds, auth.userId])];
+    if (ids.length < 3 || ids.length > 8) throw AppError.invalidBodyParam('user_ids', 'a group message needs 3 to 8 distinct users');
+    const participants = await this.users.findMany(ids);
+    if (participants.length !== ids.length || participants.some((u) => u.delete_at)) throw AuthErrors.userNotFound();
+    const name = groupChannelName(ids);
+    const existing = await this.channels.findByTeamAndName('', name);
+    if (existing) return { channel: existing, created: false };
+    const displayName = participants.map((u) => u.username).sort().join(', ').slice(0, 64);
+    return this.createGroupLike(auth.userId, 'G', name, displayName, ids);
+  }
+
+  get(auth: AuthContext, channelId: string): Promise<ChannelEntity> {
+    return this.access.readable(auth, channelId);
+  }
+
+  async patch(auth: AuthContext, channelId: string, dto: PatchChannelDto, origin: ChangeOrigin = LOCAL_ORIGIN): Promise<ChannelEntity> {
+    await this.access.writable(auth, channelId);
+    const result = await this.tx.run(async (tx) => {
+      const channel = await this.channels.findByIdForUpdate(tx, channelId);
+      if (!channel) throw ChatErrors.channelNotFound();
+      const changed: Partial<ChannelEntity> = {};
+      for (const key of ['display_name', 'header', 'purpose'] as const) {
+        if (dto[key] !== undefined && dto[key] !== channel[key]) changed[key] = dto[key];
+      }
+      if (!Object.keys(changed).length) return { channel, event: undefined };
+      changed.update_at = Math.max(Date.now(), channel.update_at + 1);
+      await this.channels.update(tx, channelId, changed);
+      const event = await this.events.record(tx, { kind: ChangeKind.ChannelUpdated, channel_id: channelId, origin_remote_id: origin.remoteId });
+      return { channel: Object.assign(channel, changed), event };
+    });
+    if (result.event) this.events.publish(result.event);
+    return result.channel;
+  }
+
+  async remove(auth: AuthContext, channelId: string): Promise<void> {
+    const channel = await this.access.writable(auth, channelId);
+    if (channel.type === 'D' || channel.type === 'G') throw ChatErrors.channelTypeNotAllowed('direct and group channels cannot be deleted');
+    const event = await this.tx.run(async (tx) => {
+      const now = Date.now();
+      await this.channels.update(tx, channelId, { delete_at: now, update_at: now });
+      return this.events.record(tx, { kind: ChangeKind.ChannelUpdated, channel_id: channelId, origin_remote_id: null });
+    });
+    this.events.publish(event);
+  }
+
+  /** Channel members may add team members to O and P channels; D and G membership is fixed. */
+  async addMember(auth: AuthContext, channelId: string, userId: string): Promise<ChannelMemberEntity> {
+    const self = userId === auth.userId;
+    const channel = self ? await this.access.channel(channelId) : await this.access.writable(auth, channelId);
+    if (channel.delete_at) throw ChatErrors.channelDeleted();
+    if (channel.type === 'D' || channel.type === 'G') throw ChatErrors.channelTypeNotAllowed('cannot add members to direct or group channels');
+    if (self && channel.type === 'P' && !isSystemAdmin(auth.roles) && !(await this.access.isMember(channelId, auth.userId))) {
+      throw ChatErrors.notChannelMember();
+    }
+    const user = await this.users.get(userId);
+    if (user.delete_at) throw AuthErrors.userNotFound();
+    if (!(await this.teams.findActiveMember(channel.team_id, userId))) throw ChatErrors.notTeamMember();
+    const event = await this.tx.run((tx) => this.addMemberTx(tx, channel, userId, false, LOCAL_ORIGIN));
+    if (event) this.events.publish(event);
+    return (await this.channels.findMember(channelId, userId))!;
+  }
+
+  async removeMember(auth: AuthContext, channelId: string, userId: string): Promise<void> {
+    const channel = userId === auth.userId ? await this.access.channel(channelId) : await this.access.writable(auth, channelId);
+    if (channel.type === 'D' || channel.type === 'G') throw ChatErrors.channelTypeNotAllowed('cannot remove members from direct or group channels');
+    const event = await this.tx.run((tx) => this.removeMemberTx(tx, channelId, userId, LOCAL_ORIGIN));
+    if (event) this.events.publish(event);
+  }
+
+  async listMembers(auth: AuthContext, channelId: string, page: number, perPage: number): Promise<ChannelMemberEntity[]> {
+    await this.access.readable(auth, channelId);
+    return this.channels.listMembers(channelId, page * perPage, perPage);
+  }
+
+  async myChannelsInTeam(auth: AuthContext, teamId: string): Promise<ChannelEntity[]> {
+    await this.access.assertTeamMember(auth, teamId);
+    return this.channels.findChannelsOfUserInTeam(auth.userId, teamId);
+  }
+
+  /** Inserts a channel; a taken name (or id) is a clean 400 and nothing is written. */
+  async insertChannel(tx: Tx, spec: NewChannelSpec, now = Date.now()): Promise<ChannelEntity> {
+    const channel = Object.assign(new ChannelEntity(), {
+      id: spec.id ?? newId(),
+      create_at: now,
+      update_at: now,
+      delete_at: 0,
+      team_id: spec.team_id,
+      type: spec.type,
+      display_name: spec.display_name,
+      name: spec.name,
+      header: spec.header ?? '',
+      purpose: spec.purpose ?? '',
+      last_post_at: now,
+      last_root_post_at: now,
+      total_msg_count: 0,
+      extra_update_at: 0,
+      creator_id: spec.creator_id,
+      shared: spec.shared ?? false,
+    });
+    if (!(await this.channels.insertIfFree(tx, channel))) throw ChatErrors.channelNameTaken();
+    return channel;
+  }
+
+  /** Adds a member inside a transaction; returns the journalled event, or undefined if already a member. */
+  async addMemberTx(tx: Tx, channel: ChannelEntity, userId: string, admin: boolean, origin: ChangeOrigin): Promise<ChangeEvent | undefined> {
+    const now = Date.now();
+    const member = Object.assign(new ChannelMemberEntity(), {
+      channel_id: channel.id,
+      user_id: userId,
+      roles: admin ? CHANNEL_ADMIN_ROLES : CHANNEL_USER_ROLES,
+      last_viewed_at: 0,
+      msg_count: 0,
+      mention_count: 0,
+      notify_props: { desktop: 'default', email: 'default', mark_unread: 'all', push: 'default', ignore_channel_mentions: 'default' },
+      last_update_at: now,
+      scheme_user: true,
+      scheme_admin: admin,
+      scheme_guest: false,
+      create_at: now,
+    });
+    if (!(await this.channels.insertMemberIfAbsent(tx, member))) return undefined;
+    return this.events.record(tx, { kind: ChangeKind.MemberAdded, channel_id: channel.id, origin_remote_id: origin.remoteId, user_id: userId }, now);
+  }
+
+  async removeMemberTx(tx: Tx, channelId: string, userId: string, origin: ChangeOrigin): Promise<ChangeEvent | undefined> {
+    if (!(await this.channels.deleteMember(tx, channelId, userId))) return undefined;
+    return this.events.record(tx, { kind: ChangeKind.MemberRemoved, channel_id: channelId, origin_remote_id: origin.remoteId, user_id: userId });
+  }
+
+  private async createGroupLike(
+    creatorId: string,
+    type: 'D' | 'G',
+    name: string,
+    displayName: string,
+    memberIds: string[],
+  ): Promise<{ channel: ChannelEntity; created: boolean }> {
+    try {
+      const { channel, events } = await this.tx.run(async (tx) => {
+        const channel = await this.insertChannel(tx, { team_id: '', type, name, display_name: displayName, creator_id: creatorId });
+        const events: ChangeEvent[] = [];
+        for (const id of memberIds) {
+          const e = await this.addMemberTx(tx, channel, id, false, LOCAL_ORIGIN);
+          if (e) events.push(e);
+        }
+        return { channel, events };
+      });
+      this.events.publish(events);
+      return { channel, created: true };
+    } catch (err) {
+      // Two requests raced to create the same DM/GM: the loser returns the winner's channel.
+      const existing = await this.channels.findByTeamAndName('', name);
+      if (existing) return { channel: existing, created: false };
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,15 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { IdColumn, MsColumn } from '../../../database/columns.js';
+
+/** Mattermost's PostAcknowledgement; acknowledged_at = 0 means removed. update_at orders changes for sync. */
+@Entity('post_acknowledgements')
+@Index('idx_post_acknowledgements_post_id', ['post_id'])
+@Index('idx_post_acknowledgements_channel_update_at', ['channel_id', 'update_at'])
+export class PostAcknowledgementEntity {
+  @PrimaryColumn({ type: 'varchar', length: 26 }) user_id: string;
+  @PrimaryColumn({ type: 'varchar', length: 26 }) post_id: string;
+  @MsColumn() acknowledged_at: number;
+  @MsColumn() update_at: number;
+  @IdColumn() channel_id: string;
+  @IdColumn({ nullable: true }) remote_id: string | null;
+}

@@ -1,0 +1,31 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { IdColumn, MsColumn } from '../../../database/columns.js';
+
+/**
+ * Mattermost's Post. The (channel_id, create_at, id) and (channel_id, update_at, id) indexes serve the
+ * sync engine's two-phase cursors (protocol reference 5.4) as well as the channel's post list.
+ */
+@Entity('posts')
+@Index('idx_posts_channel_create_at_id', ['channel_id', 'create_at', 'id'])
+@Index('idx_posts_channel_update_at_id', ['channel_id', 'update_at', 'id'])
+@Index('idx_posts_root_id', ['root_id'])
+export class PostEntity {
+  @PrimaryColumn({ type: 'varchar', length: 26 }) id: string;
+  @MsColumn() create_at: number;
+  @MsColumn() update_at: number;
+  @MsColumn() edit_at: number;
+  @MsColumn() delete_at: number;
+  @Column({ type: 'boolean', default: false }) is_pinned: boolean;
+  @IdColumn() user_id: string;
+  @IdColumn() channel_id: string;
+  @Column({ type: 'varchar', length: 26, default: '' }) root_id: string;
+  @Column({ type: 'varchar', length: 26, default: '' }) original_id: string;
+  @Column({ type: 'text', default: '' }) message: string;
+  @Column({ type: 'varchar', length: 64, default: '' }) type: string;
+  @Column({ type: 'jsonb', nullable: true }) props: Record<string, unknown> | null;
+  @Column({ type: 'varchar', length: 1000, default: '' }) hashtags: string;
+  @Column({ type: 'jsonb', default: [] }) file_ids: string[];
+  @Column({ type: 'varchar', length: 64, default: '' }) pending_post_id: string;
+  /** Connection id of the server the post came from; null for local posts. */
+  @IdColumn({ nullable: true }) remote_id: string | null;
+}

@@ -1,0 +1,169 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, Repository } from 'typeorm';
+import type { Tx } from '../../../database/transaction-runner.js';
+import { PostAcknowledgementEntity } from './post-acknowledgement.entity.js';
+import { PostEntity } from './post.entity.js';
+import { ReactionEntity } from './reaction.entity.js';
+
+export interface ThreadStats {
+  root_id: string;
+  reply_count: number;
+  last_reply_at: number;
+}
+
+@Injectable()
+export class PostRepository {
+  constructor(
+    @InjectRepository(PostEntity) private readonly posts: Repository<PostEntity>,
+    @InjectRepository(ReactionEntity) private readonly reactions: Repository<ReactionEntity>,
+    @InjectRepository(PostAcknowledgementEntity) private readonly acks: Repository<PostAcknowledgementEntity>,
+  ) {}
+
+  findById(id: string): Promise<PostEntity | null> {
+    return this.posts.findOneBy({ id });
+  }
+
+  findByIds(ids: string[]): Promise<PostEntity[]> {
+    return ids.length ? this.posts.findBy({ id: In(ids) }) : Promise.resolve([]);
+  }
+
+  findByIdForUpdate(tx: Tx, id: string): Promise<PostEntity | null> {
+    return tx.getRepository(PostEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  async insert(tx: Tx, post: PostEntity): Promise<void> {
+    await tx.getRepository(PostEntity).insert(post as never);
+  }
+
+  async update(tx: Tx, id: string, fields: Partial<PostEntity>): Promise<void> {
+    await tx.getRepository(PostEntity).update({ id }, fields as never);
+  }
+
+  /** Soft-deletes a post and, when it is a root, its replies (as Mattermost does). */
+  async softDeleteWithReplies(tx: Tx, id: string, now: number): Promise<number> {
+    const r = await tx
+      .createQueryBuilder()
+      .update(PostEntity)
+      .set({ delete_at: now, update_at: now })
+      .where('(id = :id OR root_id = :id) AND delete_at = 0', { id })
+      .execute();
+    return r.affected ?? 0;
+  }
+
+  /** Newest first, non-deleted, offset paging; `beforeCreateAt`/`afterCreateAt` bound the window. */
+  listChannelPage(
+    channelId: string,
+    opts: { offset: number; limit: number; before?: { create_at: number; id: string }; after?: { create_at: number; id: string } },
+  ): Promise<PostEntity[]> {
+    const q = this.posts.createQueryBuilder('p').where('p.channel_id = :channelId AND p.delete_at = 0', { channelId });
+    if (opts.before) q.andWhere('(p.create_at, p.id) < (:bc, :bi)', { bc: opts.before.create_at, bi: opts.before.id });
+    if (opts.after) {
+      // "after" pages read oldest-first from the anchor, then the caller reverses them.
+      q.andWhere('(p.create_at, p.id) > (:ac, :ai)', { ac: opts.after.create_at, ai: opts.after.id })
+        .orderBy('p.create_at', 'ASC')
+        .addOrderBy('p.id', 'ASC');
+    } else {
+      q.orderBy('p.create_at', 'DESC').addOrderBy('p.id', 'DESC');
+    }
+    return q.skip(opts.offset).take(opts.limit).getMany();
+  }
+
+  /** Everything changed since a time, deleted posts included so clients can drop them (Mattermost's `since`). */
+  listChannelSince(channelId: string, since: number, limit: number): Promise<PostEntity[]> {
+    return this.posts
+      .createQueryBuilder('p')
+      .where('p.channel_id = :channelId AND p.update_at > :since', { channelId, since })
+      .orderBy('p.create_at', 'DESC')
+      .addOrderBy('p.id', 'DESC')
+      .take(limit)
+      .getMany();
+  }
+
+  /** The post just older / just newer than a position, for prev_post_id / next_post_id. */
+  async neighbour(channelId: string, at: { create_at: number; id: string }, direction: 'older' | 'newer'): Promise<string> {
+    const older = direction === 'older';
+    const row = await this.posts
+      .createQueryBuilder('p')
+      .select('p.id', 'id')
+      .where('p.channel_id = :channelId AND p.delete_at = 0', { channelId })
+      .andWhere(older ? '(p.create_at, p.id) < (:c, :i)' : '(p.create_at, p.id) > (:c, :i)', { c: at.create_at, i: at.id })
+      .orderBy('p.create_at', older ? 'DESC' : 'ASC')
+      .addOrderBy('p.id', older ? 'DESC' : 'ASC')
+      .limit(1)
+      .getRawOne<{ id: string }>();
+    return row?.id ?? '';
+  }
+
+  listThread(rootId: string): Promise<PostEntity[]> {
+    return this.posts
+      .createQueryBuilder('p')
+      .where('(p.id = :rootId OR p.root_id = :rootId) AND p.delete_at = 0', { rootId })
+      .orderBy('p.create_at', 'DESC')
+      .addOrderBy('p.id', 'DESC')
+      .getMany();
+  }
+
+  async threadStats(rootIds: string[]): Promise<ThreadStats[]> {
+    if (!rootIds.length) return [];
+    const rows = await this.posts
+      .createQueryBuilder('p')
+      .select('p.root_id', 'root_id')
+      .addSelect('COUNT(*)', 'reply_count')
+      .addSelect('MAX(p.create_at)', 'last_reply_at')
+      .where('p.root_id IN (:...rootIds) AND p.delete_at = 0', { rootIds })
+      .groupBy('p.root_id')
+      .getRawMany<{ root_id: string; reply_count: string; last_reply_at: string }>();
+    return rows.map((r) => ({ root_id: r.root_id, reply_count: Number(r.reply_count), last_reply_at: Number(r.last_reply_at) }));
+  }
+
+  activeReactionsFor(postIds: string[]): Promise<ReactionEntity[]> {
+    if (!postIds.length) return Promise.resolve([]);
+    return this.reactions.find({ where: { post_id: In(postIds), delete_at: 0 }, order: { create_at: 'ASC', user_id: 'ASC' } });
+  }
+
+  activeAcksFor(postIds: string[]): Promise<PostAcknowledgementEntity[]> {
+    if (!postIds.length) return Promise.resolve([]);
+    return this.acks
+      .createQueryBuilder('a')
+      .where('a.post_id IN (:...postIds) AND a.acknowledged_at > 0', { postIds })
+      .orderBy('a.acknowledged_at', 'ASC')
+      .getMany();
+  }
+
+  findReaction(userId: string, postId: string, emoji: string): Promise<ReactionEntity | null> {
+    return this.reactions.findOneBy({ user_id: userId, post_id: postId, emoji_name: emoji });
+  }
+
+  /** Locks the reaction row (if any) so concurrent add/remove of the same reaction serialise. */
+  findReactionForUpdate(tx: Tx, userId: string, postId: string, emoji: string): Promise<ReactionEntity | null> {
+    return tx.getRepository(ReactionEntity).findOne({
+      where: { user_id: userId, post_id: postId, emoji_name: emoji },
+      lock: { mode: 'pessimistic_write' },
+    });
+  }
+
+  async upsertReaction(tx: Tx, reaction: ReactionEntity): Promise<void> {
+    await tx
+      .createQueryBuilder()
+      .insert()
+      .into(ReactionEntity)
+      .values(reaction)
+      .orUpdate(['create_at', 'update_at', 'delete_at', 'remote_id', 'channel_id'], ['user_id', 'post_id', 'emoji_name'])
+      .execute();
+  }
+
+  findAckForUpdate(tx: Tx, userId: string, postId: string): Promise<PostAcknowledgementEntity | null> {
+    return tx.getRepository(PostAcknowledgementEntity).findOne({ where: { user_id: userId, post_id: postId }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  async upsertAck(tx: Tx, ack: PostAcknowledgementEntity): Promise<void> {
+    await tx
+      .createQueryBuilder()
+      .insert()
+      .into(PostAcknowledgementEntity)
+      .values(ack)
+      .orUpdate(['acknowledged_at', 'update_at', 'remote_id', 'channel_id'], ['user_id', 'post_id'])
+      .execute();
+  }
+}

@@ -1,0 +1,256 @@
+import { Injectable } from '@nestjs/common';
+import { newId } from '../../../common/ids.js';
+import { TransactionRunner } from '../../../database/transaction-runner.js';
+import type { AuthContext } from '../../auth/auth-context.js';
+import { isSystemAdmin } from '../../auth/permissions.js';
+import { ChannelAccess } from '../channels/channel-access.service.js';
+import { ChannelRepository } from '../channels/channel.repository.js';
+import { POST_MESSAGE_MAX_RUNES, POSTS_PER_PAGE_MAX } from '../chat.constants.js';
+import { ChatErrors } from '../chat.errors.js';
+import { ChangeKind, LOCAL_ORIGIN, type ChangeOrigin } from '../events/change-event.types.js';
+import { ChangeEventsService } from '../events/change-events.service.js';
+import { toFileInfoJson } from '../files/file-info.mapper.js';
+import { FileInfoRepository } from '../files/file-info.repository.js';
+import type { CreatePostDto, PatchPostDto, PostListQuery } from './dto/post.dto.js';
+import { toPostJson, type PostJson, type PostListJson } from './post.mapper.js';
+import { PostEntity } from './post.entity.js';
+import { PostRepository } from './post.repository.js';
+
+export function runeLength(s: string): number {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+}
+
+function assertMessageLength(message: string): void {
+  const runes = runeLength(message);
+  if (runes > POST_MESSAGE_MAX_RUNES) throw ChatErrors.messageTooLong(runes, POST_MESSAGE_MAX_RUNES);
+}
+
+/** Mattermost's hashtag extraction, simplified: words starting with # and a letter, space separated. */
+function hashtagsOf(message: string): string {
+  const tags = message.match(/(?:^|\s)#[A-Za-z][\w.-]{1,49}/g) ?? [];
+  return [...new Set(tags.map((t) => t.trim()))].join(' ').slice(0, 1000);
+}
+
+@Injectable()
+export class PostsService {
+  constructor(
+    private readonly posts: PostRepository,
+    private readonly files: FileInfoRepository,
+    private readonly channels: ChannelRepository,
+    private readonly access: ChannelAccess,
+    private readonly events: ChangeEventsService,
+    private readonly tx: TransactionRunner,
+  ) {}
+
+  async create(auth: AuthContext, dto: CreatePostDto, origin: ChangeOrigin = LOCAL_ORIGIN): Promise<PostJson> {
+    assertMessageLength(dto.message);
+    const channel = await this.access.writable(auth, dto.channel_id);
+    const rootId = dto.root_id ?? '';
+    if (rootId) {
+      const root = await this.posts.findById(rootId);
+      if (!root || root.delete_at || root.channel_id !== channel.id || root.root_id) throw ChatErrors.invalidRoot();
+    }
+    const fileIds = [...new Set(dto.file_ids ?? [])];
+    const now = Date.now();
+    const post = Object.assign(new PostEntity(), {
+      id: newId(),
+      create_at: now,
+      update_at: now,
+      edit_at: 0,
+      delete_at: 0,
+      is_pinned: false,
+      user_id: auth.userId,
+      channel_id: channel.id,
+      root_id: rootId,
+      original_id: '',
+      message: dto.message,
+      type: '',
+      props: dto.props ?? {},
+      hashtags: hashtagsOf(dto.message),
+      file_ids: fileIds,
+      pending_post_id: dto.pending_post_id ?? '',
+      remote_id: origin.remoteId,
+    });
+    const event = await this.tx.run(async (tx) => {
+      if (fileIds.length) {
+        const infos = await this.files.findByIdsForUpdate(tx, fileIds);
+        const bad = fileIds.filter((id) => {
+          const f = infos.find((i) => i.id === id);
+          return !f || f.delete_at || f.post_id || f.channel_id !== channel.id || (f.creator_id !== auth.userId && !isSystemAdmin(auth.roles));
+        });
+        if (bad.length) throw ChatErrors.invalidFileIds(`unusable file ids: ${bad.join(', ')}`);
+        await this.files.attachToPost(tx, fileIds, post.id, now);
+      }
+      await this.posts.insert(tx, post);
+      await this.channels.notePost(tx, channel.id, now, !rootId);
+      return this.events.record(tx, { kind: ChangeKind.PostCreated, channel_id: channel.id, origin_remote_id: origin.remoteId, post_id: post.id, root_id: rootId }, now);
+    });
+    this.events.publish(event);
+    return (await this.render([post]))[0];
+  }
+
+  async get(auth: AuthContext, postId: string): Promise<PostJson> {
+    const post = await this.readablePost(auth, postId);
+    return (await this.render([post]))[0];
+  }
+
+  async list(auth: AuthContext, channelId: string, q: PostListQuery): Promise<PostListJson> {
+    await this.access.readable(auth, channelId);
+    const perPage = Math.min(q.per_page, POSTS_PER_PAGE_MAX);
+    let page: PostEntity[];
+    if (q.since !== undefined) {
+      page = await this.posts.listChannelSince(channelId, q.since, 1000);
+    } else {
+      const anchorId = q.before ?? q.after;
+      const anchor = anchorId ? await this.posts.findById(anchorId) : null;
+      if (anchorId && (!anchor || anchor.channel_id !== channelId)) throw ChatErrors.postNotFound();
+      const pos = anchor ? { create_at: anchor.create_at, id: anchor.id } : undefined;
+      page = await this.posts.listChannelPage(channelId, {
+        offset: q.page * perPage,
+        limit: perPage,
+        before: q.before ? pos : undefined,
+        after: q.after ? pos : undefined,
+      });
+      if (q.after) page.reverse();
+    }
+    return this.postList(channelId, page, q.since === undefined);
+  }
+
+  async thread(auth: AuthContext, postId: string): Promise<PostListJson> {
+    const post = await this.readablePost(auth, postId);
+    const rootId = post.root_id || post.id;
+    const posts = await this.posts.listThread(rootId);
+    const rendered = await this.render(posts);
+    return {
+      order: rendered.map((p) => p.id),
+      posts: Object.fromEntries(rendered.map((p) => [p.id, p])),
+      next_post_id: '',
+      prev_post_id: '',
+      has_next: false,
+    };
+  }
+
+  /** PUT /posts/{id}/patch and PUT /posts/{id}: only the author or a system admin; edit_at marks message edits. */
+  async patch(auth: AuthContext, postId: string, dto: PatchPostDto, origin: ChangeOrigin = LOCAL_ORIGIN): Promise<PostJson> {
+    if (dto.message !== undefined) assertMessageLength(dto.message);
+    const current = await this.readablePost(auth, postId);
+    if (current.user_id !== auth.userId && !isSystemAdmin(auth.roles)) throw ChatErrors.notPostAuthor();
+    await this.access.writable(auth, current.channel_id);
+    const result = await this.tx.run(async (tx) => {
+      const post = await this.posts.findByIdForUpdate(tx, postId);
+      if (!post || post.delete_at) throw ChatErrors.postNotFound();
+      const now = Math.max(Date.now(), post.update_at + 1);
+      const changed: Partial<PostEntity> = {};
+      if (dto.message !== undefined && dto.message !== post.message) {
+        changed.message = dto.message;
+        changed.hashtags = hashtagsOf(dto.message);
+        changed.edit_at = now;
+      }
+      if (dto.is_pinned !== undefined && dto.is_pinned !== post.is_pinned) changed.is_pinned = dto.is_pinned;
+      if (dto.props !== undefined && JSON.stringify(dto.props) !== JSON.stringify(post.props ?? {})) changed.props = dto.props;
+      if (!Object.keys(changed).length) return { post, event: undefined };
+      changed.update_at = now;
+      await this.posts.update(tx, postId, changed);
+      const event = await this.events.record(
+        tx,
+        { kind: ChangeKind.PostEdited, channel_id: post.channel_id, origin_remote_id: origin.remoteId, post_id: post.id, root_id: post.root_id },
+        now,
+      );
+      return { post: Object.assign(post, changed), event };
+    });
+    if (result.event) this.events.publish(result.event);
+    return (await this.render([result.post]))[0];
+  }
+
+  async setPinned(auth: AuthContext, postId: string, pinned: boolean): Promise<void> {
+    const post = await this.readablePost(auth, postId);
+    await this.access.writable(auth, post.channel_id);
+    const result = await this.tx.run(async (tx) => {
+      const locked = await this.posts.findByIdForUpdate(tx, postId);
+      if (!locked || locked.delete_at) throw ChatErrors.postNotFound();
+      if (locked.is_pinned === pinned) return undefined;
+      const now = Math.max(Date.now(), locked.update_at + 1);
+      await this.posts.update(tx, postId, { is_pinned: pinned, update_at: now });
+      return this.events.record(
+        tx,
+        { kind: ChangeKind.PostEdited, channel_id: locked.channel_id, origin_remote_id: null, post_id: postId, root_id: locked.root_id },
+        now,
+      );
+    });
+    if (result) this.events.publish(result);
+  }
+
+  /** Soft delete (delete_at), replies of a root included; afterwards the post is 404 and leaves lists. */
+  async remove(auth: AuthContext, postId: string, origin: ChangeOrigin = LOCAL_ORIGIN): Promise<void> {
+    const post = await this.readablePost(auth, postId);
+    if (post.user_id !== auth.userId && !isSystemAdmin(auth.roles)) throw ChatErrors.notPostAuthor();
+    const event = await this.tx.run(async (tx) => {
+      const locked = await this.posts.findByIdForUpdate(tx, postId);
+      if (!locked || locked.delete_at) throw ChatErrors.postNotFound();
+      const now = Math.max(Date.now(), locked.update_at + 1);
+      await this.posts.softDeleteWithReplies(tx, postId, now);
+      await this.files.softDeleteForPost(tx, postId, now);
+      return this.events.record(
+        tx,
+        { kind: ChangeKind.PostDeleted, channel_id: locked.channel_id, origin_remote_id: origin.remoteId, post_id: postId, root_id: locked.root_id },
+        now,
+      );
+    });
+    this.events.publish(event);
+  }
+
+  async readablePost(auth: AuthContext, postId: string): Promise<PostEntity> {
+    const post = await this.posts.findById(postId);
+    if (!post || post.delete_at) throw ChatErrors.postNotFound();
+    await this.access.readable(auth, post.channel_id);
+    return post;
+  }
+
+  private async postList(channelId: string, page: PostEntity[], withNeighbours: boolean): Promise<PostListJson> {
+    // Include the roots of replies in the page, as Mattermost does, so clients can render threads.
+    const missingRoots = [...new Set(page.map((p) => p.root_id).filter((r) => r && !page.some((p) => p.id === r)))];
+    const roots = (await this.posts.findByIds(missingRoots)).filter((r) => !r.delete_at);
+    const rendered = await this.render([...page, ...roots]);
+    let next = '';
+    let prev = '';
+    if (withNeighbours && page.length) {
+      const newest = page[0];
+      const oldest = page[page.length - 1];
+      [next, prev] = await Promise.all([
+        this.posts.neighbour(channelId, newest, 'newer'),
+        this.posts.neighbour(channelId, oldest, 'older'),
+      ]);
+    }
+    return {
+      order: page.map((p) => p.id),
+      posts: Object.fromEntries(rendered.map((p) => [p.id, p])),
+      next_post_id: next,
+      prev_post_id: prev,
+      has_next: !!next,
+    };
+  }
+
+  /** Post JSON with thread counts, reactions, acknowledgements and files: four queries for any number of posts. */
+  async render(posts: PostEntity[]): Promise<PostJson[]> {
+    const ids = posts.map((p) => p.id);
+    const rootIds = [...new Set(posts.map((p) => p.root_id || p.id))];
+    const [stats, reactions, acks, files] = await Promise.all([
+      this.posts.threadStats(rootIds),
+      this.posts.activeReactionsFor(ids),
+      this.posts.activeAcksFor(ids),
+      this.files.findForPosts(ids),
+    ]);
+    return posts.map((p) => {
+      const s = stats.find((x) => x.root_id === (p.root_id || p.id));
+      return toPostJson(p, {
+        reply_count: s?.reply_count ?? 0,
+        last_reply_at: p.root_id ? 0 : (s?.last_reply_at ?? 0),
+        reactions: reactions.filter((r) => r.post_id === p.id),
+        acknowledgements: acks.filter((a) => a.post_id === p.id),
+        files: files.filter((f) => f.post_id === p.id).map(toFileInfoJson),
+      });
+    });
+  }
+}

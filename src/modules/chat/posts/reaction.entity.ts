@@ -1,0 +1,17 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { IdColumn, MsColumn } from '../../../database/columns.js';
+
+/** Mattermost's Reaction. Removal sets delete_at (state, not a toggle), so add/remove/re-add converge. */
+@Entity('reactions')
+@Index('idx_reactions_post_id', ['post_id'])
+@Index('idx_reactions_channel_update_at', ['channel_id', 'update_at'])
+export class ReactionEntity {
+  @PrimaryColumn({ type: 'varchar', length: 26 }) user_id: string;
+  @PrimaryColumn({ type: 'varchar', length: 26 }) post_id: string;
+  @PrimaryColumn({ type: 'varchar', length: 64 }) emoji_name: string;
+  @MsColumn() create_at: number;
+  @MsColumn() update_at: number;
+  @MsColumn() delete_at: number;
+  @IdColumn({ nullable: true }) remote_id: string | null;
+  @IdColumn() channel_id: string;
+}
