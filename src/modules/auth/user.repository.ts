@@ -30,6 +30,7 @@ export class UserRepository {
     const result = await this.repo
       .createQueryBuilder()
       .insert()
+      .updateEntity(false)
       .into(UserEntity)
       .values(user)
       .orIgnore()

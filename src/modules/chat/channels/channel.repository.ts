@@ -27,7 +27,7 @@ export class ChannelRepository {
 
   /** Inserts unless (team_id, name) or the id is taken; true when written. */
   async insertIfFree(tx: Tx, channel: ChannelEntity): Promise<boolean> {
-    const r = await tx.createQueryBuilder().insert().into(ChannelEntity).values(channel).orIgnore().returning('id').execute();
+    const r = await tx.createQueryBuilder().insert().into(ChannelEntity).values(channel).updateEntity(false).orIgnore().returning('id').execute();
     return (r.raw as unknown[]).length > 0;
   }
 
@@ -55,7 +55,7 @@ export class ChannelRepository {
 
   /** Inserts the membership unless it exists; true when written. */
   async insertMemberIfAbsent(tx: Tx, member: ChannelMemberEntity): Promise<boolean> {
-    const r = await tx.createQueryBuilder().insert().into(ChannelMemberEntity).values(member).orIgnore().returning('user_id').execute();
+    const r = await tx.createQueryBuilder().insert().into(ChannelMemberEntity).values(member).updateEntity(false).orIgnore().returning('user_id').execute();
     return (r.raw as unknown[]).length > 0;
   }
 

@@ -33,7 +33,8 @@ export class PostRepository {
   }
 
   async insert(tx: Tx, post: PostEntity): Promise<void> {
-    await tx.getRepository(PostEntity).insert(post as never);
+    // A copy: insert() writes database-formatted values back into the object it is given.
+    await tx.getRepository(PostEntity).insert({ ...post } as never);
   }
 
   async update(tx: Tx, id: string, fields: Partial<PostEntity>): Promise<void> {
@@ -147,6 +148,7 @@ export class PostRepository {
     await tx
       .createQueryBuilder()
       .insert()
+      .updateEntity(false)
       .into(ReactionEntity)
       .values(reaction)
       .orUpdate(['create_at', 'update_at', 'delete_at', 'remote_id', 'channel_id'], ['user_id', 'post_id', 'emoji_name'])
@@ -161,6 +163,7 @@ export class PostRepository {
     await tx
       .createQueryBuilder()
       .insert()
+      .updateEntity(false)
       .into(PostAcknowledgementEntity)
       .values(ack)
       .orUpdate(['acknowledged_at', 'update_at', 'remote_id', 'channel_id'], ['user_id', 'post_id'])

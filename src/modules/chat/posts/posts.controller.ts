@@ -37,6 +37,12 @@ export class PostsController {
     return this.posts.thread(auth, postId);
   }
 
+  @Get('posts/:post_id/files/info')
+  @Authenticated()
+  async filesOf(@CurrentAuth() auth: AuthContext, @Param('post_id', IdParamPipe) postId: string) {
+    return (await this.posts.get(auth, postId)).metadata.files ?? [];
+  }
+
   @Get('channels/:channel_id/posts')
   @Authenticated()
   list(@CurrentAuth() auth: AuthContext, @Param('channel_id', IdParamPipe) channelId: string, @Query() q: PostListQuery) {

@@ -18,7 +18,7 @@ export class TeamRepository {
 
   /** Inserts unless the name is taken; true when written. */
   async insertIfNameFree(tx: Tx, team: TeamEntity): Promise<boolean> {
-    const r = await tx.createQueryBuilder().insert().into(TeamEntity).values(team).orIgnore().returning('id').execute();
+    const r = await tx.createQueryBuilder().insert().into(TeamEntity).values(team).updateEntity(false).orIgnore().returning('id').execute();
     return (r.raw as unknown[]).length > 0;
   }
 
@@ -31,6 +31,7 @@ export class TeamRepository {
     await tx
       .createQueryBuilder()
       .insert()
+      .updateEntity(false)
       .into(TeamMemberEntity)
       .values(member)
       .orUpdate(['delete_at', 'roles', 'scheme_admin'], ['team_id', 'user_id'])

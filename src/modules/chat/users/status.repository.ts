@@ -24,6 +24,7 @@ export class StatusRepository {
     await tx
       .createQueryBuilder()
       .insert()
+      .updateEntity(false)
       .into(StatusEntity)
       .values(status)
       .orUpdate(['status', 'manual', 'last_activity_at', 'dnd_end_time', 'prev_status', 'update_at'], ['user_id'])

@@ -41,6 +41,14 @@ export class UsersProfileController {
     return (await this.profiles.byUsernames(names)).map((u) => toUserJson(u, { self: u.id === auth.userId }));
   }
 
+  @Post('status/ids')
+  @Authenticated()
+  @ApiBody(STRING_ARRAY)
+  async statusesByIds(@Body() body: unknown) {
+    const ids = stringArray(body, 'user_ids', 1000, isValidId);
+    return (await this.profiles.statusesOf(ids)).map(toStatusJson);
+  }
+
   @Get(':user_id')
   @Authenticated()
   async get(@CurrentAuth() auth: AuthContext, @Param('user_id', UserIdParamPipe) userId: string) {

@@ -1,0 +1,126 @@
+import { extname } from 'node:path';
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { AppError } from '../../../common/app-error.js';
+import { isValidId, newId } from '../../../common/ids.js';
+import { APP_CONFIG, type AppConfig } from '../../../config/app-config.js';
+import type { AuthContext } from '../../auth/auth-context.js';
+import { ChannelAccess } from '../channels/channel-access.service.js';
+import { ChatErrors } from '../chat.errors.js';
+import { FileInfoEntity } from './file-info.entity.js';
+import { toFileInfoJson, type FileInfoJson } from './file-info.mapper.js';
+import { FileInfoRepository } from './file-info.repository.js';
+import { FILE_STORE, type FileStore, FileTooLargeError } from './file-store.js';
+import { parseMultipart } from './multipart.js';
+
+/** Mattermost accepts up to 10 files per post; the same cap applies per upload request. */
+const MAX_FILES_PER_REQUEST = 10;
+
+export interface UploadResult {
+  file_infos: FileInfoJson[];
+  client_ids: string[];
+}
+
+export function fileKey(fileId: string, name: string): string {
+  const safe = name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-100) || 'file';
+  return `files/${fileId.slice(0, 2)}/${fileId}/${safe}`;
+}
+
+@Injectable()
+export class FilesService {
+  private readonly logger = new Logger(FilesService.name);
+
+  constructor(
+    private readonly files: FileInfoRepository,
+    private readonly access: ChannelAccess,
+    @Inject(FILE_STORE) private readonly store: FileStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * POST /api/v4/files. Each part is streamed to storage as it arrives and counted against MAX_FILE_SIZE;
+   * nothing is recorded until the whole request has been read and the caller may post in the channel.
+   * On any failure every stored byte of this request is removed.
+   */
+  async upload(auth: AuthContext, req: IncomingMessage, channelIdFromQuery?: string): Promise<UploadResult> {
+    const maxBytes = this.config.files.maxFileSize;
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (channelIdFromQuery !== undefined) {
+      if (!isValidId(channelIdFromQuery)) throw AppError.invalidParam('channel_id');
+      await this.access.writable(auth, channelIdFromQuery);
+    }
+    if (declared > maxBytes * MAX_FILES_PER_REQUEST + 1024 * 1024) {
+      req.resume();
+      throw ChatErrors.fileTooLarge(maxBytes);
+    }
+    const stored: Array<{ id: string; key: string; name: string; mime: string; size: number; sha256: string }> = [];
+    try {
+      const fields = await parseMultipart(req, { files: MAX_FILES_PER_REQUEST, fields: 20, fieldSize: 64 * 1024 }, async (file) => {
+        if (file.field !== 'files') {
+          file.stream.resume();
+          return;
+        }
+        const id = newId();
+        const name = (file.filename || 'file').slice(0, 256);
+        const key = fileKey(id, name);
+        try {
+          const obj = await this.store.write(key, file.stream, maxBytes);
+          stored.push({ id, key, name, mime: file.mimeType || 'application/octet-stream', size: obj.size, sha256: obj.sha256 });
+        } catch (err) {
+          if (err instanceof FileTooLargeError) throw ChatErrors.fileTooLarge(maxBytes);
+          throw err;
+        }
+      });
+      const channelId = channelIdFromQuery ?? fields.channel_id?.[0];
+      if (!channelId || !isValidId(channelId)) throw AppError.invalidParam('channel_id');
+      if (channelIdFromQuery === undefined) await this.access.writable(auth, channelId);
+      if (!stored.length) throw ChatErrors.noFile();
+      const now = Date.now();
+      const infos: FileInfoEntity[] = [];
+      for (const s of stored) {
+        const info = Object.assign(new FileInfoEntity(), {
+          id: s.id,
+          creator_id: auth.userId,
+          post_id: '',
+          channel_id: channelId,
+          create_at: now,
+          update_at: now,
+          delete_at: 0,
+          path: s.key,
+          name: s.name,
+          extension: extname(s.name).replace(/^\./, '').toLowerCase().slice(0, 64),
+          size: s.size,
+          mime_type: s.mime.slice(0, 256),
+          width: 0,
+          height: 0,
+          has_preview_image: false,
+          content_hash: s.sha256,
+          remote_id: null,
+        });
+        await this.files.insert(info);
+        infos.push(info);
+      }
+      return { file_infos: infos.map(toFileInfoJson), client_ids: fields.client_ids ?? [] };
+    } catch (err) {
+      await Promise.all(stored.map((s) => this.store.remove(s.key).catch((e: unknown) => this.logger.warn({ err: e }, 'cleanup failed'))));
+      throw err;
+    }
+  }
+
+  /** A file the caller may read: attached to, or uploaded into, a channel they can read. */
+  async readableInfo(auth: AuthContext, fileId: string): Promise<FileInfoEntity> {
+    const info = await this.files.findById(fileId);
+    if (!info || info.delete_at) throw ChatErrors.fileNotFound();
+    await this.access.readable(auth, info.channel_id);
+    return info;
+  }
+
+  openContent(info: FileInfoEntity): Promise<Readable> {
+    return this.store.read(info.path);
+  }
+
+  infosForPosts(postIds: string[]): Promise<FileInfoEntity[]> {
+    return this.files.findForPosts(postIds);
+  }
+}
