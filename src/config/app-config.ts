@@ -4,6 +4,12 @@ export interface AppConfig {
   redis: { url: string; queuePrefix: string };
   files: { dir: string; maxFileSize: number };
   log: { level: string };
+  remoteCluster: {
+    /** Heartbeat period for confirmed remotes. */
+    pingIntervalMs: number;
+    /** Online means a successful ping within this window. */
+    offlineAfterMs: number;
+  };
   auth: {
     passwordHashCost: number;
     sessionLengthMs: number;

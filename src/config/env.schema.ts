@@ -64,6 +64,14 @@ export class EnvironmentVariables {
   /** Session lifetime in days (Mattermost's SessionLengthWebInDays default is 30). */
   @Transform(toInt) @IsInt() @Min(1)
   SESSION_LENGTH_DAYS = 30;
+
+  /** How often each confirmed remote cluster is pinged (Mattermost's PingFreq is 60 s). */
+  @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000)
+  PING_INTERVAL_MS = 60_000;
+
+  /** A remote is online while its last successful ping is younger than this (Mattermost: 5 min). */
+  @Transform(toInt) @IsInt() @Min(200) @Max(86_400_000)
+  REMOTE_OFFLINE_AFTER_MS = 300_000;
 }
 
 export type EnvKey = keyof EnvironmentVariables;

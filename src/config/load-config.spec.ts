@@ -12,6 +12,7 @@ describe('loadConfig', () => {
     expect(c.files.maxFileSize).toBe(104857600);
     expect(c.auth.bootstrapAdmin).toBeUndefined();
     expect(c.http.trustProxy).toBe(false);
+    expect(c.remoteCluster).toEqual({ pingIntervalMs: 60_000, offlineAfterMs: 300_000 });
   });
 
   it('parses numbers, booleans and the trust-proxy forms', () => {
@@ -33,6 +34,15 @@ describe('loadConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
     for (const key of ['PORT', 'SITE_URL', 'MAX_FILE_SIZE', 'LOG_LEVEL', 'MIGRATIONS_RUN']) expect(problems).toContain(key);
+  });
+
+  it('reads the heartbeat settings and keeps the offline window longer than the ping interval', () => {
+    expect(loadConfig({ PING_INTERVAL_MS: '500', REMOTE_OFFLINE_AFTER_MS: '2000' }).remoteCluster).toEqual({
+      pingIntervalMs: 500,
+      offlineAfterMs: 2000,
+    });
+    expect(() => loadConfig({ PING_INTERVAL_MS: '5000', REMOTE_OFFLINE_AFTER_MS: '5000' })).toThrow(/REMOTE_OFFLINE_AFTER_MS must be greater/);
+    expect(() => loadConfig({ PING_INTERVAL_MS: '10' })).toThrow(/PING_INTERVAL_MS/);
   });
 
   it('requires the three ADMIN_* keys together', () => {

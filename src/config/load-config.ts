@@ -39,6 +39,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   if (admin.some((v) => v !== undefined) && admin.some((v) => v === undefined)) {
     problems.push('ADMIN_USERNAME, ADMIN_PASSWORD and ADMIN_EMAIL must be set together');
   }
+  const { PING_INTERVAL_MS: ping, REMOTE_OFFLINE_AFTER_MS: offline } = vars;
+  if (typeof ping === 'number' && typeof offline === 'number' && offline <= ping) {
+    // Otherwise a healthy remote would be reported offline between two successful pings.
+    problems.push('REMOTE_OFFLINE_AFTER_MS must be greater than PING_INTERVAL_MS');
+  }
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -47,6 +52,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     redis: { url: vars.REDIS_URL, queuePrefix: vars.QUEUE_PREFIX },
     files: { dir: vars.FILES_DIR, maxFileSize: vars.MAX_FILE_SIZE },
     log: { level: vars.LOG_LEVEL },
+    remoteCluster: { pingIntervalMs: vars.PING_INTERVAL_MS, offlineAfterMs: vars.REMOTE_OFFLINE_AFTER_MS },
     auth: {
       passwordHashCost: vars.PASSWORD_HASH_COST,
       sessionLengthMs: vars.SESSION_LENGTH_DAYS * 24 * 3600 * 1000,
