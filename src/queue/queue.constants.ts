@@ -3,20 +3,29 @@ import type { JobsOptions } from 'bullmq';
 /** Every BullMQ queue of the server. A queue's owning module registers it, its board and its processor. */
 export enum QueueName {
   Maintenance = 'maintenance',
+  RemoteCluster = 'remote-cluster',
 }
 
 /** Every job, with the queue it runs on. */
 export enum JobName {
   SessionCleanup = 'session-cleanup',
+  /** Heartbeat trigger: sweeps stale connections and fans out one PingRemote per confirmed remote. */
+  PingRemotes = 'ping-remotes',
+  /** One ping to one remote, recording the result and any connection-state change. */
+  PingRemote = 'ping-remote',
 }
 
 /** Payload of each job: enqueue() with a wrong payload does not compile. */
 export interface JobPayloads {
   [JobName.SessionCleanup]: Record<string, never>;
+  [JobName.PingRemotes]: Record<string, never>;
+  [JobName.PingRemote]: { remote_id: string };
 }
 
 export const JOB_QUEUE: { [N in JobName]: QueueName } = {
   [JobName.SessionCleanup]: QueueName.Maintenance,
+  [JobName.PingRemotes]: QueueName.RemoteCluster,
+  [JobName.PingRemote]: QueueName.RemoteCluster,
 };
 
 /** Retry policy: transient failures are retried by BullMQ, with exponential backoff from 2 s. */

@@ -1,0 +1,41 @@
+import { BullModule } from '@nestjs/bullmq';
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { QueueName } from '../../queue/queue.constants.js';
+import { REMOTE_CLUSTER_TOKEN_VERIFIER } from '../auth/remote-cluster-auth.guard.js';
+import { AuthModule } from '../auth/auth.module.js';
+import { ChatModule } from '../chat/chat.module.js';
+import { ConnectionStateService } from './connection-state.service.js';
+import { InviteAttemptLimiter } from './invite-attempt-limiter.js';
+import { RemoteClusterHeartbeatProcessor } from './remote-cluster-heartbeat.processor.js';
+import { RemoteClusterHeartbeatService } from './remote-cluster-heartbeat.service.js';
+import { RemoteClusterInboundController } from './remote-cluster-inbound.controller.js';
+import { RemoteClusterClient } from './remote-cluster.client.js';
+import { RemoteClusterController } from './remote-cluster.controller.js';
+import { RemoteClusterEntity } from './remote-cluster.entity.js';
+import { RemoteClusterRepository } from './remote-cluster.repository.js';
+import { RemoteClusterService } from './remote-cluster.service.js';
+import { TopicRegistry } from './topic-registry.service.js';
+
+/**
+ * Secure connections to other servers: records and invites, the handshake, the token guard's verifier, the
+ * heartbeat and its queue, the peer transport and the /msg topic registry. Later modules register topics on
+ * TopicRegistry, send through RemoteClusterService.sendMsg and follow ConnectionStateService.
+ */
+@Module({
+  imports: [AuthModule, ChatModule, TypeOrmModule.forFeature([RemoteClusterEntity]), BullModule.registerQueue({ name: QueueName.RemoteCluster })],
+  controllers: [RemoteClusterController, RemoteClusterInboundController],
+  providers: [
+    RemoteClusterRepository,
+    RemoteClusterService,
+    RemoteClusterClient,
+    RemoteClusterHeartbeatService,
+    RemoteClusterHeartbeatProcessor,
+    ConnectionStateService,
+    TopicRegistry,
+    InviteAttemptLimiter,
+    { provide: REMOTE_CLUSTER_TOKEN_VERIFIER, useExisting: RemoteClusterService },
+  ],
+  exports: [RemoteClusterService, RemoteClusterClient, TopicRegistry, ConnectionStateService],
+})
+export class RemoteClusterModule {}

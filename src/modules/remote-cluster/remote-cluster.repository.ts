@@ -1,0 +1,172 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { QueryFailedError, Repository } from 'typeorm';
+import { RemoteClusterEntity, SITE_URL_PENDING_PREFIX, SITE_URL_PLUGIN_PREFIX } from './remote-cluster.entity.js';
+
+/** Filters of GET /api/v4/remotecluster that the table can answer. */
+export interface RemoteClusterListFilter {
+  includeDeleted?: boolean;
+  onlyConfirmed?: boolean;
+  onlyPlugins?: boolean;
+  excludePlugins?: boolean;
+  /** Only remotes whose last successful ping is newer than this (ms). */
+  onlineSince?: number;
+  creatorId?: string;
+  pluginId?: string;
+  topic?: string;
+}
+
+export interface ConfirmFields {
+  site_url: string;
+  remote_team_id: string;
+  token: string;
+  remote_token: string;
+}
+
+const PENDING_LIKE = `${SITE_URL_PENDING_PREFIX.replace(/_/g, '\\_')}%`;
+const PLUGIN_LIKE = `${SITE_URL_PLUGIN_PREFIX.replace(/_/g, '\\_')}%`;
+
+function isUniqueViolation(err: unknown): boolean {
+  return err instanceof QueryFailedError && (err.driverError as { code?: string } | undefined)?.code === '23505';
+}
+
+/** TypeORM answers a raw UPDATE ... RETURNING with [rows, rowCount]. */
+function updatedRows<T>(result: unknown): T[] {
+  return (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : []) as T[];
+}
+
+@Injectable()
+export class RemoteClusterRepository {
+  constructor(@InjectRepository(RemoteClusterEntity) private readonly repo: Repository<RemoteClusterEntity>) {}
+
+  /** Inserts unless the remote id or (live) site URL is taken; true when written. */
+  async insertIfUnique(rc: RemoteClusterEntity): Promise<boolean> {
+    const result = await this.repo
+      .createQueryBuilder()
+      .insert()
+      .updateEntity(false)
+      .into(RemoteClusterEntity)
+      .values(rc)
+      .orIgnore()
+      .returning('remote_id')
+      .execute();
+    return (result.raw as unknown[]).length > 0;
+  }
+
+  /** Any record, deleted or not (GET by id shows deleted ones, as Mattermost's does). */
+  findById(remoteId: string): Promise<RemoteClusterEntity | null> {
+    return this.repo.findOneBy({ remote_id: remoteId });
+  }
+
+  findActiveById(remoteId: string): Promise<RemoteClusterEntity | null> {
+    return this.repo.findOneBy({ remote_id: remoteId, delete_at: 0 });
+  }
+
+  /** The secret a live remote must present; null for unknown or deleted remotes. */
+  async findActiveToken(remoteId: string): Promise<string | null> {
+    const row = await this.repo.findOne({ select: { token: true }, where: { remote_id: remoteId, delete_at: 0 } });
+    return row?.token ?? null;
+  }
+
+  list(filter: RemoteClusterListFilter, offset: number, limit: number): Promise<RemoteClusterEntity[]> {
+    const q = this.repo.createQueryBuilder('rc');
+    if (!filter.includeDeleted) q.andWhere('rc.delete_at = 0');
+    if (filter.onlyConfirmed) {
+      q.andWhere(`(rc.plugin_id <> '' OR (rc.site_url <> '' AND rc.site_url NOT LIKE :pending))`, { pending: PENDING_LIKE });
+    }
+    if (filter.onlyPlugins) q.andWhere(`(rc.plugin_id <> '' OR rc.site_url LIKE :plugin)`, { plugin: PLUGIN_LIKE });
+    if (filter.excludePlugins) q.andWhere(`(rc.plugin_id = '' AND rc.site_url NOT LIKE :plugin)`, { plugin: PLUGIN_LIKE });
+    if (filter.onlineSince !== undefined) q.andWhere('rc.last_ping_at > :since', { since: filter.onlineSince });
+    if (filter.creatorId) q.andWhere('rc.creator_id = :creator', { creator: filter.creatorId });
+    if (filter.pluginId) q.andWhere('rc.plugin_id = :pluginId', { pluginId: filter.pluginId });
+    if (filter.topic) {
+      // Topics are stored normalised as " a b " (or "*" for all), so a whole-word match is a LIKE on spaces.
+      q.andWhere(`(rc.topics = '*' OR rc.topics LIKE :topic)`, { topic: `% ${filter.topic.replace(/[\\%_]/g, '\\$&')} %` });
+    }
+    return q.orderBy('rc.display_name', 'ASC').addOrderBy('rc.remote_id', 'ASC').offset(offset).limit(limit).getMany();
+  }
+
+  /**
+   * Completes the handshake on the inviting side. Only a live, still-pending record changes, so of two
+   * concurrent confirmations exactly one wins. 'duplicate' when another live record already has this site.
+   */
+  async confirmPending(remoteId: string, fields: ConfirmFields): Promise<'confirmed' | 'not_pending' | 'duplicate'> {
+    try {
+      const result = await this.repo
+        .createQueryBuilder()
+        .update(RemoteClusterEntity)
+        .set(fields)
+        .where('remote_id = :remoteId AND delete_at = 0 AND site_url LIKE :pending', { remoteId, pending: PENDING_LIKE })
+        .execute();
+      return (result.affected ?? 0) > 0 ? 'confirmed' : 'not_pending';
+    } catch (err) {
+      if (isUniqueViolation(err)) return 'duplicate';
+      throw err;
+    }
+  }
+
+  async patch(remoteId: string, fields: Partial<Pick<RemoteClusterEntity, 'display_name' | 'default_team_id'>>): Promise<boolean> {
+    if (!Object.keys(fields).length) return true;
+    const result = await this.repo.update({ remote_id: remoteId, delete_at: 0 }, fields);
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** Soft delete; the peer is not told (Mattermost does not either), its calls just stop authenticating. */
+  async softDelete(remoteId: string, now: number): Promise<boolean> {
+    const result = await this.repo.update({ remote_id: remoteId, delete_at: 0 }, { delete_at: now, online: false });
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** Removes a record that never became a connection (the inviter refused our confirmation). */
+  async deleteUnconfirmed(remoteId: string): Promise<void> {
+    await this.repo.delete({ remote_id: remoteId });
+  }
+
+  /** Remotes the heartbeat pings: live, confirmed, reached over HTTP. */
+  async findPingTargetIds(): Promise<string[]> {
+    const rows = await this.repo
+      .createQueryBuilder('rc')
+      .select('rc.remote_id', 'remote_id')
+      .where(`rc.delete_at = 0 AND rc.plugin_id = '' AND rc.site_url <> ''`)
+      .andWhere('rc.site_url NOT LIKE :pending AND rc.site_url NOT LIKE :plugin', { pending: PENDING_LIKE, plugin: PLUGIN_LIKE })
+      .orderBy('rc.remote_id')
+      .getRawMany<{ remote_id: string }>();
+    return rows.map((r) => r.remote_id);
+  }
+
+  /**
+   * Records a successful ping and marks the remote online. The previous state is read under the row lock the
+   * UPDATE takes, so when replicas race only the first sees `wasOnline: false`. Null if the remote is gone.
+   */
+  async recordPingSuccess(remoteId: string, at: number): Promise<{ wasOnline: boolean } | null> {
+    const rows = updatedRows<{ was_online: boolean }>(
+      await this.repo.query(
+        `UPDATE remote_clusters AS rc
+            SET last_ping_at = GREATEST(rc.last_ping_at, $2), online = true
+           FROM (SELECT remote_id, online FROM remote_clusters WHERE remote_id = $1 AND delete_at = 0 FOR UPDATE) AS prev
+          WHERE rc.remote_id = prev.remote_id
+      RETURNING prev.online AS was_online`,
+        [remoteId, at],
+      ),
+    );
+    return rows.length ? { wasOnline: rows[0].was_online } : null;
+  }
+
+  /**
+   * Marks offline the remotes (all, or one) announced online whose last successful ping is at or before
+   * `cutoff`; returns the ids this call flipped. The `online` condition is re-checked under the row lock,
+   * so a remote is flipped by exactly one caller.
+   */
+  async markOfflineIfStale(cutoff: number, remoteId?: string): Promise<string[]> {
+    const params: unknown[] = [cutoff];
+    let where = 'online AND last_ping_at <= $1';
+    if (remoteId !== undefined) {
+      params.push(remoteId);
+      where += ' AND remote_id = $2';
+    }
+    const rows = updatedRows<{ remote_id: string }>(
+      await this.repo.query(`UPDATE remote_clusters SET online = false WHERE ${where} RETURNING remote_id`, params),
+    );
+    return rows.map((r) => r.remote_id);
+  }
+}

@@ -1,0 +1,367 @@
+import { randomBytes } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Counter } from 'prom-client';
+import { AppError } from '../../common/app-error.js';
+import { newId } from '../../common/ids.js';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { MetricsService } from '../../metrics/metrics.service.js';
+import type { AuthContext } from '../auth/auth-context.js';
+import type { RemoteClusterTokenVerifier } from '../auth/remote-cluster-auth.guard.js';
+import { newOpaqueToken, safeEqual } from '../auth/tokens.js';
+import { ChannelAccess } from '../chat/channels/channel-access.service.js';
+import {
+  parseInvitePayload,
+  parsePingPayload,
+  type RemoteClusterFrame,
+  type RemoteClusterPing,
+  type RemoteClusterResponse,
+} from './dto/frame.dto.js';
+import type {
+  AcceptRemoteClusterInviteDto,
+  CreateRemoteClusterDto,
+  ListRemoteClustersQuery,
+  PatchRemoteClusterDto,
+} from './dto/remote-cluster.dto.js';
+import { InviteAttemptLimiter } from './invite-attempt-limiter.js';
+import { decryptInvite, encryptInvite, INVITE_VERSION, InviteError, type RemoteClusterInvite } from './invite-crypto.js';
+import { RemoteClusterHeartbeatService } from './remote-cluster-heartbeat.service.js';
+import { RemoteClusterClient, RemoteClusterTransportError } from './remote-cluster.client.js';
+import { isConfirmed, RemoteClusterEntity, SITE_URL_PENDING_PREFIX } from './remote-cluster.entity.js';
+import { RemoteClusterErrors } from './remote-cluster.errors.js';
+import { type RemoteClusterJson, toRemoteClusterJson } from './remote-cluster.mapper.js';
+import { type RemoteClusterListFilter, RemoteClusterRepository } from './remote-cluster.repository.js';
+import { TopicRegistry } from './topic-registry.service.js';
+
+/** Mattermost's InviteExpiresAfter, measured from the inviting record's create_at (not from the invite). */
+export const INVITE_EXPIRES_AFTER_MS = 48 * 60 * 60 * 1000;
+
+const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+const GENERATED_PASSWORD_LENGTH = 16;
+
+/** Mattermost's SecureRandString: uniform over the alphabet (rejection sampling, no modulo bias). */
+function generatePassword(): string {
+  let out = '';
+  while (out.length < GENERATED_PASSWORD_LENGTH) {
+    for (const byte of randomBytes(32)) {
+      if (byte < 248 && out.length < GENERATED_PASSWORD_LENGTH) out += PASSWORD_ALPHABET[byte % 62];
+    }
+  }
+  return out;
+}
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+export interface RemoteClusterWithInvite {
+  remote_cluster: RemoteClusterJson;
+  invite: string;
+  /** Only when the server generated it. */
+  password?: string;
+}
+
+/**
+ * Secure connections: the admin operations, both halves of the invitation handshake (sections 2.1-2.5), the
+ * inbound /ping and /msg, and the lookups other modules use. It is also the token verifier behind
+ * @RemoteClusterAuth(). Records leave this service only sanitised (tokens blank).
+ */
+@Injectable()
+export class RemoteClusterService implements RemoteClusterTokenVerifier {
+  private readonly logger = new Logger(RemoteClusterService.name);
+  private readonly received: Counter<'remote_id'>;
+
+  constructor(
+    private readonly remotes: RemoteClusterRepository,
+    private readonly client: RemoteClusterClient,
+    private readonly heartbeat: RemoteClusterHeartbeatService,
+    private readonly topics: TopicRegistry,
+    private readonly limiter: InviteAttemptLimiter,
+    private readonly chat: ChannelAccess,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    metrics: MetricsService,
+  ) {
+    this.received = metrics.counter('remote_cluster_msg_received_total', 'Frames received from remote clusters (/msg and /ping)', [
+      'remote_id',
+    ]);
+  }
+
+  // ---- the guard ------------------------------------------------------------------------------------------
+
+  /** A live record's `token`, compared in constant time. */
+  async verify(remoteId: string, token: string): Promise<boolean> {
+    const expected = await this.remotes.findActiveToken(remoteId);
+    return expected !== null && expected !== '' && safeEqual(expected, token);
+  }
+
+  // ---- admin API --------------------------------------------------------------------------------------------
+
+  /** Section 2.1: a pending record and the invite code for it. */
+  async create(auth: AuthContext, dto: CreateRemoteClusterDto): Promise<RemoteClusterWithInvite> {
+    await this.assertTeam(dto.default_team_id);
+    const rc = this.newRecord(auth, {
+      remote_id: newId(),
+      name: dto.name,
+      display_name: dto.display_name,
+      site_url: SITE_URL_PENDING_PREFIX + newId(),
+      default_team_id: dto.default_team_id,
+      token: newOpaqueToken(),
+      remote_token: '',
+    });
+    if (!(await this.remotes.insertIfUnique(rc))) throw RemoteClusterErrors.notUnique();
+    const password = dto.password || generatePassword();
+    const invite = await this.sealInvite(rc, password);
+    return { remote_cluster: toRemoteClusterJson(rc), invite, ...(dto.password ? {} : { password }) };
+  }
+
+  /** A new code for a record that is still pending; the 48 h clock still runs from its create_at. */
+  async generateInvite(remoteId: string, password: string): Promise<string> {
+    const rc = await this.remotes.findActiveById(remoteId);
+    if (!rc) throw RemoteClusterErrors.notFound();
+    if (isConfirmed(rc)) throw RemoteClusterErrors.alreadyConfirmed();
+    // Mattermost re-issues it anyway; an invite that can never be confirmed only wastes the other admin's time.
+    if (this.isExpired(rc)) throw RemoteClusterErrors.inviteExpired();
+    return this.sealInvite(rc, password);
+  }
+
+  /**
+   * Section 2.3, the acceptor's half: open the invite, save the connection with fresh tokens, and have the
+   * inviter confirm it. If the inviter refuses or cannot be reached the record is removed again.
+   */
+  async acceptInvite(auth: AuthContext, dto: AcceptRemoteClusterInviteDto, client: string): Promise<RemoteClusterJson> {
+    await this.assertTeam(dto.default_team_id);
+    const invite = await this.openInvite(dto.invite, dto.password, client);
+    if (!isHttpUrl(invite.site_url)) throw AppError.invalidParam('invite', 'the invite site_url is not an http(s) URL');
+    if (invite.site_url.replace(/\/+$/, '') === this.config.http.siteUrl) {
+      throw AppError.invalidParam('invite', 'the invite was issued by this server');
+    }
+
+    const version = invite.version ?? 0;
+    const rc = this.newRecord(auth, {
+      remote_id: invite.remote_id,
+      name: dto.name,
+      display_name: dto.display_name,
+      site_url: invite.site_url,
+      default_team_id: dto.default_team_id,
+      token: newOpaqueToken(),
+      // v>=2 inviters take a new token from us (the invite's token is then retired); older ones keep theirs.
+      remote_token: version >= 2 ? newOpaqueToken() : invite.token,
+    });
+    if (!(await this.remotes.insertIfUnique(rc))) {
+      throw RemoteClusterErrors.notUnique('this invitation was already accepted, or a connection to that server exists');
+    }
+
+    const confirmation: RemoteClusterInvite = {
+      remote_id: rc.remote_id,
+      remote_team_id: '',
+      site_url: this.config.http.siteUrl,
+      token: rc.token,
+      refreshed_token: rc.remote_token,
+      version: INVITE_VERSION,
+    };
+    try {
+      await this.client.confirmInvite({ remote_id: rc.remote_id, site_url: invite.site_url, token: invite.token }, confirmation);
+    } catch (err) {
+      await this.remotes.deleteUnconfirmed(rc.remote_id);
+      this.client.forget(rc.remote_id);
+      if (!(err instanceof RemoteClusterTransportError)) throw err;
+      this.logger.warn({ remote_id: rc.remote_id, kind: err.kind, err: err.message }, 'the inviting server did not confirm');
+      throw err.permanent ? RemoteClusterErrors.acceptRejected(err.message) : RemoteClusterErrors.acceptUnreachable(err.message);
+    }
+    await this.heartbeat.pingSoon(rc.remote_id);
+    return toRemoteClusterJson(rc);
+  }
+
+  async list(query: ListRemoteClustersQuery): Promise<RemoteClusterJson[]> {
+    // not_in_channel: no channel is shared with any remote until the shared-channel module exists, so every
+    // remote qualifies; that module narrows this list when it lands.
+    const filter: RemoteClusterListFilter = {
+      includeDeleted: query.include_deleted,
+      onlyConfirmed: query.only_confirmed,
+      onlyPlugins: query.only_plugins,
+      excludePlugins: query.exclude_plugins,
+      onlineSince: query.exclude_offline ? Date.now() - this.config.remoteCluster.offlineAfterMs : undefined,
+      creatorId: query.creator_id,
+      pluginId: query.plugin_id,
+      topic: query.topic,
+    };
+    const rows = await this.remotes.list(filter, query.page * query.per_page, query.per_page);
+    return rows.map(toRemoteClusterJson);
+  }
+
+  /** Deleted records included, as Mattermost's GET shows them. */
+  async get(remoteId: string): Promise<RemoteClusterJson> {
+    const rc = await this.remotes.findById(remoteId);
+    if (!rc) throw RemoteClusterErrors.notFound();
+    return toRemoteClusterJson(rc);
+  }
+
+  async patch(remoteId: string, dto: PatchRemoteClusterDto): Promise<RemoteClusterJson> {
+    const fields: Partial<Pick<RemoteClusterEntity, 'display_name' | 'default_team_id'>> = {};
+    if (typeof dto.display_name === 'string') fields.display_name = dto.display_name;
+    if (typeof dto.default_team_id === 'string') {
+      if (dto.default_team_id !== '') await this.assertTeam(dto.default_team_id);
+      fields.default_team_id = dto.default_team_id;
+    }
+    if (!(await this.remotes.patch(remoteId, fields))) throw RemoteClusterErrors.notFound();
+    const rc = await this.remotes.findActiveById(remoteId);
+    if (!rc) throw RemoteClusterErrors.notFound();
+    return toRemoteClusterJson(rc);
+  }
+
+  async delete(remoteId: string): Promise<void> {
+    if (!(await this.remotes.softDelete(remoteId, Date.now()))) throw RemoteClusterErrors.notFound();
+    this.client.forget(remoteId);
+  }
+
+  // ---- server-to-server -------------------------------------------------------------------------------------
+
+  /** Section 2.4, the inviter's half: the acceptor's confirm_invite frame, authenticated with the invite token. */
+  async receiveInviteConfirmation(callerId: string, frame: RemoteClusterFrame): Promise<void> {
+    const rc = await this.callerRecord(callerId, frame);
+    if (this.isExpired(rc)) throw RemoteClusterErrors.inviteExpired();
+    const confirm = parseInvitePayload(frame.msg.payload);
+    if (confirm.remote_id !== '' && confirm.remote_id !== rc.remote_id) {
+      throw RemoteClusterErrors.invalidPayload('the confirmation names another remote_id');
+    }
+    if (isConfirmed(rc)) throw RemoteClusterErrors.confirmRejected('the remote cluster has already been confirmed');
+
+    let token: string;
+    if ((confirm.version ?? 0) >= 2 && confirm.refreshed_token) {
+      if (confirm.refreshed_token === rc.token) throw RemoteClusterErrors.confirmRejected('the refreshed token must differ from the invitation token');
+      token = confirm.refreshed_token;
+    } else {
+      // An old acceptor never learns this token (protocol 12.2); it is still better than keeping the invite's.
+      token = newOpaqueToken();
+    }
+    const outcome = await this.remotes.confirmPending(rc.remote_id, {
+      site_url: confirm.site_url,
+      remote_team_id: confirm.remote_team_id,
+      remote_token: confirm.token,
+      token,
+    });
+    if (outcome === 'not_pending') throw RemoteClusterErrors.confirmRejected('the remote cluster has already been confirmed');
+    if (outcome === 'duplicate') throw RemoteClusterErrors.notUnique('a connection to that server already exists');
+    this.logger.log({ remote_id: rc.remote_id, site_url: confirm.site_url }, 'secure connection confirmed');
+    await this.heartbeat.pingSoon(rc.remote_id);
+  }
+
+  /** The bare ping reply; pings change nothing here (each side judges the other by its own pings). */
+  async receivePing(callerId: string, frame: RemoteClusterFrame): Promise<RemoteClusterPing> {
+    const rc = await this.callerRecord(callerId, frame);
+    const ping = parsePingPayload(frame.msg.payload);
+    this.received.inc({ remote_id: rc.remote_id });
+    return { sent_at: ping.sent_at, recv_at: Date.now() };
+  }
+
+  /** A /msg frame to its topic handler; always a Response envelope. */
+  async receiveMsg(callerId: string, frame: RemoteClusterFrame): Promise<RemoteClusterResponse> {
+    const rc = await this.callerRecord(callerId, frame);
+    this.received.inc({ remote_id: rc.remote_id });
+    return this.topics.dispatch(toRemoteClusterJson(rc), frame.msg);
+  }
+
+  // ---- for other modules ------------------------------------------------------------------------------------
+
+  /** A live connection (confirmed or pending), sanitised; null if unknown or deleted. */
+  async getRemote(remoteId: string): Promise<RemoteClusterJson | null> {
+    const rc = await this.remotes.findActiveById(remoteId);
+    return rc ? toRemoteClusterJson(rc) : null;
+  }
+
+  /** Mattermost's IsOnline: a successful ping within REMOTE_OFFLINE_AFTER_MS. */
+  isOnline(remote: Pick<RemoteClusterJson, 'last_ping_at'>, now = Date.now()): boolean {
+    return remote.last_ping_at > now - this.config.remoteCluster.offlineAfterMs;
+  }
+
+  /**
+   * Sends one message to a confirmed remote and returns its Response (which may say FAIL). Rejects with
+   * RemoteClusterTransportError; `permanent` is set for remotes that are gone or refuse the request.
+   */
+  async sendMsg<P>(remoteId: string, topic: string, payload: P): Promise<RemoteClusterResponse> {
+    const rc = await this.remotes.findActiveById(remoteId);
+    if (!rc || !isConfirmed(rc)) throw new RemoteClusterTransportError(remoteId, 'rejected', 'no confirmed secure connection with this remote');
+    return this.client.sendMsg(
+      { remote_id: rc.remote_id, site_url: rc.site_url, token: rc.remote_token },
+      { id: newId(), topic, create_at: Date.now(), payload },
+    );
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------------------------
+
+  /** The caller's live record; the guard already checked its token. Mattermost answers 400 for both failures. */
+  private async callerRecord(callerId: string, frame: RemoteClusterFrame): Promise<RemoteClusterEntity> {
+    if (callerId !== frame.remote_id) throw RemoteClusterErrors.remoteIdMismatch(frame.remote_id);
+    const rc = await this.remotes.findActiveById(frame.remote_id);
+    if (!rc) throw RemoteClusterErrors.remoteIdMismatch(frame.remote_id);
+    return rc;
+  }
+
+  private isExpired(rc: RemoteClusterEntity): boolean {
+    return Date.now() - rc.create_at > INVITE_EXPIRES_AFTER_MS;
+  }
+
+  private async assertTeam(teamId: string): Promise<void> {
+    try {
+      await this.chat.team(teamId);
+    } catch (err) {
+      if (err instanceof AppError && err.statusCode === 404) throw RemoteClusterErrors.invalidTeam('no such team');
+      throw err;
+    }
+  }
+
+  /** Opens an invite under the per-client attempt limit; every failure is a clean 400 (or 429). */
+  private async openInvite(code: string, password: string, client: string): Promise<RemoteClusterInvite> {
+    if (!(await this.limiter.begin(client))) throw RemoteClusterErrors.tooManyAttempts();
+    let invite: RemoteClusterInvite;
+    try {
+      invite = await decryptInvite(code, password);
+    } catch (err) {
+      if (err instanceof InviteError) {
+        throw err.reason === 'base64' ? RemoteClusterErrors.base64(err.message) : RemoteClusterErrors.decrypt(err.message);
+      }
+      throw err;
+    }
+    await this.limiter.succeeded(client);
+    return invite;
+  }
+
+  private sealInvite(rc: RemoteClusterEntity, password: string): Promise<string> {
+    return encryptInvite(
+      { remote_id: rc.remote_id, remote_team_id: '', site_url: this.config.http.siteUrl, token: rc.token, version: INVITE_VERSION },
+      password,
+    );
+  }
+
+  private newRecord(
+    auth: AuthContext,
+    fields: Pick<RemoteClusterEntity, 'remote_id' | 'name' | 'site_url' | 'default_team_id' | 'token' | 'remote_token'> & {
+      display_name?: string;
+    },
+  ): RemoteClusterEntity {
+    return Object.assign(new RemoteClusterEntity(), {
+      remote_id: fields.remote_id,
+      remote_team_id: '',
+      // Mattermost's NormalizeRemoteName: the name becomes the suffix of munged usernames, so one spelling only.
+      name: fields.name.toLowerCase(),
+      display_name: fields.display_name || fields.name,
+      site_url: fields.site_url,
+      default_team_id: fields.default_team_id,
+      create_at: Date.now(),
+      delete_at: 0,
+      last_ping_at: 0,
+      last_global_user_sync_at: 0,
+      token: fields.token,
+      remote_token: fields.remote_token,
+      topics: '',
+      creator_id: auth.userId,
+      plugin_id: '',
+      options: 0,
+      online: false,
+    });
+  }
+}
