@@ -15,10 +15,15 @@ export interface FileStore {
    * Streams `source` to `key`, failing with FileTooLargeError as soon as more than `maxBytes` arrive;
    * on any failure nothing is left at `key`.
    */
-  write(key: string, source: Readable, maxBytes: number): Promise<StoredObject>;
+  write(key: string, source: Readable, maxBytes: number, opts?: WriteOptions): Promise<StoredObject>;
   read(key: string, range?: { start: number; end?: number }): Promise<Readable>;
   size(key: string): Promise<number | null>;
   remove(key: string): Promise<void>;
+}
+
+export interface WriteOptions {
+  /** Checks the first bytes (up to 16) before anything is kept; an error returned aborts the write. */
+  checkHead?: (head: Buffer) => Error | undefined;
 }
 
 export const FILE_STORE = Symbol('FILE_STORE');

@@ -1,4 +1,4 @@
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../../config/app-config.js';
@@ -26,31 +26,6 @@ function isUniqueViolation(err: unknown, constraint: string): boolean {
   const code = e.code ?? e.driverError?.code;
   const name = e.constraint ?? e.driverError?.constraint;
   return code === '23505' && name === constraint;
-}
-
-/** Rejects the stream unless its first bytes are a PNG, JPEG, GIF or WebP image. */
-function imageGate(): Transform {
-  let head = Buffer.alloc(0);
-  let checked = false;
-  return new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      if (!checked) {
-        head = Buffer.concat([head, chunk]);
-        if (head.length < 12) return done();
-        checked = true;
-        if (!sniffImageType(head)) return done(ChatErrors.invalidImage('not a PNG, JPEG, GIF or WebP image'));
-        return done(null, head);
-      }
-      done(null, chunk);
-    },
-    flush(done) {
-      if (!checked) {
-        if (!sniffImageType(head)) return done(ChatErrors.invalidImage('not a PNG, JPEG, GIF or WebP image'));
-        this.push(head);
-      }
-      done();
-    },
-  });
 }
 
 @Injectable()
@@ -134,7 +109,9 @@ export class UsersProfileService {
         return;
       }
       try {
-        await this.store.write(profileImageKey(userId), file.stream.pipe(imageGate()), this.config.files.maxFileSize);
+        await this.store.write(profileImageKey(userId), file.stream, this.config.files.maxFileSize, {
+          checkHead: (head) => (sniffImageType(head) ? undefined : ChatErrors.invalidImage('not a PNG, JPEG, GIF or WebP image')),
+        });
       } catch (err) {
         if (err instanceof FileTooLargeError) throw ChatErrors.fileTooLarge(this.config.files.maxFileSize);
         throw err;
