@@ -49,6 +49,29 @@ export class UserDirectory {
     return { ...user, ...changed };
   }
 
+  /** Inserts a new user row unless the id, username or email is taken; true when written. */
+  insertIfFree(user: UserEntity): Promise<boolean> {
+    return this.users.insertIfFree(user);
+  }
+
+  findByUsername(username: string): Promise<UserRecord | null> {
+    return this.users.findByUsername(username);
+  }
+
+  /** Overwrites fields of a user as given (for users owned by a peer; no validation beyond the database's). */
+  async overwrite(tx: Tx, id: string, fields: Partial<UserEntity>): Promise<void> {
+    await this.users.update(tx, id, fields);
+  }
+
+  /** overwrite() outside a transaction. */
+  async overwriteNow(id: string, fields: Partial<UserEntity>): Promise<void> {
+    await this.users.updateNow(id, fields);
+  }
+
+  findForUpdate(tx: Tx, id: string): Promise<UserRecord | null> {
+    return this.users.findByIdForUpdate(tx, id);
+  }
+
   async markPictureUpdated(tx: Tx, id: string, now = Date.now()): Promise<UserRecord> {
     const user = await this.users.findByIdForUpdate(tx, id);
     if (!user) throw AuthErrors.userNotFound();

@@ -56,6 +56,10 @@ export class UserRepository {
     return tx.getRepository(UserEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
   }
 
+  async updateNow(id: string, fields: Partial<UserEntity>): Promise<void> {
+    await this.repo.update({ id }, fields);
+  }
+
   async update(tx: Tx, id: string, fields: Partial<UserEntity>): Promise<void> {
     await tx.getRepository(UserEntity).update({ id }, fields);
   }

@@ -1,0 +1,37 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { IdColumn, MsColumn } from '../../database/columns.js';
+
+/**
+ * Mattermost's SharedChannelRemote: one remote of one shared channel, with the sync cursors.
+ * Posts: two-phase (create_at, id) then (update_at, id) cursors of protocol section 5.4. Reactions and
+ * acknowledgements carry state with their own update_at, so they get their own (update_at, key) cursors
+ * rather than riding on the post cursor as Mattermost's do.
+ */
+@Entity('shared_channel_remotes')
+@Index('uq_shared_channel_remotes_channel_remote', ['channel_id', 'remote_id'], { unique: true })
+@Index('idx_shared_channel_remotes_remote_id', ['remote_id'])
+export class SharedChannelRemoteEntity {
+  @PrimaryColumn({ type: 'varchar', length: 26 }) id: string;
+  @IdColumn() channel_id: string;
+  @IdColumn() creator_id: string;
+  @MsColumn() create_at: number;
+  @MsColumn() update_at: number;
+  @MsColumn() delete_at: number;
+  @Column({ type: 'boolean', default: false }) is_invite_accepted: boolean;
+  @Column({ type: 'boolean', default: false }) is_invite_confirmed: boolean;
+  @IdColumn() remote_id: string;
+  @MsColumn() last_post_update_at: number;
+  /** JSON name "last_post_id", as Mattermost's LastPostUpdateID tag. */
+  @Column({ type: 'varchar', length: 26, default: '' }) last_post_update_id: string;
+  @MsColumn() last_post_create_at: number;
+  @Column({ type: 'varchar', length: 26, default: '' }) last_post_create_id: string;
+  @MsColumn() last_members_sync_at: number;
+  @MsColumn() last_reaction_update_at: number;
+  /** user_id:post_id:emoji_name of the last reaction sent at last_reaction_update_at. */
+  @Column({ type: 'varchar', length: 128, default: '' }) last_reaction_key: string;
+  @MsColumn() last_ack_update_at: number;
+  /** user_id:post_id of the last acknowledgement sent at last_ack_update_at. */
+  @Column({ type: 'varchar', length: 64, default: '' }) last_ack_key: string;
+  /** Cursor over the change journal for status and profile changes of users in this channel. */
+  @Column({ type: 'bigint', default: 0 }) last_user_event_seq: string;
+}

@@ -1,0 +1,140 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, Repository } from 'typeorm';
+import type { Tx } from '../../database/transaction-runner.js';
+import { SharedChannelAttachmentEntity } from './shared-channel-attachment.entity.js';
+import { SharedChannelRemoteEntity } from './shared-channel-remote.entity.js';
+import { SharedChannelUserEntity } from './shared-channel-user.entity.js';
+import { SharedChannelEntity } from './shared-channel.entity.js';
+
+export type PostCursor = Pick<
+  SharedChannelRemoteEntity,
+  'last_post_create_at' | 'last_post_create_id' | 'last_post_update_at' | 'last_post_update_id'
+>;
+export type ReactionCursor = Pick<SharedChannelRemoteEntity, 'last_reaction_update_at' | 'last_reaction_key'>;
+export type AckCursor = Pick<SharedChannelRemoteEntity, 'last_ack_update_at' | 'last_ack_key'>;
+
+@Injectable()
+export class SharedChannelRepository {
+  constructor(
+    @InjectRepository(SharedChannelEntity) private readonly shares: Repository<SharedChannelEntity>,
+    @InjectRepository(SharedChannelRemoteEntity) private readonly remotes: Repository<SharedChannelRemoteEntity>,
+    @InjectRepository(SharedChannelUserEntity) private readonly users: Repository<SharedChannelUserEntity>,
+    @InjectRepository(SharedChannelAttachmentEntity) private readonly attachments: Repository<SharedChannelAttachmentEntity>,
+  ) {}
+
+  findShare(channelId: string): Promise<SharedChannelEntity | null> {
+    return this.shares.findOneBy({ channel_id: channelId });
+  }
+
+  findSharesByTeam(teamId: string, offset: number, limit: number): Promise<SharedChannelEntity[]> {
+    return this.shares.find({ where: { team_id: teamId }, order: { channel_id: 'ASC' }, skip: offset, take: limit });
+  }
+
+  async insertShare(tx: Tx, share: SharedChannelEntity): Promise<boolean> {
+    const r = await tx.createQueryBuilder().insert().into(SharedChannelEntity).values(share).updateEntity(false).orIgnore().returning('channel_id').execute();
+    return (r.raw as unknown[]).length > 0;
+  }
+
+  async deleteShare(tx: Tx, channelId: string): Promise<void> {
+    await tx.getRepository(SharedChannelEntity).delete({ channel_id: channelId });
+  }
+
+  /** The row for (channel, remote), deleted or not. */
+  findRemote(channelId: string, remoteId: string): Promise<SharedChannelRemoteEntity | null> {
+    return this.remotes.findOneBy({ channel_id: channelId, remote_id: remoteId });
+  }
+
+  findRemoteForUpdate(tx: Tx, channelId: string, remoteId: string): Promise<SharedChannelRemoteEntity | null> {
+    return tx.getRepository(SharedChannelRemoteEntity).findOne({ where: { channel_id: channelId, remote_id: remoteId }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  /** Remotes a channel syncs with: invited, confirmed and not uninvited. */
+  findActiveRemotes(channelId: string): Promise<SharedChannelRemoteEntity[]> {
+    return this.remotes.find({ where: { channel_id: channelId, delete_at: 0, is_invite_confirmed: true }, order: { remote_id: 'ASC' } });
+  }
+
+  /** Every active (channel, remote) pair of one remote. */
+  findActiveChannelsOfRemote(remoteId: string): Promise<SharedChannelRemoteEntity[]> {
+    return this.remotes.find({ where: { remote_id: remoteId, delete_at: 0, is_invite_confirmed: true }, order: { channel_id: 'ASC' } });
+  }
+
+  findAllRemotesOfRemote(remoteId: string, offset: number, limit: number): Promise<SharedChannelRemoteEntity[]> {
+    return this.remotes.find({ where: { remote_id: remoteId }, order: { channel_id: 'ASC' }, skip: offset, take: limit });
+  }
+
+  findRemotesOfChannel(channelId: string): Promise<SharedChannelRemoteEntity[]> {
+    return this.remotes.find({ where: { channel_id: channelId }, order: { remote_id: 'ASC' } });
+  }
+
+  /** Pending invites (stored while the remote was offline). */
+  findUnconfirmedForRemote(remoteId: string): Promise<SharedChannelRemoteEntity[]> {
+    return this.remotes.find({ where: { remote_id: remoteId, delete_at: 0, is_invite_confirmed: false } });
+  }
+
+  /** Inserts, or restores a soft-deleted row with fresh state; returns the row as stored. */
+  async upsertRemote(tx: Tx, row: SharedChannelRemoteEntity): Promise<void> {
+    await tx
+      .createQueryBuilder()
+      .insert()
+      .into(SharedChannelRemoteEntity)
+      .values(row)
+      .updateEntity(false)
+      .orUpdate(
+        [
+          'creator_id', 'update_at', 'delete_at', 'is_invite_accepted', 'is_invite_confirmed',
+          'last_post_update_at', 'last_post_update_id', 'last_post_create_at', 'last_post_create_id',
+          'last_members_sync_at', 'last_reaction_update_at', 'last_reaction_key', 'last_ack_update_at', 'last_ack_key',
+          'last_user_event_seq',
+        ],
+        ['channel_id', 'remote_id'],
+      )
+      .execute();
+  }
+
+  async updateRemote(tx: Tx | undefined, id: string, fields: Partial<SharedChannelRemoteEntity>): Promise<void> {
+    const repo = tx ? tx.getRepository(SharedChannelRemoteEntity) : this.remotes;
+    await repo.update({ id }, fields as never);
+  }
+
+  async softDeleteRemotesOfChannel(tx: Tx, channelId: string, now: number): Promise<void> {
+    await tx.getRepository(SharedChannelRemoteEntity).update({ channel_id: channelId, delete_at: 0 }, { delete_at: now, update_at: now });
+  }
+
+  async countActiveRemotes(tx: Tx, channelId: string): Promise<number> {
+    return tx.getRepository(SharedChannelRemoteEntity).countBy({ channel_id: channelId, delete_at: 0 });
+  }
+
+  findChannelUsers(channelId: string, remoteId: string, userIds: string[]): Promise<SharedChannelUserEntity[]> {
+    return userIds.length
+      ? this.users.findBy({ channel_id: channelId, remote_id: remoteId, user_id: In(userIds) })
+      : Promise.resolve([]);
+  }
+
+  async upsertChannelUsers(rows: SharedChannelUserEntity[]): Promise<void> {
+    if (!rows.length) return;
+    await this.users
+      .createQueryBuilder()
+      .insert()
+      .into(SharedChannelUserEntity)
+      .values(rows)
+      .updateEntity(false)
+      .orUpdate(['last_sync_at', 'last_picture_sync_at'], ['user_id', 'channel_id', 'remote_id'])
+      .execute();
+  }
+
+  findAttachments(remoteId: string, fileIds: string[]): Promise<SharedChannelAttachmentEntity[]> {
+    return fileIds.length ? this.attachments.findBy({ remote_id: remoteId, file_id: In(fileIds) }) : Promise.resolve([]);
+  }
+
+  async upsertAttachment(row: SharedChannelAttachmentEntity): Promise<void> {
+    await this.attachments
+      .createQueryBuilder()
+      .insert()
+      .into(SharedChannelAttachmentEntity)
+      .values(row)
+      .updateEntity(false)
+      .orUpdate(['last_sync_at', 'upload_id'], ['file_id', 'remote_id'])
+      .execute();
+  }
+}
