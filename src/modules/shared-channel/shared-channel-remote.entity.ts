@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import { IdColumn, MsColumn } from '../../database/columns.js';
+import { bigintToNumber, IdColumn, MsColumn } from '../../database/columns.js';
 
 /**
  * Mattermost's SharedChannelRemote: one remote of one shared channel, with the sync cursors.
@@ -26,12 +26,20 @@ export class SharedChannelRemoteEntity {
   @MsColumn() last_post_create_at: number;
   @Column({ type: 'varchar', length: 26, default: '' }) last_post_create_id: string;
   @MsColumn() last_members_sync_at: number;
-  @MsColumn() last_reaction_update_at: number;
-  /** user_id:post_id:emoji_name of the last reaction sent at last_reaction_update_at. */
+  /**
+   * The cursors the sync engine really advances: (seq, key) over the channel's change sequence, which follows
+   * commit order (ChannelEntity.last_seq). Origin timestamps cannot serve: a slower transaction, or a post relayed
+   * late from another remote, can carry a timestamp below a cursor that has already moved on. The Mattermost
+   * cursor fields above are kept up to date for the API.
+   */
+  @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) last_post_seq: number;
+  @Column({ type: 'varchar', length: 26, default: '' }) last_post_seq_id: string;
+  @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) last_reaction_seq: number;
+  /** user_id:post_id:emoji_name of the last reaction sent at last_reaction_seq. */
   @Column({ type: 'varchar', length: 128, default: '' }) last_reaction_key: string;
-  @MsColumn() last_ack_update_at: number;
-  /** user_id:post_id of the last acknowledgement sent at last_ack_update_at. */
+  @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) last_ack_seq: number;
+  /** user_id:post_id of the last acknowledgement sent at last_ack_seq. */
   @Column({ type: 'varchar', length: 64, default: '' }) last_ack_key: string;
   /** Cursor over the change journal for status and profile changes of users in this channel. */
-  @Column({ type: 'bigint', default: 0 }) last_user_event_seq: string;
+  @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) last_user_event_seq: number;
 }

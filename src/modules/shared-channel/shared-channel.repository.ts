@@ -11,8 +11,10 @@ export type PostCursor = Pick<
   SharedChannelRemoteEntity,
   'last_post_create_at' | 'last_post_create_id' | 'last_post_update_at' | 'last_post_update_id'
 >;
-export type ReactionCursor = Pick<SharedChannelRemoteEntity, 'last_reaction_update_at' | 'last_reaction_key'>;
-export type AckCursor = Pick<SharedChannelRemoteEntity, 'last_ack_update_at' | 'last_ack_key'>;
+export type SeqCursors = Pick<
+  SharedChannelRemoteEntity,
+  'last_post_seq' | 'last_post_seq_id' | 'last_reaction_seq' | 'last_reaction_key' | 'last_ack_seq' | 'last_ack_key'
+>;
 
 @Injectable()
 export class SharedChannelRepository {
@@ -84,7 +86,8 @@ export class SharedChannelRepository {
         [
           'creator_id', 'update_at', 'delete_at', 'is_invite_accepted', 'is_invite_confirmed',
           'last_post_update_at', 'last_post_update_id', 'last_post_create_at', 'last_post_create_id',
-          'last_members_sync_at', 'last_reaction_update_at', 'last_reaction_key', 'last_ack_update_at', 'last_ack_key',
+          'last_members_sync_at', 'last_post_seq', 'last_post_seq_id', 'last_reaction_seq', 'last_reaction_key',
+          'last_ack_seq', 'last_ack_key',
           'last_user_event_seq',
         ],
         ['channel_id', 'remote_id'],

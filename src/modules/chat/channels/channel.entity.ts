@@ -24,4 +24,10 @@ export class ChannelEntity {
   @MsColumn() extra_update_at: number;
   @Column({ type: 'varchar', length: 26, default: '' }) creator_id: string;
   @Column({ type: 'boolean', default: false }) shared: boolean;
+  /**
+   * Per-channel change sequence. A trigger bumps it for every post, reaction and acknowledgement write and
+   * stamps the row's `seq`; the row lock it takes makes seq order equal commit order within a channel, which
+   * is what lets sync cursors advance without skipping a slower transaction's rows.
+   */
+  @Column({ type: 'bigint', default: 0, transformer: bigintToNumber, select: false }) last_seq: number;
 }

@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import { IdColumn, MsColumn } from '../../../database/columns.js';
+import { bigintToNumber, IdColumn, MsColumn } from '../../../database/columns.js';
 
 /**
  * Mattermost's Post. The (channel_id, create_at, id) and (channel_id, update_at, id) indexes serve the
@@ -9,6 +9,7 @@ import { IdColumn, MsColumn } from '../../../database/columns.js';
 @Index('idx_posts_channel_create_at_id', ['channel_id', 'create_at', 'id'])
 @Index('idx_posts_channel_update_at_id', ['channel_id', 'update_at', 'id'])
 @Index('idx_posts_root_id', ['root_id'])
+@Index('idx_posts_channel_seq', ['channel_id', 'seq'])
 export class PostEntity {
   @PrimaryColumn({ type: 'varchar', length: 26 }) id: string;
   @MsColumn() create_at: number;
@@ -28,4 +29,6 @@ export class PostEntity {
   @Column({ type: 'varchar', length: 64, default: '' }) pending_post_id: string;
   /** Connection id of the server the post came from; null for local posts. */
   @IdColumn({ nullable: true }) remote_id: string | null;
+  /** Channel change sequence at this row's last write (set by trigger; see ChannelEntity.last_seq). */
+  @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) seq: number;
 }

@@ -1,10 +1,11 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import { IdColumn, MsColumn } from '../../../database/columns.js';
+import { bigintToNumber, IdColumn, MsColumn } from '../../../database/columns.js';
 
 /** Mattermost's Reaction. Removal sets delete_at (state, not a toggle), so add/remove/re-add converge. */
 @Entity('reactions')
 @Index('idx_reactions_post_id', ['post_id'])
 @Index('idx_reactions_channel_update_at', ['channel_id', 'update_at'])
+@Index('idx_reactions_channel_seq', ['channel_id', 'seq'])
 export class ReactionEntity {
   @PrimaryColumn({ type: 'varchar', length: 26 }) user_id: string;
   @PrimaryColumn({ type: 'varchar', length: 26 }) post_id: string;
@@ -14,4 +15,6 @@ export class ReactionEntity {
   @MsColumn() delete_at: number;
   @IdColumn({ nullable: true }) remote_id: string | null;
   @IdColumn() channel_id: string;
+  /** Channel change sequence at this row's last write (set by trigger; see ChannelEntity.last_seq). */
+  @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) seq: number;
 }
