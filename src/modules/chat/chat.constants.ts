@@ -11,3 +11,13 @@ export const TEAM_ADMIN_ROLES = 'team_user team_admin';
 export const TEAM_USER_ROLES = 'team_user';
 export const CHANNEL_ADMIN_ROLES = 'channel_user channel_admin';
 export const CHANNEL_USER_ROLES = 'channel_user';
+/**
+ * Post types made by the server itself start with this, as Mattermost's do. Users cannot create them through the
+ * API; they describe this server's view of the channel (joins, shares) and are never sent to peers.
+ */
+export const SYSTEM_POST_TYPE_PREFIX = 'system_';
+export const SYSTEM_GENERIC_POST_TYPE = 'system_generic';
+
+export function isSystemPostType(type: string): boolean {
+  return type.startsWith(SYSTEM_POST_TYPE_PREFIX);
+}

@@ -2,10 +2,32 @@ import { Injectable } from '@nestjs/common';
 import { isSystemAdmin } from '../../auth/permissions.js';
 import type { AuthContext } from '../../auth/auth-context.js';
 import { ChatErrors } from '../chat.errors.js';
+import { LOCAL_ORIGIN, type ChangeOrigin } from '../events/change-event.types.js';
 import { TeamRepository } from '../teams/team.repository.js';
 import type { TeamEntity } from '../teams/team.entity.js';
 import type { ChannelEntity } from './channel.entity.js';
 import { ChannelRepository } from './channel.repository.js';
+
+/** What a write does: post (create or edit posts), react (reactions, acknowledgements), manage (the rest). */
+export type ChannelWriteAction = 'post' | 'react' | 'manage';
+
+/** A write the core rules already allow, put to the registered policies. */
+export interface ChannelWriteAttempt {
+  auth: AuthContext;
+  channel: ChannelEntity;
+  action: ChannelWriteAction;
+  /** Who makes the change: this server's users (remoteId null) or content applied from a peer. */
+  origin: ChangeOrigin;
+  systemAdmin: boolean;
+  /** The caller is a member of the channel with scheme_admin. */
+  channelAdmin: boolean;
+}
+
+/**
+ * An extra rule on writes, registered by a module the core does not know (e.g. read-only shares). It refuses
+ * by throwing an AppError; it cannot grant what the core rules refuse.
+ */
+export type ChannelWritePolicy = (attempt: ChannelWriteAttempt) => void | Promise<void>;
 
 /**
  * Mattermost's read and write rules for teams and channels, in one place: system admins may do everything;
@@ -14,6 +36,8 @@ import { ChannelRepository } from './channel.repository.js';
  */
 @Injectable()
 export class ChannelAccess {
+  private readonly writePolicies: ChannelWritePolicy[] = [];
+
   constructor(
     private readonly teams: TeamRepository,
     private readonly channels: ChannelRepository,
@@ -51,12 +75,33 @@ export class ChannelAccess {
     throw ChatErrors.notChannelMember();
   }
 
-  /** Write access (post, react, acknowledge, manage members): membership; admins too. Deleted channels refuse. */
-  async writable(auth: AuthContext, channelId: string): Promise<ChannelEntity> {
+  async isChannelAdmin(channelId: string, userId: string): Promise<boolean> {
+    return !!(await this.channels.findMember(channelId, userId))?.scheme_admin;
+  }
+
+  /** Whether the user is a member of at least one of the channels. */
+  isMemberOfAny(userId: string, channelIds: string[]): Promise<boolean> {
+    return this.channels.isMemberOfAny(userId, channelIds);
+  }
+
+  /** Adds a rule every write must also pass; modules register theirs at start-up. */
+  registerWritePolicy(policy: ChannelWritePolicy): void {
+    this.writePolicies.push(policy);
+  }
+
+  /**
+   * Write access (post, react, acknowledge, manage members): membership; admins too. Deleted channels refuse.
+   * Then every registered write policy is consulted.
+   */
+  async writable(auth: AuthContext, channelId: string, action: ChannelWriteAction = 'manage', origin: ChangeOrigin = LOCAL_ORIGIN): Promise<ChannelEntity> {
     const channel = await this.channel(channelId);
     if (channel.delete_at) throw ChatErrors.channelDeleted();
-    if (isSystemAdmin(auth.roles)) return channel;
-    if (!(await this.isMember(channelId, auth.userId))) throw ChatErrors.notChannelMember();
+    const systemAdmin = isSystemAdmin(auth.roles);
+    const member = systemAdmin ? null : await this.channels.findMember(channelId, auth.userId);
+    if (!systemAdmin && !member) throw ChatErrors.notChannelMember();
+    for (const policy of this.writePolicies) {
+      await policy({ auth, channel, action, origin, systemAdmin, channelAdmin: !!member?.scheme_admin });
+    }
     return channel;
   }
 }

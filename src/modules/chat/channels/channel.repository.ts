@@ -83,6 +83,11 @@ export class ChannelRepository {
       .getMany();
   }
 
+  async isMemberOfAny(userId: string, channelIds: string[]): Promise<boolean> {
+    if (!channelIds.length) return false;
+    return this.members.exists({ where: { user_id: userId, channel_id: In(channelIds) } });
+  }
+
   membersOf(channelId: string, userIds: string[]): Promise<ChannelMemberEntity[]> {
     return userIds.length ? this.members.findBy({ channel_id: channelId, user_id: In(userIds) }) : Promise.resolve([]);
   }

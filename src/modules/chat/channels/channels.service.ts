@@ -178,6 +178,34 @@ export class ChannelsService {
     return channel;
   }
 
+  /**
+   * Sets the channel's `shared` flag (Mattermost's Channel.shared), inside the caller's transaction. The flag is
+   * owned by whoever shares channels; the chat core only stores and shows it.
+   */
+  async setShared(tx: Tx, channelId: string, shared: boolean): Promise<void> {
+    await this.channels.update(tx, channelId, { shared });
+  }
+
+  /** The channel with that id, deleted or not; null when there is none. */
+  findById(channelId: string): Promise<ChannelEntity | null> {
+    return this.channels.findById(channelId);
+  }
+
+  /** The D or G channel with that deterministic name, if any. */
+  findDirectOrGroupByName(name: string): Promise<ChannelEntity | null> {
+    return this.channels.findByTeamAndName('', name);
+  }
+
+  /** The channel of that name in a team, if any. */
+  findByTeamAndName(teamId: string, name: string): Promise<ChannelEntity | null> {
+    return this.channels.findByTeamAndName(teamId, name);
+  }
+
+  /** User ids of every member (D and G channels have at most 8). */
+  async memberIds(channelId: string, limit = 1000): Promise<string[]> {
+    return (await this.channels.listMembers(channelId, 0, limit)).map((m) => m.user_id);
+  }
+
   /** Adds a member inside a transaction; returns the journalled event, or undefined if already a member. */
   async addMemberTx(tx: Tx, channel: ChannelEntity, userId: string, admin: boolean, origin: ChangeOrigin): Promise<ChangeEvent | undefined> {
     const now = Date.now();

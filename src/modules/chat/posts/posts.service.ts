@@ -1,13 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { newId } from '../../../common/ids.js';
-import { TransactionRunner } from '../../../database/transaction-runner.js';
+import { TransactionRunner, type Tx } from '../../../database/transaction-runner.js';
 import type { AuthContext } from '../../auth/auth-context.js';
 import { isSystemAdmin } from '../../auth/permissions.js';
 import { ChannelAccess } from '../channels/channel-access.service.js';
 import { ChannelRepository } from '../channels/channel.repository.js';
-import { POST_MESSAGE_MAX_RUNES, POSTS_PER_PAGE_MAX } from '../chat.constants.js';
+import { isSystemPostType, POST_MESSAGE_MAX_RUNES, POSTS_PER_PAGE_MAX, SYSTEM_GENERIC_POST_TYPE } from '../chat.constants.js';
 import { ChatErrors } from '../chat.errors.js';
-import { ChangeKind, LOCAL_ORIGIN, type ChangeOrigin } from '../events/change-event.types.js';
+import { ChangeKind, LOCAL_ORIGIN, type ChangeEvent, type ChangeOrigin } from '../events/change-event.types.js';
 import { ChangeEventsService } from '../events/change-events.service.js';
 import { toFileInfoJson } from '../files/file-info.mapper.js';
 import { FileInfoRepository } from '../files/file-info.repository.js';
@@ -33,6 +33,17 @@ function hashtagsOf(message: string): string {
   return [...new Set(tags.map((t) => t.trim()))].join(' ').slice(0, 1000);
 }
 
+/** A post the server writes itself: no permission check, no write policy, a `system_` type. */
+export interface SystemPostSpec {
+  channel_id: string;
+  /** Shown as the author; Mattermost uses the user the event is about or the admin who caused it. */
+  user_id: string;
+  message: string;
+  props?: Record<string, unknown>;
+  /** Must start with "system_"; default system_generic. */
+  type?: string;
+}
+
 @Injectable()
 export class PostsService {
   constructor(
@@ -46,7 +57,7 @@ export class PostsService {
 
   async create(auth: AuthContext, dto: CreatePostDto, origin: ChangeOrigin = LOCAL_ORIGIN): Promise<PostJson> {
     assertMessageLength(dto.message);
-    const channel = await this.access.writable(auth, dto.channel_id);
+    const channel = await this.access.writable(auth, dto.channel_id, 'post', origin);
     const rootId = dto.root_id ?? '';
     if (rootId) {
       const root = await this.posts.findById(rootId);
@@ -89,6 +100,50 @@ export class PostsService {
     });
     this.events.publish(event);
     return (await this.render([post]))[0];
+  }
+
+  /**
+   * A system post inside the caller's transaction; the caller publishes the returned event after commit.
+   * It is journalled like any post (so clients and the sync engine see it), but its `system_` type marks it as
+   * this server's own notice, which is not sent to peers.
+   */
+  async createSystemPostTx(tx: Tx, spec: SystemPostSpec, now = Date.now()): Promise<{ post: PostEntity; event: ChangeEvent }> {
+    const type = spec.type ?? SYSTEM_GENERIC_POST_TYPE;
+    if (!isSystemPostType(type)) throw new Error(`system post type must start with "system_", got "${type}"`);
+    const post = Object.assign(new PostEntity(), {
+      id: newId(),
+      create_at: now,
+      update_at: now,
+      edit_at: 0,
+      delete_at: 0,
+      is_pinned: false,
+      user_id: spec.user_id,
+      channel_id: spec.channel_id,
+      root_id: '',
+      original_id: '',
+      message: spec.message,
+      type,
+      props: spec.props ?? {},
+      hashtags: '',
+      file_ids: [],
+      pending_post_id: '',
+      remote_id: null,
+    });
+    await this.posts.insert(tx, post);
+    await this.channels.notePost(tx, spec.channel_id, now, true);
+    const event = await this.events.record(
+      tx,
+      { kind: ChangeKind.PostCreated, channel_id: spec.channel_id, origin_remote_id: null, post_id: post.id, root_id: '' },
+      now,
+    );
+    return { post, event };
+  }
+
+  /** createSystemPostTx in its own transaction, published. */
+  async createSystemPost(spec: SystemPostSpec): Promise<PostEntity> {
+    const { post, event } = await this.tx.run((tx) => this.createSystemPostTx(tx, spec));
+    this.events.publish(event);
+    return post;
   }
 
   async get(auth: AuthContext, postId: string): Promise<PostJson> {
@@ -137,7 +192,7 @@ export class PostsService {
     if (dto.message !== undefined) assertMessageLength(dto.message);
     const current = await this.readablePost(auth, postId);
     if (current.user_id !== auth.userId && !isSystemAdmin(auth.roles)) throw ChatErrors.notPostAuthor();
-    await this.access.writable(auth, current.channel_id);
+    await this.access.writable(auth, current.channel_id, 'post', origin);
     const result = await this.tx.run(async (tx) => {
       const post = await this.posts.findByIdForUpdate(tx, postId);
       if (!post || post.delete_at) throw ChatErrors.postNotFound();
@@ -166,7 +221,7 @@ export class PostsService {
 
   async setPinned(auth: AuthContext, postId: string, pinned: boolean): Promise<void> {
     const post = await this.readablePost(auth, postId);
-    await this.access.writable(auth, post.channel_id);
+    await this.access.writable(auth, post.channel_id, 'post');
     const result = await this.tx.run(async (tx) => {
       const locked = await this.posts.findByIdForUpdate(tx, postId);
       if (!locked || locked.delete_at) throw ChatErrors.postNotFound();

@@ -29,7 +29,7 @@ export class ReactionsService {
     if (userId !== auth.userId) throw ChatErrors.reactAsOther();
     if (!EMOJI_NAME_RE.test(emoji)) throw ChatErrors.invalidEmoji();
     const post = await this.postsService.readablePost(auth, postId);
-    await this.access.writable(auth, post.channel_id);
+    await this.access.writable(auth, post.channel_id, 'react', origin);
     const result = await this.tx.run(async (tx) => {
       const existing = await this.posts.findReactionForUpdate(tx, userId, postId, emoji);
       if (existing && !existing.delete_at) return { reaction: existing, event: undefined };
@@ -60,7 +60,7 @@ export class ReactionsService {
     if (userId !== auth.userId) throw ChatErrors.reactAsOther();
     if (!EMOJI_NAME_RE.test(emoji)) throw ChatErrors.invalidEmoji();
     const post = await this.postsService.readablePost(auth, postId);
-    await this.access.writable(auth, post.channel_id);
+    await this.access.writable(auth, post.channel_id, 'react', origin);
     const event = await this.tx.run(async (tx) => {
       const existing = await this.posts.findReactionForUpdate(tx, userId, postId, emoji);
       if (!existing || existing.delete_at) return undefined;
@@ -83,7 +83,7 @@ export class ReactionsService {
   async acknowledge(auth: AuthContext, userId: string, postId: string, origin: ChangeOrigin = LOCAL_ORIGIN): Promise<PostAcknowledgementEntity> {
     if (userId !== auth.userId) throw ChatErrors.reactAsOther();
     const post = await this.postsService.readablePost(auth, postId);
-    await this.access.writable(auth, post.channel_id);
+    await this.access.writable(auth, post.channel_id, 'react', origin);
     const result = await this.tx.run(async (tx) => {
       const existing = await this.posts.findAckForUpdate(tx, userId, postId);
       if (existing && existing.acknowledged_at) return { ack: existing, event: undefined };
@@ -111,7 +111,7 @@ export class ReactionsService {
   async unacknowledge(auth: AuthContext, userId: string, postId: string, origin: ChangeOrigin = LOCAL_ORIGIN): Promise<void> {
     if (userId !== auth.userId) throw ChatErrors.reactAsOther();
     const post = await this.postsService.readablePost(auth, postId);
-    await this.access.writable(auth, post.channel_id);
+    await this.access.writable(auth, post.channel_id, 'react', origin);
     const event = await this.tx.run(async (tx) => {
       const existing = await this.posts.findAckForUpdate(tx, userId, postId);
       if (!existing || !existing.acknowledged_at) return undefined;

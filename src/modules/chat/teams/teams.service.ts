@@ -87,7 +87,12 @@ export class TeamsService {
     return this.teams.listActiveMembers(teamId, page * perPage, perPage);
   }
 
-  /** Used by channel creation paths that must ensure team membership (e.g. federated users). */
+  /** The oldest live team, for placing channels that arrive without one; null on a server with no team. */
+  firstTeam(): Promise<TeamEntity | null> {
+    return this.teams.findFirstTeam();
+  }
+
+    /** Used by channel creation paths that must ensure team membership (e.g. federated users). */
   addMemberTx(tx: Tx, teamId: string, userId: string, admin: boolean, now: number): Promise<void> {
     const member = Object.assign(new TeamMemberEntity(), {
       team_id: teamId,
