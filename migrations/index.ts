@@ -4,6 +4,7 @@ import { ChatCore1795646930186 } from './1795646930186-ChatCore.js';
 import { RemoteClusters1795647605770 } from './1795647605770-RemoteClusters.js';
 import { SharedChannels1795648606366 } from './1795648606366-SharedChannels.js';
 import { ChannelChangeSequence1795648766267 } from './1795648766267-ChannelChangeSequence.js';
+import { SharedChannelUnsharePending1795648994659 } from './1795648994659-SharedChannelUnsharePending.js';
 
 /** Every migration, oldest first. `npm run migration:generate` appends here; a test checks none is missing. */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -12,4 +13,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   RemoteClusters1795647605770,
   SharedChannels1795648606366,
   ChannelChangeSequence1795648766267,
+  SharedChannelUnsharePending1795648994659,
 ];

@@ -40,6 +40,12 @@ export class SharedChannelRemoteEntity {
   @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) last_ack_seq: number;
   /** user_id:post_id of the last acknowledgement sent at last_ack_seq. */
   @Column({ type: 'varchar', length: 64, default: '' }) last_ack_key: string;
+  /**
+   * Not a Mattermost field, never in JSON. Set when the remote was uninvited after it had accepted the channel and
+   * has not yet been told (sharedchannel_unshare); the row stays soft-deleted and the message goes out when the
+   * remote is next reachable. Cleared once the remote answered, or when a new invite is confirmed.
+   */
+  @Column({ type: 'boolean', default: false }) unshare_pending: boolean;
   /** Cursor over the change journal for status and profile changes of users in this channel. */
   @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) last_user_event_seq: number;
 }
