@@ -14,7 +14,18 @@ export interface RemoteClusterListFilter {
   creatorId?: string;
   pluginId?: string;
   topic?: string;
+  /** Only remotes the channel is shared with (a live shared_channel_remotes row). */
+  inChannel?: string;
+  /** Only remotes the channel is not shared with. */
+  notInChannel?: string;
 }
+
+/**
+ * Remotes a channel is shared with. The table belongs to the shared-channel module, which depends on this one;
+ * a subquery on its name keeps that direction (Mattermost's store does the same). Uninvited rows (delete_at set)
+ * do not count, so an uninvited remote is offered again by not_in_channel.
+ */
+const REMOTES_IN_CHANNEL = 'SELECT scr.remote_id FROM shared_channel_remotes scr WHERE scr.channel_id = :channelId AND scr.delete_at = 0';
 
 export interface ConfirmFields {
   site_url: string;
@@ -82,6 +93,10 @@ export class RemoteClusterRepository {
     if (filter.topic) {
       // Topics are stored normalised as " a b " (or "*" for all), so a whole-word match is a LIKE on spaces.
       q.andWhere(`(rc.topics = '*' OR rc.topics LIKE :topic)`, { topic: `% ${filter.topic.replace(/[\\%_]/g, '\\$&')} %` });
+    }
+    if (filter.inChannel) q.andWhere(`rc.remote_id IN (${REMOTES_IN_CHANNEL.replace(':channelId', ':inChannel')})`, { inChannel: filter.inChannel });
+    if (filter.notInChannel) {
+      q.andWhere(`rc.remote_id NOT IN (${REMOTES_IN_CHANNEL.replace(':channelId', ':notInChannel')})`, { notInChannel: filter.notInChannel });
     }
     return q.orderBy('rc.display_name', 'ASC').addOrderBy('rc.remote_id', 'ASC').offset(offset).limit(limit).getMany();
   }

@@ -177,8 +177,6 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
   }
 
   async list(query: ListRemoteClustersQuery): Promise<RemoteClusterJson[]> {
-    // not_in_channel: no channel is shared with any remote until the shared-channel module exists, so every
-    // remote qualifies; that module narrows this list when it lands.
     const filter: RemoteClusterListFilter = {
       includeDeleted: query.include_deleted,
       onlyConfirmed: query.only_confirmed,
@@ -188,6 +186,8 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
       creatorId: query.creator_id,
       pluginId: query.plugin_id,
       topic: query.topic,
+      inChannel: query.in_channel,
+      notInChannel: query.not_in_channel,
     };
     const rows = await this.remotes.list(filter, query.page * query.per_page, query.per_page);
     return rows.map(toRemoteClusterJson);

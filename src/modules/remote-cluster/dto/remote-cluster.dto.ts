@@ -96,7 +96,11 @@ export class ListRemoteClustersQuery extends PageQuery {
   @IsOptional() @IsString() @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'topic must be 1-64 of letters, digits, ".", "-" or "_"' })
   topic?: string;
 
-  @ApiPropertyOptional({ description: 'remotes the channel is not shared with' })
+  @ApiPropertyOptional({ description: 'only remotes the channel is shared with (invited, not uninvited)' })
+  @IsOptional() @IsString() @Matches(ID_RE, { message: 'in_channel must be a 26-character id' })
+  in_channel?: string;
+
+  @ApiPropertyOptional({ description: 'remotes the channel is not shared with (never invited, or uninvited)' })
   @IsOptional() @IsString() @Matches(ID_RE, { message: 'not_in_channel must be a 26-character id' })
   not_in_channel?: string;
 }
