@@ -5,6 +5,7 @@ import { RemoteClusters1795647605770 } from './1795647605770-RemoteClusters.js';
 import { SharedChannels1795648606366 } from './1795648606366-SharedChannels.js';
 import { ChannelChangeSequence1795648766267 } from './1795648766267-ChannelChangeSequence.js';
 import { SharedChannelUnsharePending1795648994659 } from './1795648994659-SharedChannelUnsharePending.js';
+import { SyncPostRetries1795649120064 } from './1795649120064-SyncPostRetries.js';
 
 /** Every migration, oldest first. `npm run migration:generate` appends here; a test checks none is missing. */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -14,4 +15,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   SharedChannels1795648606366,
   ChannelChangeSequence1795648766267,
   SharedChannelUnsharePending1795648994659,
+  SyncPostRetries1795649120064,
 ];

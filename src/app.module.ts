@@ -7,6 +7,7 @@ import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { ChatModule } from './modules/chat/chat.module.js';
+import { SyncModule } from './modules/sync/sync.module.js';
 import { SharedChannelModule } from './modules/shared-channel/shared-channel.module.js';
 import { RemoteClusterModule } from './modules/remote-cluster/remote-cluster.module.js';
 import { QueueModule } from './queue/queue.module.js';
@@ -30,6 +31,7 @@ export class AppModule {
         ChatModule,
         RemoteClusterModule,
         SharedChannelModule,
+        SyncModule,
       ],
     };
   }

@@ -10,6 +10,14 @@ export interface AppConfig {
     /** Online means a successful ping within this window. */
     offlineAfterMs: number;
   };
+  sync: {
+    delayMs: number;
+    batchPosts: number;
+    concurrency: number;
+    perRemoteConcurrency: number;
+    sweepIntervalMs: number;
+    postMaxAttempts: number;
+  };
   auth: {
     passwordHashCost: number;
     sessionLengthMs: number;

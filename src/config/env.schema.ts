@@ -72,6 +72,29 @@ export class EnvironmentVariables {
   /** A remote is online while its last successful ping is younger than this (Mattermost: 5 min). */
   @Transform(toInt) @IsInt() @Min(200) @Max(86_400_000)
   REMOTE_OFFLINE_AFTER_MS = 300_000;
+
+  /** Wait after a change before syncing its channel, so bursts coalesce into one run (Mattermost waits 2 s). */
+  @Transform(toInt) @IsInt() @Min(0) @Max(60_000)
+  SYNC_DELAY_MS = 250;
+
+  /** Posts per sync message (Mattermost sends 50). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  SYNC_BATCH_POSTS = 100;
+
+  /** Sync jobs run at once per replica; a slow remote holds at most SYNC_PER_REMOTE_CONCURRENCY of them. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(256)
+  SYNC_CONCURRENCY = 16;
+
+  @Transform(toInt) @IsInt() @Min(1) @Max(256)
+  SYNC_PER_REMOTE_CONCURRENCY = 4;
+
+  /** How often the sweep compares every shared channel's cursors with its latest change (safety net for lost jobs). */
+  @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000)
+  SYNC_SWEEP_INTERVAL_MS = 30_000;
+
+  /** A post a remote keeps rejecting is retried this many times with backoff, then parked for an admin. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(100)
+  SYNC_POST_MAX_ATTEMPTS = 5;
 }
 
 export type EnvKey = keyof EnvironmentVariables;

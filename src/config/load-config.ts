@@ -53,6 +53,14 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     files: { dir: vars.FILES_DIR, maxFileSize: vars.MAX_FILE_SIZE },
     log: { level: vars.LOG_LEVEL },
     remoteCluster: { pingIntervalMs: vars.PING_INTERVAL_MS, offlineAfterMs: vars.REMOTE_OFFLINE_AFTER_MS },
+    sync: {
+      delayMs: vars.SYNC_DELAY_MS,
+      batchPosts: vars.SYNC_BATCH_POSTS,
+      concurrency: vars.SYNC_CONCURRENCY,
+      perRemoteConcurrency: vars.SYNC_PER_REMOTE_CONCURRENCY,
+      sweepIntervalMs: vars.SYNC_SWEEP_INTERVAL_MS,
+      postMaxAttempts: vars.SYNC_POST_MAX_ATTEMPTS,
+    },
     auth: {
       passwordHashCost: vars.PASSWORD_HASH_COST,
       sessionLengthMs: vars.SESSION_LENGTH_DAYS * 24 * 3600 * 1000,

@@ -4,6 +4,7 @@ import type { JobsOptions } from 'bullmq';
 export enum QueueName {
   Maintenance = 'maintenance',
   RemoteCluster = 'remote-cluster',
+  Sync = 'sync',
 }
 
 /** Every job, with the queue it runs on. */
@@ -13,6 +14,10 @@ export enum JobName {
   PingRemotes = 'ping-remotes',
   /** One ping to one remote, recording the result and any connection-state change. */
   PingRemote = 'ping-remote',
+  /** One sync pass of one shared channel to one remote. */
+  SyncChannel = 'sync-channel',
+  /** Safety net: re-queues every (channel, remote) whose cursors are behind. */
+  SyncSweep = 'sync-sweep',
 }
 
 /** Payload of each job: enqueue() with a wrong payload does not compile. */
@@ -20,12 +25,16 @@ export interface JobPayloads {
   [JobName.SessionCleanup]: Record<string, never>;
   [JobName.PingRemotes]: Record<string, never>;
   [JobName.PingRemote]: { remote_id: string };
+  [JobName.SyncChannel]: { channel_id: string; remote_id: string };
+  [JobName.SyncSweep]: Record<string, never>;
 }
 
 export const JOB_QUEUE: { [N in JobName]: QueueName } = {
   [JobName.SessionCleanup]: QueueName.Maintenance,
   [JobName.PingRemotes]: QueueName.RemoteCluster,
   [JobName.PingRemote]: QueueName.RemoteCluster,
+  [JobName.SyncChannel]: QueueName.Sync,
+  [JobName.SyncSweep]: QueueName.Sync,
 };
 
 /** Retry policy: transient failures are retried by BullMQ, with exponential backoff from 2 s. */

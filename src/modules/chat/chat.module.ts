@@ -11,6 +11,8 @@ import { ChannelsService } from './channels/channels.service.js';
 import { ChangeEventEntity } from './events/change-event.entity.js';
 import { ChangeEventRepository } from './events/change-event.repository.js';
 import { ChangeEventsService } from './events/change-events.service.js';
+import { ChannelFeedRepository } from './feed/channel-feed.repository.js';
+import { ChannelImportService } from './feed/channel-import.service.js';
 import { FileInfoEntity } from './files/file-info.entity.js';
 import { FileInfoRepository } from './files/file-info.repository.js';
 import { FILE_STORE } from './files/file-store.js';
@@ -72,8 +74,12 @@ import { UsersProfileService } from './users/users-profile.service.js';
     ReactionsService,
     FilesService,
     UsersProfileService,
+    ChannelFeedRepository,
+    ChannelImportService,
   ],
   exports: [
+    ChannelFeedRepository,
+    ChannelImportService,
     ChangeEventsService,
     ChannelAccess,
     TeamsService,

@@ -1,0 +1,255 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { Tx } from '../../../database/transaction-runner.js';
+import type { PostAcknowledgementEntity } from '../posts/post-acknowledgement.entity.js';
+import type { PostEntity } from '../posts/post.entity.js';
+import type { ReactionEntity } from '../posts/reaction.entity.js';
+
+export interface SeqCursor {
+  seq: number;
+  /** Tie-break within one seq (several rows written by one statement share it). */
+  key: string;
+}
+
+const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+
+function postRow(r: Record<string, unknown>): PostEntity {
+  return {
+    id: r.id as string,
+    create_at: num(r.create_at),
+    update_at: num(r.update_at),
+    edit_at: num(r.edit_at),
+    delete_at: num(r.delete_at),
+    is_pinned: r.is_pinned as boolean,
+    user_id: r.user_id as string,
+    channel_id: r.channel_id as string,
+    root_id: r.root_id as string,
+    original_id: r.original_id as string,
+    message: r.message as string,
+    type: r.type as string,
+    props: (r.props as Record<string, unknown> | null) ?? null,
+    hashtags: r.hashtags as string,
+    file_ids: (r.file_ids as string[]) ?? [],
+    pending_post_id: r.pending_post_id as string,
+    remote_id: (r.remote_id as string | null) ?? null,
+    seq: num(r.seq),
+  };
+}
+
+const POST_COLUMNS =
+  'id, create_at, update_at, edit_at, delete_at, is_pinned, user_id, channel_id, root_id, original_id, message, type, props, hashtags, file_ids, pending_post_id, remote_id, seq';
+
+/**
+ * Set-based reads and writes of a channel's content by change sequence, for feeding it to and from elsewhere.
+ * Plain SQL on purpose: this is the hot path of every sync, one query per kind per batch.
+ */
+@Injectable()
+export class ChannelFeedRepository {
+  constructor(private readonly db: DataSource) {}
+
+  private q(tx: Tx | undefined) {
+    return tx ?? this.db;
+  }
+
+  async channelSeq(channelId: string): Promise<number> {
+    const rows = await this.db.query('SELECT last_seq FROM channels WHERE id = $1', [channelId]);
+    return num(rows[0]?.last_seq);
+  }
+
+  /** The highest seq below the first row of `table` in the channel changed at or after `since` (ms). */
+  async seqBefore(table: 'posts' | 'reactions' | 'post_acknowledgements', channelId: string, since: number): Promise<number> {
+    const column = table === 'post_acknowledgements' ? 'update_at' : 'update_at';
+    const rows = await this.db.query(
+      `SELECT COALESCE((SELECT MIN(seq) - 1 FROM ${table} WHERE channel_id = $1 AND ${column} >= $2),
+                       (SELECT last_seq FROM channels WHERE id = $1)) AS seq`,
+      [channelId, since],
+    );
+    return num(rows[0]?.seq);
+  }
+
+  async postsAfter(channelId: string, after: SeqCursor, limit: number): Promise<PostEntity[]> {
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `SELECT ${POST_COLUMNS} FROM posts WHERE channel_id = $1 AND (seq, id) > ($2, $3) ORDER BY seq, id LIMIT $4`,
+      [channelId, after.seq, after.key, limit],
+    );
+    return rows.map(postRow);
+  }
+
+  async postsByIds(ids: string[], tx?: Tx): Promise<PostEntity[]> {
+    if (!ids.length) return [];
+    const rows: Record<string, unknown>[] = await this.q(tx).query(`SELECT ${POST_COLUMNS} FROM posts WHERE id = ANY($1)`, [ids]);
+    return rows.map(postRow);
+  }
+
+  async reactionsAfter(channelId: string, after: SeqCursor, limit: number): Promise<Array<ReactionEntity & { key: string }>> {
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `SELECT user_id, post_id, emoji_name, create_at, update_at, delete_at, remote_id, channel_id, seq,
+              user_id || ':' || post_id || ':' || emoji_name AS key
+         FROM reactions WHERE channel_id = $1 AND (seq, user_id || ':' || post_id || ':' || emoji_name) > ($2, $3)
+        ORDER BY seq, key LIMIT $4`,
+      [channelId, after.seq, after.key, limit],
+    );
+    return rows.map((r) => ({
+      user_id: r.user_id as string,
+      post_id: r.post_id as string,
+      emoji_name: r.emoji_name as string,
+      create_at: num(r.create_at),
+      update_at: num(r.update_at),
+      delete_at: num(r.delete_at),
+      remote_id: (r.remote_id as string | null) ?? null,
+      channel_id: r.channel_id as string,
+      seq: num(r.seq),
+      key: r.key as string,
+    }));
+  }
+
+  async acksAfter(channelId: string, after: SeqCursor, limit: number): Promise<Array<PostAcknowledgementEntity & { key: string }>> {
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `SELECT user_id, post_id, acknowledged_at, update_at, channel_id, remote_id, seq, user_id || ':' || post_id AS key
+         FROM post_acknowledgements WHERE channel_id = $1 AND (seq, user_id || ':' || post_id) > ($2, $3)
+        ORDER BY seq, key LIMIT $4`,
+      [channelId, after.seq, after.key, limit],
+    );
+    return rows.map((r) => ({
+      user_id: r.user_id as string,
+      post_id: r.post_id as string,
+      acknowledged_at: num(r.acknowledged_at),
+      update_at: num(r.update_at),
+      channel_id: r.channel_id as string,
+      remote_id: (r.remote_id as string | null) ?? null,
+      seq: num(r.seq),
+      key: r.key as string,
+    }));
+  }
+
+  async channelMemberIds(channelId: string, userIds: string[]): Promise<string[]> {
+    if (!userIds.length) return [];
+    const rows: Array<{ user_id: string }> = await this.db.query(
+      'SELECT user_id FROM channel_members WHERE channel_id = $1 AND user_id = ANY($2)',
+      [channelId, userIds],
+    );
+    return rows.map((r) => r.user_id);
+  }
+
+  /** Changes to users (profile, picture, status) journalled after `seq`, for users who are members of the channel. */
+  async userEventsAfter(channelId: string, seq: number, limit: number): Promise<Array<{ seq: number; kind: string; user_id: string }>> {
+    const rows: Array<{ seq: string; kind: string; user_id: string }> = await this.db.query(
+      `SELECT e.seq, e.kind, e.data->>'user_id' AS user_id
+         FROM change_events e
+        WHERE e.seq > $2 AND e.channel_id IS NULL
+          AND e.kind IN ('user_updated', 'user_picture_updated', 'status_changed')
+          AND EXISTS (SELECT 1 FROM channel_members m WHERE m.channel_id = $1 AND m.user_id = e.data->>'user_id')
+        ORDER BY e.seq LIMIT $3`,
+      [channelId, seq, limit],
+    );
+    return rows.map((r) => ({ seq: Number(r.seq), kind: r.kind, user_id: r.user_id }));
+  }
+
+  async lastJournalSeq(): Promise<number> {
+    const rows = await this.db.query('SELECT COALESCE(MAX(seq), 0) AS seq FROM change_events');
+    return num(rows[0]?.seq);
+  }
+
+  async usersByIds(ids: string[], tx?: Tx): Promise<Array<{ id: string; remote_id: string | null; username: string; delete_at: number }>> {
+    if (!ids.length) return [];
+    const rows: Array<{ id: string; remote_id: string | null; username: string; delete_at: string }> = await this.q(tx).query(
+      'SELECT id, remote_id, username, delete_at FROM users WHERE id = ANY($1)',
+      [ids],
+    );
+    return rows.map((r) => ({ ...r, delete_at: num(r.delete_at) }));
+  }
+
+  /**
+   * Upserts posts written elsewhere. A row is written when it is new, or when it is newer (update_at, then
+   * delete_at, then message as a deterministic tie-break) than the stored one of the same channel and origin.
+   * Returns the ids written and whether each was an insert.
+   */
+  async upsertPosts(tx: Tx, posts: PostEntity[]): Promise<Array<{ id: string; inserted: boolean }>> {
+    if (!posts.length) return [];
+    const cols = ['id', 'create_at', 'update_at', 'edit_at', 'delete_at', 'is_pinned', 'user_id', 'channel_id', 'root_id',
+      'original_id', 'message', 'type', 'props', 'hashtags', 'file_ids', 'pending_post_id', 'remote_id'] as const;
+    const params: unknown[] = [];
+    const values = posts.map((p) => {
+      const row = cols.map((c) => {
+        const v = c === 'props' || c === 'file_ids' ? JSON.stringify(p[c] ?? (c === 'file_ids' ? [] : {})) : p[c];
+        params.push(v);
+        return `$${params.length}`;
+      });
+      return `(${row.join(', ')})`;
+    });
+    const rows: Array<{ id: string; inserted: boolean }> = await tx.query(
+      `INSERT INTO posts (${cols.join(', ')}) VALUES ${values.join(', ')}
+       ON CONFLICT (id) DO UPDATE SET
+         update_at = EXCLUDED.update_at, edit_at = EXCLUDED.edit_at, delete_at = EXCLUDED.delete_at,
+         is_pinned = EXCLUDED.is_pinned, message = EXCLUDED.message, type = EXCLUDED.type, props = EXCLUDED.props,
+         hashtags = EXCLUDED.hashtags, file_ids = EXCLUDED.file_ids
+       WHERE posts.channel_id = EXCLUDED.channel_id
+         AND posts.remote_id IS NOT DISTINCT FROM EXCLUDED.remote_id
+         AND (EXCLUDED.update_at, EXCLUDED.delete_at, EXCLUDED.message) > (posts.update_at, posts.delete_at, posts.message)
+       RETURNING id, (xmax = 0) AS inserted`,
+      params,
+    );
+    return rows;
+  }
+
+  /** Counts new posts and moves last_post_at, as local posting does. */
+  async notePosts(tx: Tx, channelId: string, count: number, lastCreateAt: number, lastRootCreateAt: number): Promise<void> {
+    if (!count) return;
+    await tx.query(
+      `UPDATE channels SET total_msg_count = total_msg_count + $2, last_post_at = GREATEST(last_post_at, $3),
+              last_root_post_at = GREATEST(last_root_post_at, $4) WHERE id = $1`,
+      [channelId, count, lastCreateAt, lastRootCreateAt],
+    );
+  }
+
+  /** Attaches unattached files of the channel to a post written elsewhere (those present locally). */
+  async attachFiles(tx: Tx, channelId: string, postId: string, fileIds: string[], now: number): Promise<void> {
+    if (!fileIds.length) return;
+    await tx.query(
+      `UPDATE file_infos SET post_id = $2, update_at = $4 WHERE id = ANY($3) AND channel_id = $1 AND post_id = ''`,
+      [channelId, postId, fileIds, now],
+    );
+  }
+
+  /** Reactions as state: newer update_at wins (a removal wins a tie). Returns the rows written. */
+  async upsertReactions(tx: Tx, rows: ReactionEntity[]): Promise<Array<{ user_id: string; post_id: string; emoji_name: string; delete_at: number }>> {
+    if (!rows.length) return [];
+    const params: unknown[] = [];
+    const values = rows.map((r) => {
+      params.push(r.user_id, r.post_id, r.emoji_name, r.create_at, r.update_at, r.delete_at, r.remote_id, r.channel_id);
+      const n = params.length;
+      return `($${n - 7}, $${n - 6}, $${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
+    });
+    const out: Array<{ user_id: string; post_id: string; emoji_name: string; delete_at: string }> = await tx.query(
+      `INSERT INTO reactions (user_id, post_id, emoji_name, create_at, update_at, delete_at, remote_id, channel_id)
+       VALUES ${values.join(', ')}
+       ON CONFLICT (user_id, post_id, emoji_name) DO UPDATE SET
+         create_at = EXCLUDED.create_at, update_at = EXCLUDED.update_at, delete_at = EXCLUDED.delete_at, remote_id = EXCLUDED.remote_id
+       WHERE (EXCLUDED.update_at, EXCLUDED.delete_at) > (reactions.update_at, reactions.delete_at)
+       RETURNING user_id, post_id, emoji_name, delete_at`,
+      params,
+    );
+    return out.map((r) => ({ ...r, delete_at: num(r.delete_at) }));
+  }
+
+  /** Acknowledgements as state, applied in arrival order (the wire carries no removal time). */
+  async upsertAcks(tx: Tx, rows: PostAcknowledgementEntity[]): Promise<Array<{ user_id: string; post_id: string; acknowledged_at: number }>> {
+    if (!rows.length) return [];
+    const params: unknown[] = [];
+    const values = rows.map((r) => {
+      params.push(r.user_id, r.post_id, r.acknowledged_at, r.update_at, r.channel_id, r.remote_id);
+      const n = params.length;
+      return `($${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
+    });
+    const out: Array<{ user_id: string; post_id: string; acknowledged_at: string }> = await tx.query(
+      `INSERT INTO post_acknowledgements (user_id, post_id, acknowledged_at, update_at, channel_id, remote_id)
+       VALUES ${values.join(', ')}
+       ON CONFLICT (user_id, post_id) DO UPDATE SET
+         acknowledged_at = EXCLUDED.acknowledged_at, update_at = EXCLUDED.update_at, remote_id = EXCLUDED.remote_id
+       WHERE post_acknowledgements.acknowledged_at IS DISTINCT FROM EXCLUDED.acknowledged_at
+       RETURNING user_id, post_id, acknowledged_at`,
+      params,
+    );
+    return out.map((r) => ({ ...r, acknowledged_at: num(r.acknowledged_at) }));
+  }
+}

@@ -1,0 +1,228 @@
+import { Injectable } from '@nestjs/common';
+import { TransactionRunner } from '../../../database/transaction-runner.js';
+import { ChangeKind, type ChangeEvent, type NewChangeEvent } from '../events/change-event.types.js';
+import { ChangeEventsService } from '../events/change-events.service.js';
+import type { PostAcknowledgementEntity } from '../posts/post-acknowledgement.entity.js';
+import type { PostEntity } from '../posts/post.entity.js';
+import type { ReactionEntity } from '../posts/reaction.entity.js';
+import { StatusEntity, type StatusValue } from '../users/status.entity.js';
+import { StatusRepository } from '../users/status.repository.js';
+import { ChannelFeedRepository } from './channel-feed.repository.js';
+
+export interface ItemError {
+  id: string;
+  reason: string;
+}
+
+export interface ImportResult {
+  /** Ids written (new or newer); items that were already up to date are neither written nor errors. */
+  written: string[];
+  errors: ItemError[];
+}
+
+/** Keeps the last occurrence of each key: one statement may not write a row twice. */
+function lastByKey<T>(items: T[], key: (t: T) => string): T[] {
+  const map = new Map<string, T>();
+  for (const item of items) {
+    const k = key(item);
+    map.delete(k);
+    map.set(k, item);
+  }
+  return [...map.values()];
+}
+
+/**
+ * Writes content that was created elsewhere (another server) into a channel, as state and in bulk: one
+ * transaction and a handful of statements per batch. Every write is journalled with its origin, so changes
+ * flow on to other servers and never back to their origin. The origin may only write as users it owns.
+ */
+@Injectable()
+export class ChannelImportService {
+  constructor(
+    private readonly feed: ChannelFeedRepository,
+    private readonly statuses: StatusRepository,
+    private readonly events: ChangeEventsService,
+    private readonly tx: TransactionRunner,
+  ) {}
+
+  async importPosts(channelId: string, incoming: PostEntity[], originRemoteId: string): Promise<ImportResult> {
+    const errors: ItemError[] = [];
+    const posts = lastByKey(incoming, (p) => p.id);
+    const authors = new Map((await this.feed.usersByIds([...new Set(posts.map((p) => p.user_id))])).map((u) => [u.id, u]));
+    const existing = new Map((await this.feed.postsByIds(posts.map((p) => p.id))).map((p) => [p.id, p]));
+    const rootIds = [...new Set(posts.map((p) => p.root_id).filter((r) => r && !posts.some((p) => p.id === r)))];
+    const roots = new Map((await this.feed.postsByIds(rootIds.filter((r) => !existing.has(r)))).map((p) => [p.id, p]));
+    const accepted: PostEntity[] = [];
+    const acceptedIds = new Set<string>();
+    for (const post of posts) {
+      const author = authors.get(post.user_id);
+      const stored = existing.get(post.id);
+      const root = post.root_id ? (acceptedIds.has(post.root_id) ? post : (existing.get(post.root_id) ?? roots.get(post.root_id))) : undefined;
+      let reason = '';
+      if (post.channel_id !== channelId) reason = 'post belongs to another channel';
+      else if (!author) reason = `author ${post.user_id} is unknown`;
+      else if (author.remote_id !== originRemoteId) reason = `author ${post.user_id} is not owned by the sender`;
+      else if (stored && stored.channel_id !== channelId) reason = 'a post with this id exists in another channel';
+      else if (stored && stored.remote_id !== originRemoteId) reason = 'the post is not owned by the sender';
+      else if (post.root_id && !root) reason = `root ${post.root_id} is unknown`;
+      else if (post.root_id && root && root !== post && root.channel_id !== channelId) reason = 'root is in another channel';
+      if (reason) {
+        errors.push({ id: post.id, reason });
+        continue;
+      }
+      accepted.push({ ...post, remote_id: originRemoteId });
+      acceptedIds.add(post.id);
+    }
+    if (!accepted.length) return { written: [], errors };
+
+    const now = Date.now();
+    const { written, published } = await this.tx.run(async (tx) => {
+      const rows = await this.feed.upsertPosts(tx, accepted);
+      const byId = new Map(accepted.map((p) => [p.id, p]));
+      const events: NewChangeEvent[] = [];
+      let inserted = 0;
+      let lastCreate = 0;
+      let lastRoot = 0;
+      for (const row of rows) {
+        const post = byId.get(row.id)!;
+        const before = existing.get(row.id);
+        if (row.inserted && !post.delete_at) {
+          inserted++;
+          lastCreate = Math.max(lastCreate, post.create_at);
+          if (!post.root_id) lastRoot = Math.max(lastRoot, post.create_at);
+        }
+        if (post.file_ids?.length) await this.feed.attachFiles(tx, channelId, post.id, post.file_ids, now);
+        const kind = post.delete_at && !before?.delete_at ? ChangeKind.PostDeleted : row.inserted ? ChangeKind.PostCreated : ChangeKind.PostEdited;
+        events.push({ kind, channel_id: channelId, origin_remote_id: originRemoteId, post_id: post.id, root_id: post.root_id });
+      }
+      await this.feed.notePosts(tx, channelId, inserted, lastCreate, lastRoot);
+      const published: ChangeEvent[] = [];
+      for (const e of events) published.push(await this.events.record(tx, e, now));
+      return { written: rows.map((r) => r.id), published };
+    });
+    this.events.publish(published);
+    return { written, errors };
+  }
+
+  async importReactions(channelId: string, incoming: ReactionEntity[], originRemoteId: string): Promise<ImportResult> {
+    const errors: ItemError[] = [];
+    const reactions = lastByKey(incoming, (r) => `${r.user_id}:${r.post_id}:${r.emoji_name}`);
+    const posts = new Map((await this.feed.postsByIds([...new Set(reactions.map((r) => r.post_id))])).map((p) => [p.id, p]));
+    const users = new Map((await this.feed.usersByIds([...new Set(reactions.map((r) => r.user_id))])).map((u) => [u.id, u]));
+    const accepted: ReactionEntity[] = [];
+    for (const r of reactions) {
+      const post = posts.get(r.post_id);
+      const user = users.get(r.user_id);
+      let reason = '';
+      if (!post || post.channel_id !== channelId) reason = `post ${r.post_id} is not in this channel`;
+      else if (!user || user.remote_id !== originRemoteId) reason = `user ${r.user_id} is not owned by the sender`;
+      else if (!/^[a-zA-Z0-9_+-]{1,64}$/.test(r.emoji_name)) reason = 'invalid emoji name';
+      if (reason) errors.push({ id: r.post_id, reason });
+      else accepted.push({ ...r, channel_id: channelId, remote_id: originRemoteId });
+    }
+    if (!accepted.length) return { written: [], errors };
+    const now = Date.now();
+    const { written, published } = await this.tx.run(async (tx) => {
+      const rows = await this.feed.upsertReactions(tx, accepted);
+      const published: ChangeEvent[] = [];
+      for (const row of rows) {
+        published.push(
+          await this.events.record(
+            tx,
+            {
+              kind: row.delete_at ? ChangeKind.ReactionRemoved : ChangeKind.ReactionAdded,
+              channel_id: channelId,
+              origin_remote_id: originRemoteId,
+              post_id: row.post_id,
+              user_id: row.user_id,
+              emoji_name: row.emoji_name,
+            },
+            now,
+          ),
+        );
+      }
+      return { written: rows.map((r) => r.post_id), published };
+    });
+    this.events.publish(published);
+    return { written, errors };
+  }
+
+  async importAcks(channelId: string, incoming: Array<Omit<PostAcknowledgementEntity, 'update_at' | 'seq'>>, originRemoteId: string): Promise<ImportResult> {
+    const errors: ItemError[] = [];
+    const acks = lastByKey(incoming, (a) => `${a.user_id}:${a.post_id}`);
+    const posts = new Map((await this.feed.postsByIds([...new Set(acks.map((a) => a.post_id))])).map((p) => [p.id, p]));
+    const users = new Map((await this.feed.usersByIds([...new Set(acks.map((a) => a.user_id))])).map((u) => [u.id, u]));
+    const now = Date.now();
+    const accepted: PostAcknowledgementEntity[] = [];
+    for (const a of acks) {
+      const post = posts.get(a.post_id);
+      const user = users.get(a.user_id);
+      if (!post || post.channel_id !== channelId) errors.push({ id: a.post_id, reason: `post ${a.post_id} is not in this channel` });
+      else if (!user || user.remote_id !== originRemoteId) errors.push({ id: a.post_id, reason: `user ${a.user_id} is not owned by the sender` });
+      else accepted.push({ ...a, acknowledged_at: Math.max(0, a.acknowledged_at), update_at: now, channel_id: channelId, remote_id: originRemoteId, seq: 0 });
+    }
+    if (!accepted.length) return { written: [], errors };
+    const { written, published } = await this.tx.run(async (tx) => {
+      const rows = await this.feed.upsertAcks(tx, accepted);
+      const published: ChangeEvent[] = [];
+      for (const row of rows) {
+        published.push(
+          await this.events.record(
+            tx,
+            {
+              kind: row.acknowledged_at ? ChangeKind.AckAdded : ChangeKind.AckRemoved,
+              channel_id: channelId,
+              origin_remote_id: originRemoteId,
+              post_id: row.post_id,
+              user_id: row.user_id,
+            },
+            now,
+          ),
+        );
+      }
+      return { written: rows.map((r) => r.post_id), published };
+    });
+    this.events.publish(published);
+    return { written, errors };
+  }
+
+  /** Statuses of users the origin owns; others are errors (user ids). */
+  async importStatuses(
+    incoming: Array<{ user_id: string; status: StatusValue; manual: boolean; last_activity_at: number; dnd_end_time: number }>,
+    originRemoteId: string,
+  ): Promise<ImportResult> {
+    const statuses = lastByKey(incoming, (s) => s.user_id);
+    const users = new Map((await this.feed.usersByIds(statuses.map((s) => s.user_id))).map((u) => [u.id, u]));
+    const errors: ItemError[] = [];
+    const written: string[] = [];
+    const published: ChangeEvent[] = [];
+    await this.tx.run(async (tx) => {
+      for (const s of statuses) {
+        const user = users.get(s.user_id);
+        if (!user || user.remote_id !== originRemoteId) {
+          errors.push({ id: s.user_id, reason: 'user is not owned by the sender' });
+          continue;
+        }
+        const current = await this.statuses.findForUpdate(tx, s.user_id);
+        if (current && current.status === s.status && current.dnd_end_time === s.dnd_end_time && current.manual === s.manual) continue;
+        const now = Math.max(Date.now(), (current?.update_at ?? 0) + 1);
+        await this.statuses.upsert(
+          tx,
+          Object.assign(new StatusEntity(), {
+            user_id: s.user_id,
+            status: s.status,
+            manual: s.manual,
+            last_activity_at: s.last_activity_at,
+            dnd_end_time: s.dnd_end_time,
+            prev_status: current?.status ?? '',
+            update_at: now,
+          }),
+        );
+        written.push(s.user_id);
+        published.push(await this.events.record(tx, { kind: ChangeKind.StatusChanged, channel_id: null, origin_remote_id: originRemoteId, user_id: s.user_id }, now));
+      }
+    });
+    this.events.publish(published);
+    return { written, errors };
+  }
+}

@@ -1,0 +1,226 @@
+import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { UserDirectory } from '../auth/user-directory.service.js';
+import { ChannelImportService } from '../chat/feed/channel-import.service.js';
+import type { PostEntity } from '../chat/posts/post.entity.js';
+import type { ReactionEntity } from '../chat/posts/reaction.entity.js';
+import type { StatusValue } from '../chat/users/status.entity.js';
+import type { RemoteClusterJson } from '../remote-cluster/remote-cluster.mapper.js';
+import type { RemoteClusterMsg } from '../remote-cluster/dto/frame.dto.js';
+import { TopicRegistry } from '../remote-cluster/topic-registry.service.js';
+import { RemoteUserError, RemoteUsersService } from '../shared-channel/remote-users.service.js';
+import { SharedChannelRepository } from '../shared-channel/shared-channel.repository.js';
+import {
+  emptySyncResponse,
+  NO_LONGER_SHARED,
+  type SyncMsg,
+  type SyncResponse,
+  TOPIC_GLOBAL_USER_SYNC,
+  TOPIC_SYNC,
+  type WireAck,
+  type WirePost,
+  type WireReaction,
+  type WireStatus,
+  type WireUser,
+} from '../shared-channel/wire.types.js';
+import { applyMentionTransforms, type MentionTarget } from './mentions.js';
+import { SyncMetrics } from './sync.metrics.js';
+import { wireAckProblem, wirePostProblem, wireReactionProblem, wireStatusProblem } from './sync-wire.js';
+
+const ID_RE = /^[a-z0-9]{26}$/;
+
+/** A whole message is unusable: the Response says FAIL with this text. */
+export class SyncReceiveError extends Error {}
+
+function parseSyncMsg(payload: unknown): SyncMsg {
+  if (!payload || typeof payload !== 'object' || Array.isArray(payload)) throw new SyncReceiveError('invalid sync message');
+  const m = payload as Record<string, unknown>;
+  if (typeof m.channel_id !== 'string' || (m.channel_id !== '' && !ID_RE.test(m.channel_id))) throw new SyncReceiveError('invalid sync message: channel_id');
+  for (const k of ['posts', 'reactions', 'statuses', 'acknowledgements', 'membership_changes'] as const) {
+    if (m[k] !== undefined && m[k] !== null && !Array.isArray(m[k])) throw new SyncReceiveError(`invalid sync message: ${k}`);
+  }
+  for (const k of ['users', 'mention_transforms'] as const) {
+    if (m[k] !== undefined && m[k] !== null && (typeof m[k] !== 'object' || Array.isArray(m[k]))) throw new SyncReceiveError(`invalid sync message: ${k}`);
+  }
+  return m as unknown as SyncMsg;
+}
+
+/**
+ * The receiving side of sharedchannel_sync (section 5.7), authorization first: the channel must be shared with
+ * the sender, and the sender may only write users, posts, reactions, acknowledgements and statuses it owns
+ * (everything it sends is stamped with its id; a hub's relayed content is stamped with the hub's). Anything else
+ * is a per-item error, never applied. Applying the same message twice changes nothing.
+ */
+@Injectable()
+export class SyncReceiver implements OnModuleInit {
+  private readonly logger = new Logger(SyncReceiver.name);
+
+  constructor(
+    private readonly topics: TopicRegistry,
+    private readonly shares: SharedChannelRepository,
+    private readonly remoteUsers: RemoteUsersService,
+    private readonly users: UserDirectory,
+    private readonly importer: ChannelImportService,
+    private readonly metrics: SyncMetrics,
+  ) {}
+
+  onModuleInit(): void {
+    this.topics.register(TOPIC_SYNC, (remote, msg: RemoteClusterMsg<unknown>) => this.receive(remote, msg.payload));
+    this.topics.register(TOPIC_GLOBAL_USER_SYNC, (remote, msg: RemoteClusterMsg<unknown>) => this.receive(remote, msg.payload));
+  }
+
+  async receive(sender: RemoteClusterJson, payload: unknown): Promise<SyncResponse> {
+    const msg = parseSyncMsg(payload);
+    const res = emptySyncResponse();
+    if (msg.channel_id === '') {
+      if (msg.posts?.length || msg.reactions?.length || msg.statuses?.length || msg.acknowledgements?.length) {
+        throw new SyncReceiveError('global user sync may only carry users');
+      }
+      await this.receiveUsers(sender, msg.users ?? {}, res);
+      return res;
+    }
+    const share = await this.shares.findShare(msg.channel_id);
+    const scr = share ? await this.shares.findRemote(msg.channel_id, sender.remote_id) : null;
+    if (!share || !scr || scr.delete_at) throw new SyncReceiveError(`cannot process sync message; ${NO_LONGER_SHARED}: ${msg.channel_id}`);
+    // Unlike Mattermost, the home of a read-only share refuses content that arrives for it anyway.
+    const readOnly = share.home && share.readonly;
+
+    await this.receiveUsers(sender, msg.users ?? {}, res);
+    if (msg.posts?.length) await this.receivePosts(sender, msg, readOnly, res);
+    if (msg.acknowledgements?.length) await this.receiveAcks(sender, msg.channel_id, msg.acknowledgements, readOnly, res);
+    if (msg.reactions?.length) await this.receiveReactions(sender, msg.channel_id, msg.reactions, readOnly, res);
+    if (msg.statuses?.length) await this.receiveStatuses(sender, msg.statuses, res);
+    return res;
+  }
+
+  private async receiveUsers(sender: RemoteClusterJson, users: Record<string, WireUser>, res: SyncResponse): Promise<void> {
+    for (const user of Object.values(users)) {
+      try {
+        await this.remoteUsers.upsert(sender, user);
+        res.users_syncd!.push(user.id);
+        res.users_last_update_at = Math.max(res.users_last_update_at, typeof user.update_at === 'number' ? user.update_at : 0);
+      } catch (err) {
+        if (!(err instanceof RemoteUserError)) throw err;
+        res.user_errors!.push(typeof user?.id === 'string' ? user.id : '');
+        this.metrics.itemErrors.inc({ remote_id: sender.remote_id, kind: 'user' });
+        this.logger.warn({ remote_id: sender.remote_id, err: err.message }, 'rejected a user');
+      }
+    }
+    if (res.users_syncd!.length) this.metrics.itemsReceived.inc({ remote_id: sender.remote_id, kind: 'user' }, res.users_syncd!.length);
+  }
+
+  private async receivePosts(sender: RemoteClusterJson, msg: SyncMsg, readOnly: boolean, res: SyncResponse): Promise<void> {
+    const channelId = msg.channel_id;
+    const valid: WirePost[] = [];
+    for (const p of msg.posts ?? []) {
+      const problem = readOnly ? 'channel is read-only' : wirePostProblem(p);
+      if (problem) {
+        res.post_errors!.push(typeof (p as WirePost)?.id === 'string' ? (p as WirePost).id : '');
+        continue;
+      }
+      valid.push(p);
+    }
+    const transforms = msg.mention_transforms ?? {};
+    const targets = await this.mentionTargets(Object.values(transforms));
+    const entities: PostEntity[] = valid.map((p) => ({
+      id: p.id,
+      create_at: p.create_at,
+      update_at: p.update_at,
+      edit_at: p.edit_at ?? 0,
+      delete_at: p.delete_at ?? 0,
+      is_pinned: p.is_pinned === true,
+      user_id: p.user_id,
+      channel_id: p.channel_id,
+      root_id: p.root_id ?? '',
+      original_id: typeof p.original_id === 'string' ? p.original_id.slice(0, 26) : '',
+      message: Object.keys(transforms).length ? applyMentionTransforms(p.message, transforms, targets, sender.name) : p.message,
+      type: p.type ?? '',
+      props: (p.props as Record<string, unknown> | null) ?? {},
+      hashtags: typeof p.hashtags === 'string' ? p.hashtags.slice(0, 1000) : '',
+      file_ids: p.file_ids ?? [],
+      pending_post_id: '',
+      remote_id: sender.remote_id,
+      seq: 0,
+    }));
+    const result = await this.importer.importPosts(channelId, entities, sender.remote_id);
+    for (const e of result.errors) {
+      res.post_errors!.push(e.id);
+      this.logger.warn({ remote_id: sender.remote_id, post_id: e.id, reason: e.reason }, 'rejected a post');
+    }
+    if (result.errors.length) this.metrics.itemErrors.inc({ remote_id: sender.remote_id, kind: 'post' }, result.errors.length);
+    const now = Date.now();
+    const written = new Set(result.written);
+    for (const p of entities) {
+      if (!written.has(p.id)) continue;
+      res.posts_last_update_at = Math.max(res.posts_last_update_at, p.update_at);
+      this.metrics.lag.observe({ remote_id: sender.remote_id }, Math.max(0, now - p.update_at) / 1000);
+    }
+    if (written.size) this.metrics.itemsReceived.inc({ remote_id: sender.remote_id, kind: 'post' }, written.size);
+  }
+
+  private async mentionTargets(userIds: string[]): Promise<Map<string, MentionTarget>> {
+    const users = await this.users.findMany(userIds.filter((id) => typeof id === 'string' && ID_RE.test(id)));
+    return new Map(users.map((u) => [u.id, { localUsername: u.username, isLocal: !u.remote_id }]));
+  }
+
+  private async receiveReactions(sender: RemoteClusterJson, channelId: string, reactions: WireReaction[], readOnly: boolean, res: SyncResponse): Promise<void> {
+    const rows: ReactionEntity[] = [];
+    for (const r of reactions) {
+      const problem = readOnly ? 'channel is read-only' : wireReactionProblem(r);
+      if (problem) {
+        res.reaction_errors!.push(typeof r?.post_id === 'string' ? r.post_id : '');
+        continue;
+      }
+      rows.push({
+        user_id: r.user_id,
+        post_id: r.post_id,
+        emoji_name: r.emoji_name,
+        create_at: r.create_at ?? 0,
+        update_at: r.update_at ?? r.create_at ?? 0,
+        delete_at: r.delete_at ?? 0,
+        remote_id: sender.remote_id,
+        channel_id: channelId,
+        seq: 0,
+      });
+    }
+    const result = await this.importer.importReactions(channelId, rows, sender.remote_id);
+    for (const e of result.errors) res.reaction_errors!.push(e.id);
+    if (result.errors.length) this.metrics.itemErrors.inc({ remote_id: sender.remote_id, kind: 'reaction' }, result.errors.length);
+    res.reactions_last_update_at = rows.reduce((m, r) => Math.max(m, r.update_at), 0);
+    if (result.written.length) this.metrics.itemsReceived.inc({ remote_id: sender.remote_id, kind: 'reaction' }, result.written.length);
+  }
+
+  private async receiveAcks(sender: RemoteClusterJson, channelId: string, acks: WireAck[], readOnly: boolean, res: SyncResponse): Promise<void> {
+    const rows = [];
+    for (const a of acks) {
+      const problem = readOnly ? 'channel is read-only' : wireAckProblem(a);
+      if (problem) {
+        res.acknowledgement_errors!.push(typeof a?.post_id === 'string' ? a.post_id : '');
+        continue;
+      }
+      rows.push({ user_id: a.user_id, post_id: a.post_id, acknowledged_at: a.acknowledged_at ?? 0, channel_id: channelId, remote_id: sender.remote_id });
+    }
+    const result = await this.importer.importAcks(channelId, rows, sender.remote_id);
+    for (const e of result.errors) res.acknowledgement_errors!.push(e.id);
+    res.acknowledgements_last_update_at = rows.reduce((m, a) => Math.max(m, a.acknowledged_at), 0);
+    if (result.written.length) this.metrics.itemsReceived.inc({ remote_id: sender.remote_id, kind: 'acknowledgement' }, result.written.length);
+  }
+
+  private async receiveStatuses(sender: RemoteClusterJson, statuses: WireStatus[], res: SyncResponse): Promise<void> {
+    const rows = [];
+    for (const s of statuses) {
+      if (wireStatusProblem(s)) {
+        res.status_errors!.push(typeof s?.user_id === 'string' ? s.user_id : '');
+        continue;
+      }
+      rows.push({
+        user_id: s.user_id,
+        status: s.status as StatusValue,
+        manual: s.manual === true,
+        last_activity_at: typeof s.last_activity_at === 'number' ? s.last_activity_at : 0,
+        dnd_end_time: typeof s.dnd_end_time === 'number' ? s.dnd_end_time : 0,
+      });
+    }
+    const result = await this.importer.importStatuses(rows, sender.remote_id);
+    for (const e of result.errors) res.status_errors!.push(e.id);
+  }
+}

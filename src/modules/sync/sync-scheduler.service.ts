@@ -1,0 +1,120 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { BullBoardService } from '../../queue/bull-board.service.js';
+import { JobProducer } from '../../queue/job-producer.js';
+import { JobName, QueueName } from '../../queue/queue.constants.js';
+import type { ChangeEvent } from '../chat/events/change-event.types.js';
+import { ChangeEventsService } from '../chat/events/change-events.service.js';
+import { ConnectionStateService } from '../remote-cluster/connection-state.service.js';
+import { SharedChannelRepository } from '../shared-channel/shared-channel.repository.js';
+import { SYNC_JOB_ATTEMPTS, SYNC_JOB_BACKOFF_MS } from './sync.constants.js';
+import { SyncMetrics } from './sync.metrics.js';
+import { SyncRepository } from './sync.repository.js';
+
+/** How long the set of remotes of a shared channel is trusted in memory (a new share waits at most this). */
+const REMOTES_CACHE_MS = 1_000;
+
+export function syncJobKey(channelId: string, remoteId: string): string {
+  return `sync:${remoteId}:${channelId}`;
+}
+
+/**
+ * Turns changes into sync jobs. One BullMQ deduplication id per (channel, remote): a burst inside SYNC_DELAY_MS
+ * becomes one run; while a run is active, the next change queues exactly one run after it (keepLastIfActive), and
+ * two runs of the same pair never overlap, whichever replica's worker takes them. Redis is only a hint: the sweep
+ * re-derives every pending pair from the database.
+ */
+@Injectable()
+export class SyncScheduler implements OnModuleInit, OnApplicationBootstrap {
+  private readonly logger = new Logger(SyncScheduler.name);
+  private readonly remotesCache = new Map<string, { remoteIds: string[]; at: number }>();
+
+  constructor(
+    @InjectQueue(QueueName.Sync) private readonly queue: Queue,
+    private readonly jobs: JobProducer,
+    private readonly changes: ChangeEventsService,
+    private readonly connections: ConnectionStateService,
+    private readonly shares: SharedChannelRepository,
+    private readonly repo: SyncRepository,
+    private readonly board: BullBoardService,
+    private readonly metrics: SyncMetrics,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.board.addQueue(this.queue);
+    this.metrics.setSources({
+      queueSize: async () => {
+        const c = await this.queue.getJobCounts('waiting', 'delayed', 'active', 'prioritized');
+        return Object.values(c).reduce((a, b) => a + b, 0);
+      },
+      parked: () => this.repo.parkedCounts(),
+    });
+    this.changes.subscribe((e) => this.onChange(e));
+    this.connections.subscribe(async (change) => {
+      if (change.online) await this.scheduleRemote(change.remote_id);
+    });
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.jobs.schedule(JobName.SyncSweep, this.config.sync.sweepIntervalMs, {});
+  }
+
+  async enqueue(channelId: string, remoteId: string, delayMs = this.config.sync.delayMs): Promise<void> {
+    await this.queue.add(
+      JobName.SyncChannel,
+      { channel_id: channelId, remote_id: remoteId },
+      {
+        delay: delayMs,
+        deduplication: { id: syncJobKey(channelId, remoteId), keepLastIfActive: true },
+        attempts: SYNC_JOB_ATTEMPTS,
+        backoff: { type: 'exponential', delay: SYNC_JOB_BACKOFF_MS },
+        removeOnComplete: { age: 600, count: 1000 },
+        removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
+      },
+    );
+  }
+
+  forget(channelId: string): void {
+    this.remotesCache.delete(channelId);
+  }
+
+  private async remotesOf(channelId: string): Promise<string[]> {
+    const hit = this.remotesCache.get(channelId);
+    if (hit && Date.now() - hit.at < REMOTES_CACHE_MS) return hit.remoteIds;
+    const remoteIds = (await this.shares.findActiveRemotes(channelId)).map((r) => r.remote_id);
+    this.remotesCache.set(channelId, { remoteIds, at: Date.now() });
+    return remoteIds;
+  }
+
+  /** Every remote of the changed channel except the one the change came from (loop prevention). */
+  async onChange(event: ChangeEvent): Promise<void> {
+    if (event.channel_id) {
+      for (const remoteId of await this.remotesOf(event.channel_id)) {
+        if (remoteId !== event.origin_remote_id) await this.enqueue(event.channel_id, remoteId);
+      }
+      return;
+    }
+    if ('user_id' in event) {
+      for (const pair of await this.repo.findPairsForUser(event.user_id)) {
+        if (pair.remote_id !== event.origin_remote_id) await this.enqueue(pair.channel_id, pair.remote_id);
+      }
+    }
+  }
+
+  /** A remote came (back) online: its whole backlog, every channel, now. */
+  async scheduleRemote(remoteId: string): Promise<void> {
+    const pairs = await this.shares.findActiveChannelsOfRemote(remoteId);
+    for (const p of pairs) await this.enqueue(p.channel_id, remoteId, 0);
+    if (pairs.length) this.logger.log({ remote_id: remoteId, channels: pairs.length }, 'remote online: scheduled its channels');
+  }
+
+  /** The safety net: whatever a crash or a flushed Redis lost is found again from the cursors. */
+  async sweep(now = Date.now()): Promise<number> {
+    const pairs = await this.repo.findBehind(now - this.config.remoteCluster.offlineAfterMs, now);
+    for (const p of pairs) await this.enqueue(p.channel_id, p.remote_id, 0);
+    return pairs.length;
+  }
+}

@@ -1,0 +1,293 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { UnrecoverableError } from 'bullmq';
+import { newId } from '../../common/ids.js';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { UserDirectory, type UserRecord } from '../auth/user-directory.service.js';
+import { ChannelFeedRepository, type SeqCursor } from '../chat/feed/channel-feed.repository.js';
+import type { PostEntity } from '../chat/posts/post.entity.js';
+import { UsersProfileService } from '../chat/users/users-profile.service.js';
+import { RemoteClusterService } from '../remote-cluster/remote-cluster.service.js';
+import { sanitizeUserForSync } from '../shared-channel/remote-users.service.js';
+import type { SharedChannelRemoteEntity } from '../shared-channel/shared-channel-remote.entity.js';
+import { SharedChannelUserEntity } from '../shared-channel/shared-channel-user.entity.js';
+import { SharedChannelRepository } from '../shared-channel/shared-channel.repository.js';
+import { NO_LONGER_SHARED, type SyncMsg, type SyncResponse, TOPIC_SYNC, type WireUser } from '../shared-channel/wire.types.js';
+import {
+  isLocalOnlyPostType,
+  postRetryBackoffMs,
+  SYNC_BATCH_REACTIONS,
+  SYNC_BATCH_USER_EVENTS,
+  SYNC_BATCH_USERS,
+  SYNC_RETRIES_PER_PASS,
+} from './sync.constants.js';
+import { SyncMetrics } from './sync.metrics.js';
+import { SyncRepository } from './sync.repository.js';
+import { toWireAck, toWirePost, toWireReaction, toWireStatus } from './sync-wire.js';
+
+export interface SyncPassResult {
+  /** More is waiting (a batch was full): run again at once. */
+  more: boolean;
+  /** The remote is offline: nothing was sent; the backlog flows when it comes back. */
+  offline?: boolean;
+  sent: { users: number; posts: number; reactions: number; acks: number; statuses: number };
+}
+
+/** The peer answered FAIL or could not be reached: the job fails and BullMQ retries it with backoff. */
+export class SyncSendError extends Error {}
+
+/** The channel is no longer shared with that remote (on either side): stop, never retry. */
+export class NoLongerSharedError extends UnrecoverableError {}
+
+const key = (seq: number, k: string): SeqCursor => ({ seq, key: k });
+
+/**
+ * One sync pass of one shared channel to one remote (protocol section 5.3, with our cursors): collect what changed
+ * since the cursors, send it in Mattermost's order (users, posts, acknowledgements, reactions, statuses), and
+ * advance each cursor only past what the receiver accepted. Rejected posts go to the retry table; they never
+ * hold back the rest. Never sends an item back to the remote it came from.
+ */
+@Injectable()
+export class SyncSender {
+  private readonly logger = new Logger(SyncSender.name);
+  private noLongerShared?: (channelId: string, remoteId: string) => Promise<void>;
+
+  constructor(
+    private readonly shares: SharedChannelRepository,
+    private readonly feed: ChannelFeedRepository,
+    private readonly users: UserDirectory,
+    private readonly profiles: UsersProfileService,
+    private readonly remotes: RemoteClusterService,
+    private readonly repo: SyncRepository,
+    private readonly metrics: SyncMetrics,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /** What to do when a peer says the channel is no longer shared (section 4.6): set by the shared-channel wiring. */
+  onNoLongerShared(handler: (channelId: string, remoteId: string) => Promise<void>): void {
+    this.noLongerShared = handler;
+  }
+
+  async run(channelId: string, remoteId: string): Promise<SyncPassResult> {
+    const sent = { users: 0, posts: 0, reactions: 0, acks: 0, statuses: 0 };
+    let scr = await this.shares.findRemote(channelId, remoteId);
+    if (!scr || scr.delete_at || !scr.is_invite_confirmed) return { more: false, sent };
+    const remote = await this.remotes.getRemote(remoteId);
+    if (!remote || remote.delete_at) throw new UnrecoverableError(`remote ${remoteId} is gone`);
+    if (!this.remotes.isOnline(remote)) return { more: false, offline: true, sent };
+    scr = await this.initialiseCursors(scr);
+
+    const batch = this.config.sync.batchPosts;
+    const now = Date.now();
+
+    // 1. Posts after the cursor, in commit order, minus those that came from this remote and local-only posts.
+    const scanned = await this.feed.postsAfter(channelId, key(scr.last_post_seq, scr.last_post_seq_id), batch);
+    const postCursor = scanned.length ? key(scanned[scanned.length - 1].seq, scanned[scanned.length - 1].id) : key(scr.last_post_seq, scr.last_post_seq_id);
+    let posts = scanned.filter((p) => p.remote_id !== remoteId && !isLocalOnlyPostType(p.type));
+    posts = await this.withRootsFirst(posts, scr, remoteId);
+
+    // Rejected posts whose retry is due go out again, fresh from the database.
+    const retries = await this.repo.dueRetries(channelId, remoteId, now, SYNC_RETRIES_PER_PASS);
+    const retryPosts = (await this.feed.postsByIds(retries.map((r) => r.post_id))).filter((p) => !posts.some((q) => q.id === p.id));
+
+    // 2. Reactions and acknowledgements after their cursors, only on posts this pass has already covered.
+    const processed = async <T extends { post_id: string; seq: number; key: string; remote_id: string | null }>(rows: T[]) => {
+      const postSeq = new Map((await this.feed.postsByIds([...new Set(rows.map((r) => r.post_id))])).map((p) => [p.id, p.seq]));
+      const out: T[] = [];
+      for (const r of rows) {
+        const seq = postSeq.get(r.post_id);
+        if (seq === undefined || seq > postCursor.seq) break;
+        out.push(r);
+      }
+      return out;
+    };
+    const reactionRows = await processed(await this.feed.reactionsAfter(channelId, key(scr.last_reaction_seq, scr.last_reaction_key), SYNC_BATCH_REACTIONS));
+    const ackRows = await processed(await this.feed.acksAfter(channelId, key(scr.last_ack_seq, scr.last_ack_key), SYNC_BATCH_REACTIONS));
+    const reactions = reactionRows.filter((r) => r.remote_id !== remoteId);
+    const acks = ackRows.filter((a) => a.remote_id !== remoteId);
+
+    // 3. User changes (profile, picture, status) of members, from the journal.
+    const userEvents = await this.feed.userEventsAfter(channelId, scr.last_user_event_seq, SYNC_BATCH_USER_EVENTS);
+    const statusUserIds = [...new Set(userEvents.filter((e) => e.kind === 'status_changed').map((e) => e.user_id))];
+
+    // 4. Users to send: everyone the content refers to, plus changed members; never the remote's own users.
+    const referenced = new Set<string>([
+      ...posts.map((p) => p.user_id),
+      ...retryPosts.map((p) => p.user_id),
+      ...reactions.map((r) => r.user_id),
+      ...acks.map((a) => a.user_id),
+      ...userEvents.map((e) => e.user_id),
+    ]);
+    const userRows = (await this.users.findMany([...referenced])).filter((u) => u.remote_id !== remoteId);
+    const usersToSend = await this.usersNeedingSync(channelId, remoteId, userRows);
+    const statusOwners = new Map((await this.users.findMany(statusUserIds)).map((u) => [u.id, u]));
+    const ownStatuses = (await this.profiles.statusesOf(statusUserIds.filter((id) => statusOwners.has(id) && statusOwners.get(id)!.remote_id !== remoteId)))
+      .filter((s) => s.update_at > 0);
+
+    // Send, in Mattermost's order; each kind's cursor moves only when its message was accepted.
+    for (let i = 0; i < usersToSend.length; i += SYNC_BATCH_USERS) {
+      const chunk = usersToSend.slice(i, i + SYNC_BATCH_USERS);
+      const users: Record<string, WireUser> = Object.fromEntries(chunk.map((u) => [u.id, sanitizeUserForSync(u)]));
+      const reply = await this.send(channelId, remoteId, { users });
+      await this.markUsersSynced(channelId, remoteId, chunk, reply?.users_syncd ?? chunk.map((u) => u.id), now);
+      sent.users += chunk.length;
+    }
+
+    const allPosts = [...posts, ...retryPosts];
+    if (allPosts.length) {
+      const reply = await this.send(channelId, remoteId, { posts: allPosts.map(toWirePost) });
+      const rejected = new Set(reply?.post_errors ?? []);
+      for (const post of allPosts) {
+        if (rejected.has(post.id)) {
+          const row = await this.repo.recordRejection(post, remoteId, `rejected by ${remote.name}`, now, postRetryBackoffMs, this.config.sync.postMaxAttempts);
+          this.metrics.itemErrors.inc({ remote_id: remoteId, kind: row.parked ? 'post_parked' : 'post' });
+        } else if (retries.some((r) => r.post_id === post.id)) {
+          await this.repo.deleteRetry(post.id, remoteId);
+        }
+      }
+      sent.posts = allPosts.length - rejected.size;
+      this.metrics.itemsSent.inc({ remote_id: remoteId, kind: 'post' }, sent.posts);
+    }
+    if (scanned.length) await this.savePostCursor(scr, postCursor, scanned);
+
+    if (acks.length) {
+      await this.send(channelId, remoteId, { acknowledgements: acks.map(toWireAck) });
+      sent.acks = acks.length;
+    }
+    if (ackRows.length) {
+      const last = ackRows[ackRows.length - 1];
+      await this.shares.updateRemote(undefined, scr.id, { last_ack_seq: last.seq, last_ack_key: last.key, update_at: Date.now() });
+    }
+
+    if (reactions.length) {
+      await this.send(channelId, remoteId, { reactions: reactions.map(toWireReaction) });
+      sent.reactions = reactions.length;
+    }
+    if (reactionRows.length) {
+      const last = reactionRows[reactionRows.length - 1];
+      await this.shares.updateRemote(undefined, scr.id, { last_reaction_seq: last.seq, last_reaction_key: last.key, update_at: Date.now() });
+    }
+
+    if (ownStatuses.length) {
+      await this.send(channelId, remoteId, { statuses: ownStatuses.map(toWireStatus) });
+      sent.statuses = ownStatuses.length;
+    }
+    if (userEvents.length) {
+      await this.shares.updateRemote(undefined, scr.id, { last_user_event_seq: userEvents[userEvents.length - 1].seq });
+    }
+
+    this.metrics.syncs.inc({ remote_id: remoteId, result: 'ok' });
+    const more =
+      scanned.length >= batch ||
+      reactionRows.length >= SYNC_BATCH_REACTIONS ||
+      ackRows.length >= SYNC_BATCH_REACTIONS ||
+      userEvents.length >= SYNC_BATCH_USER_EVENTS ||
+      retries.length >= SYNC_RETRIES_PER_PASS;
+    return { more, sent };
+  }
+
+  /**
+   * Seq cursors start where Mattermost's timestamp cursors say the share began (invite time): history before the
+   * invite is not sent, as Mattermost does; everything changed since is.
+   */
+  private async initialiseCursors(scr: SharedChannelRemoteEntity): Promise<SharedChannelRemoteEntity> {
+    if (scr.last_post_seq || scr.last_reaction_seq || scr.last_ack_seq || scr.last_user_event_seq) return scr;
+    const since = scr.last_post_update_at || scr.create_at;
+    const fields = {
+      last_post_seq: await this.feed.seqBefore('posts', scr.channel_id, since),
+      last_reaction_seq: await this.feed.seqBefore('reactions', scr.channel_id, since),
+      last_ack_seq: await this.feed.seqBefore('post_acknowledgements', scr.channel_id, since),
+      last_user_event_seq: await this.feed.lastJournalSeq(),
+    };
+    // A channel with no change at all still needs a non-zero marker so this runs once.
+    if (!fields.last_post_seq && !fields.last_reaction_seq && !fields.last_ack_seq && !fields.last_user_event_seq) return scr;
+    await this.shares.updateRemote(undefined, scr.id, fields);
+    return { ...scr, ...fields };
+  }
+
+  /** Replies need their root on the receiver first: a root not yet sent travels just before its first reply. */
+  private async withRootsFirst(posts: PostEntity[], scr: SharedChannelRemoteEntity, remoteId: string): Promise<PostEntity[]> {
+    const inBatch = new Set(posts.map((p) => p.id));
+    const missing = [...new Set(posts.map((p) => p.root_id).filter((r) => r && !inBatch.has(r)))];
+    if (!missing.length) return posts;
+    const roots = new Map(
+      (await this.feed.postsByIds(missing))
+        .filter((r) => r.remote_id !== remoteId && (r.seq > scr.last_post_seq || (r.seq === scr.last_post_seq && r.id > scr.last_post_seq_id)))
+        .map((r) => [r.id, r]),
+    );
+    const out: PostEntity[] = [];
+    for (const p of posts) {
+      const root = p.root_id ? roots.get(p.root_id) : undefined;
+      if (root && !inBatch.has(root.id)) {
+        out.push(root);
+        inBatch.add(root.id);
+      }
+      out.push(p);
+    }
+    return out;
+  }
+
+  private async usersNeedingSync(channelId: string, remoteId: string, users: UserRecord[]): Promise<UserRecord[]> {
+    const rows = new Map((await this.shares.findChannelUsers(channelId, remoteId, users.map((u) => u.id))).map((r) => [r.user_id, r]));
+    return users.filter((u) => {
+      const row = rows.get(u.id);
+      return !row || u.update_at > row.last_sync_at;
+    });
+  }
+
+  private async markUsersSynced(channelId: string, remoteId: string, users: UserRecord[], syncd: string[], now: number): Promise<void> {
+    const ok = new Set(syncd);
+    const existing = new Map((await this.shares.findChannelUsers(channelId, remoteId, users.map((u) => u.id))).map((r) => [r.user_id, r]));
+    await this.shares.upsertChannelUsers(
+      users
+        .filter((u) => ok.has(u.id))
+        .map((u) =>
+          Object.assign(new SharedChannelUserEntity(), {
+            id: existing.get(u.id)?.id ?? newId(),
+            user_id: u.id,
+            channel_id: channelId,
+            remote_id: remoteId,
+            create_at: existing.get(u.id)?.create_at ?? now,
+            last_sync_at: Math.max(u.update_at, now),
+            last_picture_sync_at: existing.get(u.id)?.last_picture_sync_at ?? 0,
+          }),
+        ),
+    );
+  }
+
+  private async savePostCursor(scr: SharedChannelRemoteEntity, cursor: SeqCursor, scanned: PostEntity[]): Promise<void> {
+    // Mattermost's timestamp cursor fields are kept meaningful for the API: the newest create and update covered.
+    const newestCreate = scanned.reduce((a, p) => (p.create_at > a.create_at || (p.create_at === a.create_at && p.id > a.id) ? p : a), scanned[0]);
+    const newestUpdate = scanned.reduce((a, p) => (p.update_at > a.update_at || (p.update_at === a.update_at && p.id > a.id) ? p : a), scanned[0]);
+    await this.shares.updateRemote(undefined, scr.id, {
+      last_post_seq: cursor.seq,
+      last_post_seq_id: cursor.key,
+      last_post_create_at: Math.max(scr.last_post_create_at, newestCreate.create_at),
+      last_post_create_id: newestCreate.create_at >= scr.last_post_create_at ? newestCreate.id : scr.last_post_create_id,
+      last_post_update_at: Math.max(scr.last_post_update_at, newestUpdate.update_at),
+      last_post_update_id: newestUpdate.update_at >= scr.last_post_update_at ? newestUpdate.id : scr.last_post_update_id,
+      update_at: Date.now(),
+    });
+  }
+
+  /** One sharedchannel_sync message; FAIL or a transport error throws (the job retries), "no longer shared" stops. */
+  private async send(channelId: string, remoteId: string, content: Omit<SyncMsg, 'id' | 'channel_id'>): Promise<SyncResponse | null> {
+    const msg: SyncMsg = { id: newId(), channel_id: channelId, ...content };
+    let response;
+    try {
+      response = await this.remotes.sendMsg(remoteId, TOPIC_SYNC, msg);
+    } catch (err) {
+      this.metrics.syncs.inc({ remote_id: remoteId, result: 'transport_error' });
+      throw new SyncSendError(`sync to ${remoteId} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (response.status !== 'OK') {
+      if (response.err.includes(NO_LONGER_SHARED)) {
+        this.logger.warn({ channel_id: channelId, remote_id: remoteId }, 'peer says the channel is no longer shared');
+        if (this.noLongerShared) await this.noLongerShared(channelId, remoteId);
+        throw new NoLongerSharedError(response.err);
+      }
+      this.metrics.syncs.inc({ remote_id: remoteId, result: 'fail' });
+      throw new SyncSendError(`remote ${remoteId} answered FAIL: ${response.err}`);
+    }
+    return (response.payload as SyncResponse | null) ?? null;
+  }
+}

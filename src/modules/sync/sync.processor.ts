@@ -1,0 +1,57 @@
+import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { DelayedError, type Job } from 'bullmq';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { JobName, type JobPayloads, QueueName } from '../../queue/queue.constants.js';
+import { PER_REMOTE_BUSY_DELAY_MS } from './sync.constants.js';
+import { SyncScheduler } from './sync-scheduler.service.js';
+import { SyncSender, type SyncPassResult } from './sync-sender.service.js';
+
+@Processor(QueueName.Sync)
+export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap {
+  private readonly logger = new Logger(SyncProcessor.name);
+  /** Jobs running in this replica per remote: a slow remote may hold only a few of the worker's slots. */
+  private readonly activePerRemote = new Map<string, number>();
+
+  constructor(
+    private readonly sender: SyncSender,
+    private readonly scheduler: SyncScheduler,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
+    super();
+  }
+
+  onApplicationBootstrap(): void {
+    this.worker.concurrency = this.config.sync.concurrency;
+  }
+
+  async process(job: Job, token?: string): Promise<unknown> {
+    switch (job.name as JobName) {
+      case JobName.SyncChannel:
+        return this.syncChannel(job as Job<JobPayloads[JobName.SyncChannel]>, token);
+      case JobName.SyncSweep:
+        return { scheduled: await this.scheduler.sweep() };
+      default:
+        throw new Error(`no handler for job ${job.name} on ${QueueName.Sync}`);
+    }
+  }
+
+  private async syncChannel(job: Job<JobPayloads[JobName.SyncChannel]>, token?: string): Promise<SyncPassResult> {
+    const { channel_id: channelId, remote_id: remoteId } = job.data;
+    const active = this.activePerRemote.get(remoteId) ?? 0;
+    if (active >= this.config.sync.perRemoteConcurrency && token) {
+      await job.moveToDelayed(Date.now() + PER_REMOTE_BUSY_DELAY_MS, token);
+      throw new DelayedError();
+    }
+    this.activePerRemote.set(remoteId, active + 1);
+    try {
+      const result = await this.sender.run(channelId, remoteId);
+      if (result.more) await this.scheduler.enqueue(channelId, remoteId, 0);
+      return result;
+    } finally {
+      const n = (this.activePerRemote.get(remoteId) ?? 1) - 1;
+      if (n > 0) this.activePerRemote.set(remoteId, n);
+      else this.activePerRemote.delete(remoteId);
+    }
+  }
+}
