@@ -1,5 +1,5 @@
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { BullBoardService } from '../../queue/bull-board.service.js';
@@ -8,10 +8,13 @@ import { JobName, QueueName } from '../../queue/queue.constants.js';
 import type { ChangeEvent } from '../chat/events/change-event.types.js';
 import { ChangeEventsService } from '../chat/events/change-events.service.js';
 import { ConnectionStateService } from '../remote-cluster/connection-state.service.js';
+import { SharedChannelEventsService } from '../shared-channel/shared-channel-events.service.js';
 import { SharedChannelRepository } from '../shared-channel/shared-channel.repository.js';
+import { SharedChannelService } from '../shared-channel/shared-channel.service.js';
 import { SYNC_JOB_ATTEMPTS, SYNC_JOB_BACKOFF_MS } from './sync.constants.js';
 import { SyncMetrics } from './sync.metrics.js';
 import { SyncRepository } from './sync.repository.js';
+import { SyncSender } from './sync-sender.service.js';
 
 /** How long the set of remotes of a shared channel is trusted in memory (a new share waits at most this). */
 const REMOTES_CACHE_MS = 1_000;
@@ -27,7 +30,7 @@ export function syncJobKey(channelId: string, remoteId: string): string {
  * re-derives every pending pair from the database.
  */
 @Injectable()
-export class SyncScheduler implements OnModuleInit, OnApplicationBootstrap {
+export class SyncScheduler implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SyncScheduler.name);
   private readonly remotesCache = new Map<string, { remoteIds: string[]; at: number }>();
 
@@ -37,6 +40,9 @@ export class SyncScheduler implements OnModuleInit, OnApplicationBootstrap {
     private readonly changes: ChangeEventsService,
     private readonly connections: ConnectionStateService,
     private readonly shares: SharedChannelRepository,
+    private readonly shareEvents: SharedChannelEventsService,
+    private readonly sharing: SharedChannelService,
+    private readonly sender: SyncSender,
     private readonly repo: SyncRepository,
     private readonly board: BullBoardService,
     private readonly metrics: SyncMetrics,
@@ -56,10 +62,30 @@ export class SyncScheduler implements OnModuleInit, OnApplicationBootstrap {
     this.connections.subscribe(async (change) => {
       if (change.online) await this.scheduleRemote(change.remote_id);
     });
+    // A confirmed invite gets the channel's first sync at once; a removed remote none.
+    this.shareEvents.subscribe(async (e) => {
+      this.forget(e.channel_id);
+      if (e.kind === 'remote_confirmed') await this.enqueue(e.channel_id, e.remote_id, 0);
+    });
+    this.sender.onNoLongerShared((channelId, remoteId) => this.sharing.handleNoLongerShared(channelId, remoteId));
   }
+
+  private reassert?: NodeJS.Timeout;
 
   async onApplicationBootstrap(): Promise<void> {
     await this.jobs.schedule(JobName.SyncSweep, this.config.sync.sweepIntervalMs, {});
+    // Re-assert the sweep's scheduler now and then: if Redis was flushed, the sweep comes back by itself and
+    // re-derives all pending work from the database. The upsert is idempotent and shared by all replicas.
+    this.reassert = setInterval(() => {
+      this.jobs.schedule(JobName.SyncSweep, this.config.sync.sweepIntervalMs, {}).catch((err: unknown) => {
+        this.logger.warn({ err }, 'could not re-assert the sync sweep scheduler');
+      });
+    }, Math.max(1_000, this.config.sync.sweepIntervalMs));
+    this.reassert.unref();
+  }
+
+  onApplicationShutdown(): void {
+    if (this.reassert) clearInterval(this.reassert);
   }
 
   async enqueue(channelId: string, remoteId: string, delayMs = this.config.sync.delayMs): Promise<void> {
