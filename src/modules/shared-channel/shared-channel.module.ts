@@ -5,12 +5,19 @@ import { ChatModule } from '../chat/chat.module.js';
 import { RemoteClusterModule } from '../remote-cluster/remote-cluster.module.js';
 import { RemoteUsersService } from './remote-users.service.js';
 import { SharedChannelAttachmentEntity } from './shared-channel-attachment.entity.js';
+import { SharedChannelEventsService } from './shared-channel-events.service.js';
+import { SharedChannelInboundService } from './shared-channel-inbound.service.js';
 import { SharedChannelRemoteEntity } from './shared-channel-remote.entity.js';
 import { SharedChannelUserEntity } from './shared-channel-user.entity.js';
+import { SharedChannelController } from './shared-channel.controller.js';
 import { SharedChannelEntity } from './shared-channel.entity.js';
 import { SharedChannelRepository } from './shared-channel.repository.js';
+import { SharedChannelService } from './shared-channel.service.js';
 
-/** Shared channels: shares, invited remotes and their cursors, the invitation and unshare topics, synthetic users. */
+/**
+ * Shared channels: shares, invited remotes and their cursors, the invitation and unshare topics, read-only shares,
+ * synthetic users. The sync engine uses the exported services and follows SharedChannelEventsService.
+ */
 @Module({
   imports: [
     AuthModule,
@@ -18,7 +25,8 @@ import { SharedChannelRepository } from './shared-channel.repository.js';
     RemoteClusterModule,
     TypeOrmModule.forFeature([SharedChannelEntity, SharedChannelRemoteEntity, SharedChannelUserEntity, SharedChannelAttachmentEntity]),
   ],
-  providers: [SharedChannelRepository, RemoteUsersService],
-  exports: [SharedChannelRepository, RemoteUsersService],
+  controllers: [SharedChannelController],
+  providers: [SharedChannelRepository, RemoteUsersService, SharedChannelService, SharedChannelInboundService, SharedChannelEventsService],
+  exports: [SharedChannelRepository, RemoteUsersService, SharedChannelService, SharedChannelEventsService],
 })
 export class SharedChannelModule {}

@@ -1,11 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, Repository } from 'typeorm';
+import { In, Not, Repository } from 'typeorm';
 import type { Tx } from '../../database/transaction-runner.js';
 import { SharedChannelAttachmentEntity } from './shared-channel-attachment.entity.js';
 import { SharedChannelRemoteEntity } from './shared-channel-remote.entity.js';
 import { SharedChannelUserEntity } from './shared-channel-user.entity.js';
 import { SharedChannelEntity } from './shared-channel.entity.js';
+
+/** Mattermost's SharedChannelRemoteFilterOpts, for one remote. */
+export interface SharedChannelRemoteFilter {
+  includeUnconfirmed?: boolean;
+  excludeConfirmed?: boolean;
+  excludeHome?: boolean;
+  excludeRemote?: boolean;
+  includeDeleted?: boolean;
+}
 
 export type PostCursor = Pick<
   SharedChannelRemoteEntity,
@@ -139,5 +148,76 @@ export class SharedChannelRepository {
       .updateEntity(false)
       .orUpdate(['last_sync_at', 'upload_id'], ['file_id', 'remote_id'])
       .execute();
+  }
+
+  // ---- sharing lifecycle (SharedChannelService) -----------------------------------------------------------
+
+  /** Locks the share row, so invites and uninvites of one channel decide one after the other. */
+  findShareForUpdate(tx: Tx, channelId: string): Promise<SharedChannelEntity | null> {
+    return tx.getRepository(SharedChannelEntity).findOne({ where: { channel_id: channelId }, lock: { mode: 'pessimistic_write' } });
+  }
+
+  /** Shares of a team, optionally only among the given channels (a member's). */
+  findSharesOfTeam(teamId: string, onlyChannelIds: string[] | null, offset: number, limit: number): Promise<SharedChannelEntity[]> {
+    if (onlyChannelIds && !onlyChannelIds.length) return Promise.resolve([]);
+    return this.shares.find({
+      where: { team_id: teamId, ...(onlyChannelIds ? { channel_id: In(onlyChannelIds) } : {}) },
+      order: { channel_id: 'ASC' },
+      skip: offset,
+      take: limit,
+    });
+  }
+
+  /** Remotes of a channel that are not uninvited, confirmed or still pending. */
+  findLiveRemotesOfChannel(channelId: string, tx?: Tx): Promise<SharedChannelRemoteEntity[]> {
+    const repo = tx ? tx.getRepository(SharedChannelRemoteEntity) : this.remotes;
+    return repo.find({ where: { channel_id: channelId, delete_at: 0 }, order: { remote_id: 'ASC' } });
+  }
+
+  /** Channels a remote is (still) invited to, confirmed or pending. */
+  async findLiveChannelIdsOfRemote(remoteId: string): Promise<string[]> {
+    const rows = await this.remotes.find({ select: { channel_id: true }, where: { remote_id: remoteId, delete_at: 0 } });
+    return rows.map((r) => r.channel_id);
+  }
+
+  /** GET /remotecluster/{id}/sharedchannelremotes, with Mattermost's filters (sqlstore GetRemotes). */
+  findRemotesOfRemoteFiltered(remoteId: string, filter: SharedChannelRemoteFilter, offset: number, limit: number): Promise<SharedChannelRemoteEntity[]> {
+    const q = this.remotes.createQueryBuilder('scr').where('scr.remote_id = :remoteId', { remoteId });
+    if (filter.excludeConfirmed) q.andWhere('scr.is_invite_confirmed = false');
+    else if (!filter.includeUnconfirmed) q.andWhere('scr.is_invite_confirmed = true');
+    if (filter.excludeHome || filter.excludeRemote) {
+      q.innerJoin(SharedChannelEntity, 'sc', 'sc.channel_id = scr.channel_id').andWhere('sc.home = :home', { home: !filter.excludeHome });
+    }
+    if (!filter.includeDeleted) q.andWhere('scr.delete_at = 0');
+    return q.orderBy('scr.id', 'ASC').offset(offset).limit(limit).getMany();
+  }
+
+  /** Uninvited remotes that have not been told yet. */
+  findPendingUnshares(remoteId: string): Promise<SharedChannelRemoteEntity[]> {
+    return this.remotes.find({ where: { remote_id: remoteId, delete_at: Not(0), unshare_pending: true }, order: { channel_id: 'ASC' } });
+  }
+
+  /** Remotes with an invite or an unshare waiting to be delivered. */
+  async findRemoteIdsWithPendingWork(): Promise<string[]> {
+    const rows = await this.remotes
+      .createQueryBuilder('scr')
+      .select('DISTINCT scr.remote_id', 'remote_id')
+      .where('(scr.delete_at = 0 AND scr.is_invite_confirmed = false) OR (scr.delete_at <> 0 AND scr.unshare_pending = true)')
+      .getRawMany<{ remote_id: string }>();
+    return rows.map((r) => r.remote_id);
+  }
+
+  async setUnsharePending(tx: Tx | undefined, channelId: string, remoteId: string, pending: boolean): Promise<void> {
+    const repo = tx ? tx.getRepository(SharedChannelRemoteEntity) : this.remotes;
+    await repo.update({ channel_id: channelId, remote_id: remoteId }, { unshare_pending: pending });
+  }
+
+  /** Clears the flag only if the row is still uninvited (a re-invite in between keeps its own state). */
+  async markUnshareDelivered(channelId: string, remoteId: string): Promise<void> {
+    await this.remotes.update({ channel_id: channelId, remote_id: remoteId, delete_at: Not(0) }, { unshare_pending: false });
+  }
+
+  async softDeleteRemote(tx: Tx, id: string, now: number, unsharePending: boolean): Promise<void> {
+    await tx.getRepository(SharedChannelRemoteEntity).update({ id }, { delete_at: now, update_at: now, unshare_pending: unsharePending });
   }
 }
