@@ -234,6 +234,28 @@ describe('shared channels between two servers', () => {
     expect((await invite(channelId, '?readonly=false')).status).toBe(400);
   });
 
+  it('B leaves a channel it received: it unshares locally; A unshares when told "no longer shared" (4.6)', async () => {
+    const channelId = await createChannel(a, p.adminA.token, p.adminA.teamId, 'short-lived');
+    expect((await invite(channelId)).body).toEqual({ status: 'OK' });
+    await sharedOnB(channelId);
+
+    // B's admin uninvites the home: B is out, and (as with Mattermost) A is not told by B.
+    const leave = await http(b, 'POST', `/api/v4/remotecluster/${p.remoteId}/channels/${channelId}/uninvite`, { token: p.adminB.token });
+    expect(leave.body).toEqual({ status: 'OK' });
+    expect(await shareRow(b, channelId)).toBeUndefined();
+    expect((await channelRow(b, channelId))?.shared).toBe(false);
+
+    // What the sync engine calls when B answers a sync with "channel is no longer shared".
+    await a.app!.get(SharedChannelService).handleNoLongerShared(channelId, p.remoteId);
+    expect(await shareRow(a, channelId)).toBeUndefined();
+    expect((await channelRow(a, channelId))?.shared).toBe(false);
+    expect(await remoteRow(a, channelId, p.remoteId)).toMatchObject({ unshare_pending: false });
+    expect((await systemPosts(a, channelId)).map((s) => s.message)).toContain('This channel is no longer shared.');
+    expect(events.A).toContainEqual(expect.objectContaining({ kind: 'remote_removed', channel_id: channelId }));
+    // Twice is harmless.
+    await a.app!.get(SharedChannelService).handleNoLongerShared(channelId, p.remoteId);
+  });
+
   it('B offline: invites (a channel and a DM) and an uninvite wait, and are delivered when B is back, with no manual step', async () => {
     const stays = await createChannel(a, p.adminA.token, p.adminA.teamId, 'leaving-soon');
     expect((await invite(stays)).body).toEqual({ status: 'OK' });
