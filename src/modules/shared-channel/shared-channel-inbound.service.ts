@@ -102,6 +102,7 @@ export class SharedChannelInboundService implements OnModuleInit {
       // Only a channel this sender shared with us before (and unshared) may be shared again.
       if (!scr) throw new ChannelShareRejected(`cannot create new shared channel (channel_id=${channelId}): channel already exists`);
       if (channel.type !== invite.type) throw new ChannelShareRejected(`cannot share channel ${channelId} again: its type changed`);
+      if (channel.delete_at) throw new ChannelShareRejected(`cannot share channel ${channelId} again: it was deleted here`);
       plan = { kind: 'restore', channel };
     } else if (invite.type === 'O' || invite.type === 'P') {
       plan = await this.planTeamChannel(invite, rc);
