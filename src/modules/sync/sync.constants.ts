@@ -20,3 +20,7 @@ export const PER_REMOTE_BUSY_DELAY_MS = 100;
 export function isLocalOnlyPostType(type: string): boolean {
   return type.startsWith('system_');
 }
+/** Lock of a running sync job; renewed every half of it while the job runs. */
+export const SYNC_LOCK_MS = 10_000;
+/** How often workers look for jobs whose lock expired (their replica died). */
+export const SYNC_STALLED_CHECK_MS = 5_000;

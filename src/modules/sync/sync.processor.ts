@@ -3,11 +3,16 @@ import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { JobName, type JobPayloads, QueueName } from '../../queue/queue.constants.js';
-import { PER_REMOTE_BUSY_DELAY_MS } from './sync.constants.js';
+import { PER_REMOTE_BUSY_DELAY_MS, SYNC_LOCK_MS, SYNC_STALLED_CHECK_MS } from './sync.constants.js';
 import { SyncScheduler } from './sync-scheduler.service.js';
 import { SyncSender, type SyncPassResult } from './sync-sender.service.js';
 
-@Processor(QueueName.Sync)
+/**
+ * A crashed replica's running sync is found stalled and re-run within about SYNC_LOCK_MS + SYNC_STALLED_CHECK_MS
+ * (BullMQ's defaults are 30 s each). Re-running is safe: cursors only move on the receiver's success reply and
+ * receivers apply idempotently.
+ */
+@Processor(QueueName.Sync, { lockDuration: SYNC_LOCK_MS, stalledInterval: SYNC_STALLED_CHECK_MS })
 export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap {
   private readonly logger = new Logger(SyncProcessor.name);
   /** Jobs running in this replica per remote: a slow remote may hold only a few of the worker's slots. */

@@ -1,5 +1,6 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { ensureBuilt } from '../../support/build.js';
 import { cloneDatabase, dropDatabase } from '../../support/databases.js';
 import { eventually } from '../../support/eventually.js';
 import { http } from '../../support/http.js';
@@ -19,9 +20,7 @@ function runMain(env: Record<string, string>): { child: ChildProcess; output: ()
 }
 
 describe('the server process', () => {
-  beforeAll(() => {
-    execFileSync(process.execPath, ['node_modules/@nestjs/cli/bin/nest.js', 'build'], { stdio: 'pipe' });
-  }, 120_000);
+  beforeAll(() => ensureBuilt(), 180_000);
 
   it('refuses to start with bad configuration, naming every bad key', async () => {
     const { child, output } = runMain({ PORT: 'x', REDIS_URL: 'http://nope', LOG_LEVEL: 'chatty' });
