@@ -19,7 +19,7 @@ import {
 import { AuthErrors } from '../modules/auth/auth.errors.js';
 import { AuthService } from '../modules/auth/auth.service.js';
 import { isSystemAdmin } from '../modules/auth/permissions.js';
-import { extractClientToken } from '../modules/auth/request-token.js';
+import { extractClientToken, SESSION_COOKIE } from '../modules/auth/request-token.js';
 import { BULL_BOARD_PATH, BullBoardService } from '../queue/bull-board.service.js';
 import { exactJsonContentType, httpMetrics, jsonBody, requestLogging } from './http-middleware.js';
 
@@ -74,6 +74,11 @@ function mountBullBoard(app: NestExpressApplication): void {
       (ctx) => {
         if (!ctx) return reject(AuthErrors.sessionExpired());
         if (!isSystemAdmin(ctx.roles)) return reject(AuthErrors.forbidden('manage_system'));
+        // A link with ?access_token= (as the demo prints) becomes a session cookie, so the board's own
+        // asset and API requests are authenticated too.
+        if (typeof req.query.access_token === 'string' && !req.headers.authorization) {
+          res.cookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', path: BULL_BOARD_PATH });
+        }
         next();
       },
       (err: unknown) => next(err),
