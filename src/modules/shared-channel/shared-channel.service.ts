@@ -286,9 +286,10 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
     const channel = await this.access.channel(channelId);
     await this.assertChannelAdmin(auth, channel);
     const share = await this.repo.findShare(channelId);
-    // The home tells the remote. A non-home server leaving its home's channel does not: Mattermost homes refuse
-    // sharedchannel_unshare from a remote, and learn it from the "no longer shared" answer to their next sync.
-    return this.removeRemote(channel, rc, { actorUserId: auth.userId, tellPeer: share?.home !== false });
+    // The home tells the remote (unless the connection is gone). A non-home server leaving its home's channel does
+    // not: Mattermost homes refuse sharedchannel_unshare from a remote, and learn it from the "no longer shared"
+    // answer to their next sync.
+    return this.removeRemote(channel, rc, { actorUserId: auth.userId, tellPeer: share?.home !== false && !rc.delete_at });
   }
 
   /**
