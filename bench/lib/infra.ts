@@ -1,0 +1,130 @@
+import { Redis } from 'ioredis';
+import pg from 'pg';
+
+/** Local services, overridable for a machine whose PostgreSQL/Redis live elsewhere. */
+export const PG_ADMIN_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export function dbUrl(dbName: string): string {
+  const u = new URL(PG_ADMIN_URL);
+  u.pathname = `/${dbName}`;
+  return u.toString();
+}
+
+/**
+ * Everything this run creates is named with the run id, which embeds our pid: a later run can tell the
+ * leftovers of a crashed run (its pid is gone) from those of a run still going.
+ */
+export function makeRunId(): string {
+  return `p${process.pid}t${Date.now().toString(36)}`;
+}
+const RUN_RE = /p(\d+)t[a-z0-9]+/;
+
+/** A run id (or a name containing one) whose process is gone. */
+export function runIsGone(name: string): boolean {
+  const m = RUN_RE.exec(name);
+  return !!m && !pidAlive(Number(m[1]));
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function adminQuery<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, params)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+export async function createDatabase(name: string): Promise<void> {
+  await adminQuery(`CREATE DATABASE "${name}"`);
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+}
+
+export async function deleteRedisKeys(prefix: string): Promise<number> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await redis.connect();
+  let deleted = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) deleted += await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
+}
+
+/** Drops databases and Redis keys left by bench runs whose process is gone (a SIGKILLed run cannot clean up). */
+export async function removeLeftovers(): Promise<string[]> {
+  const removed: string[] = [];
+  const dbs = await adminQuery<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'bench\\_%'`);
+  for (const { datname } of dbs) {
+    const m = RUN_RE.exec(datname);
+    if (m && !pidAlive(Number(m[1]))) {
+      await dropDatabase(datname);
+      removed.push(datname);
+    }
+  }
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 2 });
+  await redis.connect();
+  try {
+    const prefixes = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', 'bench_p*', 'COUNT', 1000);
+      cursor = next;
+      for (const k of keys) {
+        const m = RUN_RE.exec(k);
+        if (m && !pidAlive(Number(m[1]))) prefixes.add(`bench_${m[0]}`);
+      }
+    } while (cursor !== '0');
+    for (const p of prefixes) {
+      await deleteRedisKeys(p);
+      removed.push(`redis ${p}*`);
+    }
+  } finally {
+    redis.disconnect();
+  }
+  return removed;
+}
+
+/** Fails early with a clear message when PostgreSQL or Redis is not there. */
+export async function checkServices(): Promise<void> {
+  try {
+    await adminQuery('SELECT 1');
+  } catch (err) {
+    throw new Error(`PostgreSQL is not reachable at ${PG_ADMIN_URL}: ${(err as Error).message}`);
+  }
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000 });
+  try {
+    await redis.connect();
+    await redis.ping();
+  } catch (err) {
+    throw new Error(`Redis is not reachable at ${REDIS_URL}: ${(err as Error).message}`);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/** One long-lived connection for the harness's own reads of an instance's database (pollers, comparisons). */
+export async function connectDb(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return client;
+}

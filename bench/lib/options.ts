@@ -1,0 +1,101 @@
+import { parseArgs } from 'node:util';
+
+/** What one `npm run bench` does; every scale knob is an option so --quick is just other defaults. */
+export interface BenchOptions {
+  quick: boolean;
+  /** Posts written on A in the throughput and fan-out scenarios. */
+  posts: number;
+  /** Remotes in the fan-out scenario. */
+  remotes: number;
+  /** Seconds of each steady-rate lag run. */
+  durationS: number;
+  /** Posts per second of the steady-rate lag runs. */
+  rate: number;
+  /** Concurrent HTTP clients writing "as fast as they can be written". */
+  writers: number;
+  /** Catch-up backlog written on A while B is down. */
+  catchup: { posts: number; reactions: number; edits: number };
+  /** Posts moved by the raw pipeline baseline (more than `posts`, so its rate is measured over a useful time). */
+  baselinePosts: number;
+  /** Seconds of the steady-rate run through the raw pipeline. */
+  baselineLagS: number;
+  /** Seconds of the steady-rate lag phase of the fan-out scenario. */
+  fanoutLagS: number;
+  /** Which scenarios to run (all by default). */
+  only: Set<ScenarioName>;
+  /** Start the instances with --cpu-prof during the throughput scenario and summarise the profiles. */
+  profile: boolean;
+  /** Keep the bench databases after the run (for inspection). */
+  keep: boolean;
+}
+
+export const SCENARIOS = ['baseline', 'throughput', 'lag', 'fanout', 'catchup'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+const HELP = `npm run bench -- [options]
+
+  --quick            whole run in under 3 minutes (1,000 posts, 15 s lag runs, 2 remotes, small catch-up)
+  --posts N          posts in the throughput and fan-out scenarios (default 10000; quick 1000)
+  --remotes N        remotes in the fan-out scenario (default 3; quick 2)
+  --duration S       seconds of each steady-rate lag run (default 60; quick 15)
+  --rate R           posts per second of the lag runs (default 50)
+  --writers N        concurrent HTTP clients writing posts (default 16)
+  --only a,b         run only these scenarios: ${SCENARIOS.join(', ')}
+  --profile          run A and B of the throughput scenario under node --cpu-prof and name the hottest code
+  --keep             keep the bench databases (default: dropped at exit)
+  --help`;
+
+function positiveInt(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got "${raw}"`);
+  return Math.floor(n);
+}
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      posts: { type: 'string' },
+      remotes: { type: 'string' },
+      duration: { type: 'string' },
+      rate: { type: 'string' },
+      writers: { type: 'string' },
+      only: { type: 'string' },
+      profile: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    console.log(HELP);
+    process.exit(0);
+  }
+  const quick = values.quick!;
+  const posts = positiveInt('posts', values.posts, quick ? 1_000 : 10_000);
+  const remotes = positiveInt('remotes', values.remotes, quick ? 2 : 3);
+  if (remotes > 8) throw new Error('--remotes is at most 8 (each remote is a server process)');
+  const only = new Set<ScenarioName>();
+  for (const s of (values.only ?? SCENARIOS.join(',')).split(',').map((x) => x.trim()).filter(Boolean)) {
+    if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`--only: unknown scenario "${s}" (have ${SCENARIOS.join(', ')})`);
+    only.add(s as ScenarioName);
+  }
+  return {
+    quick,
+    posts,
+    remotes,
+    durationS: positiveInt('duration', values.duration, quick ? 15 : 60),
+    rate: positiveInt('rate', values.rate, 50),
+    writers: positiveInt('writers', values.writers, 16),
+    catchup: quick ? { posts: 1_000, reactions: 400, edits: 100 } : { posts: 5_000, reactions: 2_000, edits: 500 },
+    baselinePosts: quick ? 20_000 : 50_000,
+    baselineLagS: quick ? 5 : 10,
+    fanoutLagS: quick ? 5 : 20,
+    only,
+    profile: values.profile!,
+    keep: values.keep!,
+  };
+}

@@ -1,0 +1,330 @@
+import { execSync } from 'node:child_process';
+import { cpus, freemem, release, totalmem } from 'node:os';
+import type { BaselineResult } from '../scenarios/baseline.js';
+import type { CatchupResult } from '../scenarios/catchup.js';
+import type { FanoutResult } from '../scenarios/fanout.js';
+import type { LagResult } from '../scenarios/lag.js';
+import type { ThroughputResult } from '../scenarios/throughput.js';
+import type { BenchOptions } from './options.js';
+import { round } from './stats.js';
+import { lagChart } from './svg.js';
+
+export interface RunResults {
+  baseline?: BaselineResult;
+  throughput?: ThroughputResult;
+  lagDefault?: LagResult;
+  lag0?: LagResult;
+  fanout?: FanoutResult;
+  catchup?: CatchupResult;
+  errors: Record<string, string>;
+}
+
+export interface TargetRow {
+  figure: string;
+  measured: number | null;
+  unit: string;
+  target: string;
+  baseline: number | null;
+  baseline_what: string;
+  /** measured / baseline. */
+  ratio: number | null;
+  met: boolean | null;
+}
+
+export function machineInfo(): Record<string, unknown> {
+  let postgres = 'unknown';
+  try {
+    postgres = execSync('psql -h 127.0.0.1 -U postgres -At -c "SHOW server_version"', { encoding: 'utf8', timeout: 5000 }).trim();
+  } catch {
+    // psql missing: leave unknown
+  }
+  return {
+    cpus: cpus().length,
+    cpu_model: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    os: `${process.platform} ${release()}`,
+    memory_gb: round(totalmem() / 1024 ** 3, 1),
+    free_memory_gb_at_start: round(freemem() / 1024 ** 3, 1),
+    postgres,
+  };
+}
+
+const num = (x: number | undefined | null): number | null => (x === undefined || x === null || !Number.isFinite(x) ? null : x);
+const ratio = (a: number | null, b: number | null): number | null => (a === null || b === null || b === 0 ? null : round(a / b, 3));
+
+export function targetRows(r: RunResults): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const pipe = num(r.baseline?.pipeline_posts_per_s);
+  const bl = r.baseline?.pipeline_lag_ms;
+  const thr = num(r.throughput?.posts_per_s);
+  const thrRatio = ratio(thr, pipe);
+  rows.push({
+    figure: `Throughput A→B (${r.throughput?.posts ?? '?'} posts as fast as A takes them)`,
+    measured: thr,
+    unit: 'posts/s',
+    target: 'ratio ≥ 0.30',
+    baseline: pipe,
+    baseline_what: 'raw pipeline (6a), posts/s',
+    ratio: thrRatio,
+    met: thrRatio === null ? null : thrRatio >= 0.3,
+  });
+  rows.push({
+    figure: "A's API write rate during the flood",
+    measured: num(r.throughput?.write_posts_per_s),
+    unit: 'posts/s',
+    target: '—',
+    baseline: num(r.baseline?.insert_posts_per_s),
+    baseline_what: 'raw batched INSERT (6b), posts/s',
+    ratio: ratio(num(r.throughput?.write_posts_per_s), num(r.baseline?.insert_posts_per_s)),
+    met: null,
+  });
+  const d0 = r.lag0?.lag_ms;
+  for (const [k, target] of [
+    ['p50', 20],
+    ['p95', null],
+    ['p99', 100],
+  ] as const) {
+    const m = num(d0?.[k]);
+    rows.push({
+      figure: `Lag ${k}, SYNC_DELAY_MS=0, ${r.lag0?.rate ?? '?'} posts/s`,
+      measured: m,
+      unit: 'ms',
+      target: target === null ? '—' : `≤ ${target} ms`,
+      baseline: num(bl?.[k]),
+      baseline_what: `raw pipeline ${k}, ms`,
+      ratio: ratio(m, num(bl?.[k])),
+      met: target === null || m === null ? null : m <= target,
+    });
+  }
+  const dd = r.lagDefault?.lag_ms;
+  const delay = r.lagDefault?.sync_delay_ms ?? 250;
+  for (const k of ['p50', 'p95', 'p99'] as const) {
+    const m = num(dd?.[k]);
+    const base = bl ? round(delay + bl[k]) : null;
+    rows.push({
+      figure: `Lag ${k}, SYNC_DELAY_MS=${delay} (default), ${r.lagDefault?.rate ?? '?'} posts/s`,
+      measured: m,
+      unit: 'ms',
+      target: k === 'p50' ? `≤ ${delay + 50} ms` : '—',
+      baseline: base,
+      baseline_what: `delay + raw pipeline ${k}, ms`,
+      ratio: ratio(m, base),
+      met: k === 'p50' && m !== null ? m <= delay + 50 : null,
+    });
+  }
+  const perRemoteBase = thr === null || !r.fanout ? null : round(thr / r.fanout.remotes);
+  const singleLag = num(r.lagDefault?.lag_ms.p50);
+  for (const f of r.fanout?.fanout ?? []) {
+    const rt = ratio(f.posts_per_s, perRemoteBase);
+    rows.push({
+      figure: `Fan-out 1→${r.fanout!.remotes}: throughput to ${f.remote}`,
+      measured: f.posts_per_s,
+      unit: 'posts/s',
+      target: 'ratio ≥ 0.80',
+      baseline: perRemoteBase,
+      baseline_what: `single-remote throughput / ${r.fanout!.remotes}`,
+      ratio: rt,
+      met: rt === null ? null : rt >= 0.8,
+    });
+    rows.push({
+      figure: `Fan-out 1→${r.fanout!.remotes}: lag p50 to ${f.remote}, ${r.fanout!.lag_rate} posts/s`,
+      measured: f.lag_p50_ms,
+      unit: 'ms',
+      target: '—',
+      baseline: singleLag,
+      baseline_what: 'single-remote lag p50 (default delay), ms',
+      ratio: ratio(f.lag_p50_ms, singleLag),
+      met: null,
+    });
+  }
+  const cu = num(r.catchup?.catchup_s);
+  const items = r.catchup ? r.catchup.backlog.posts + r.catchup.backlog.reactions + r.catchup.backlog.edits : null;
+  const cuBase = items !== null && pipe ? round(items / pipe, 3) : null;
+  rows.push({
+    figure: r.catchup
+      ? `Catch-up of ${r.catchup.backlog.posts} posts + ${r.catchup.backlog.reactions} reactions + ${r.catchup.backlog.edits} edits after B's restart`
+      : 'Catch-up after B restart',
+    measured: cu,
+    unit: 's',
+    target: '≤ 10 s',
+    baseline: cuBase,
+    baseline_what: 'same item count through the raw pipeline, s',
+    ratio: ratio(cu, cuBase),
+    met: cu === null ? null : cu <= 10,
+  });
+  const { peak, idle } = rssByInstance(r);
+  for (const name of Object.keys(peak).sort()) {
+    rows.push({
+      figure: `Peak RSS of ${name} (all scenarios)`,
+      measured: peak[name],
+      unit: 'MB',
+      target: '≤ 300 MB',
+      baseline: idle[name] ?? null,
+      baseline_what: 'same instance idle after start-up, MB',
+      ratio: ratio(peak[name], idle[name] ?? null),
+      met: peak[name] <= 300,
+    });
+  }
+  return rows;
+}
+
+function scenarioList(r: RunResults): Array<[string, { rss_peak_mb: Record<string, number>; rss_idle_mb: Record<string, number> } | undefined]> {
+  return [
+    ['throughput', r.throughput],
+    ['lag_delay_default', r.lagDefault],
+    ['lag_delay_0', r.lag0],
+    ['fanout', r.fanout],
+    ['catchup', r.catchup],
+  ];
+}
+
+export function rssByInstance(r: RunResults): { peak: Record<string, number>; idle: Record<string, number>; byScenario: Record<string, Record<string, number>> } {
+  const peak: Record<string, number> = {};
+  const idle: Record<string, number> = {};
+  const byScenario: Record<string, Record<string, number>> = {};
+  for (const [name, s] of scenarioList(r)) {
+    if (!s) continue;
+    byScenario[name] = s.rss_peak_mb;
+    for (const [inst, mb] of Object.entries(s.rss_peak_mb)) peak[inst] = Math.max(peak[inst] ?? 0, mb);
+    for (const [inst, mb] of Object.entries(s.rss_idle_mb)) idle[inst] = Math.min(idle[inst] ?? Infinity, mb);
+  }
+  return { peak, idle, byScenario };
+}
+
+const pick = (p: { p50: number; p95: number; p99: number } | undefined) => (p ? { p50: p.p50, p95: p.p95, p99: p.p99 } : null);
+
+export function buildJson(r: RunResults, opts: BenchOptions, meta: { runId: string; startedAt: Date; durationS: number; settings: Record<string, string> }): Record<string, unknown> {
+  const { peak, byScenario } = rssByInstance(r);
+  const thr = num(r.throughput?.posts_per_s);
+  const pipe = num(r.baseline?.pipeline_posts_per_s);
+  return {
+    generated_at: new Date().toISOString(),
+    run_id: meta.runId,
+    mode: opts.quick ? 'quick' : 'full',
+    duration_s: round(meta.durationS, 1),
+    options: {
+      posts: opts.posts,
+      remotes: opts.remotes,
+      duration_s: opts.durationS,
+      rate: opts.rate,
+      writers: opts.writers,
+      catchup: opts.catchup,
+      baseline_posts: opts.baselinePosts,
+      scenarios: [...opts.only],
+    },
+    machine: machineInfo(),
+    server_settings: meta.settings,
+    throughput_posts_per_s: thr,
+    baseline_pipeline_posts_per_s: pipe,
+    throughput_ratio: ratio(thr, pipe),
+    write_posts_per_s: num(r.throughput?.write_posts_per_s),
+    baseline_insert_posts_per_s: num(r.baseline?.insert_posts_per_s),
+    lag_ms: { delay_default: pick(r.lagDefault?.lag_ms), delay_0: pick(r.lag0?.lag_ms) },
+    baseline_pipeline_lag_ms: pick(r.baseline?.pipeline_lag_ms),
+    fanout: (r.fanout?.fanout ?? []).map((f) => ({ remote: f.remote, posts_per_s: f.posts_per_s, lag_p50_ms: f.lag_p50_ms })),
+    catchup_s: num(r.catchup?.catchup_s),
+    rss_peak_mb: peak,
+    rss_peak_mb_by_scenario: byScenario,
+    targets: targetRows(r),
+    errors: r.errors,
+    scenarios: {
+      baseline: r.baseline ?? null,
+      throughput: r.throughput ?? null,
+      lag_delay_default: r.lagDefault ?? null,
+      lag_delay_0: r.lag0 ?? null,
+      fanout: r.fanout ?? null,
+      catchup: r.catchup ?? null,
+    },
+  };
+}
+
+const fmt = (x: number | null, unit = ''): string => {
+  if (x === null) return 'n/a';
+  const s = Math.abs(x) >= 100 ? Math.round(x).toLocaleString('en-US') : String(round(x, 2));
+  return unit ? `${s} ${unit}` : s;
+};
+
+export function markdownTable(rows: TargetRow[]): string {
+  const lines = ['| figure | measured | target | baseline (same run) | ratio | met? |', '|---|---:|---|---:|---:|:---:|'];
+  for (const r of rows) {
+    const met = r.met === null ? '—' : r.met ? 'yes' : '**no**';
+    lines.push(`| ${r.figure} | ${fmt(r.measured, r.unit)} | ${r.target} | ${fmt(r.baseline)} (${r.baseline_what}) | ${r.ratio === null ? 'n/a' : r.ratio.toFixed(r.ratio < 10 ? 3 : 1)} | ${met} |`);
+  }
+  return lines.join('\n');
+}
+
+export function buildMarkdown(json: Record<string, any>, rows: TargetRow[], r: RunResults): string {
+  const m = json.machine;
+  const out: string[] = [];
+  out.push(`# Benchmark results (${json.mode} run, ${json.generated_at})`, '');
+  out.push(`Machine: ${m.cpus} × ${m.cpu_model}, ${m.memory_gb} GB, ${m.os}, Node ${m.node}, PostgreSQL ${m.postgres}. Run took ${json.duration_s} s.`, '');
+  out.push(markdownTable(rows), '');
+  out.push('Ratio is measured / baseline. For rates higher is better; for times and memory lower is better.', '');
+  out.push('## Details', '');
+  if (r.throughput) {
+    const t = r.throughput;
+    out.push(
+      `- Throughput: ${t.posts} posts from ${t.writers} concurrent clients; A answered them at ${t.write_posts_per_s} posts/s; B showed the last one ${t.drain_tail_ms} ms after A's last answer. Lag under the flood: p50 ${t.lag_under_load_ms.p50} ms, p99 ${t.lag_under_load_ms.p99} ms.`,
+    );
+  }
+  for (const l of [r.lagDefault, r.lag0]) {
+    if (!l) continue;
+    out.push(
+      `- Lag, SYNC_DELAY_MS=${l.sync_delay_ms}: ${l.posts} posts at ${l.rate}/s for ${l.duration_s} s (${l.failures} failed writes; writer at most ${l.writer_max_behind_ms} ms behind schedule). Measured from A's create_at instead: p50 ${l.lag_from_create_at_ms.p50} ms, p99 ${l.lag_from_create_at_ms.p99} ms. Poll interval on B ${l.poll_interval_ms} ms.`,
+    );
+  }
+  if (r.fanout) {
+    out.push(
+      `- Fan-out: A took the ${r.fanout.posts} posts at ${r.fanout.write_posts_per_s} posts/s; lag under the flood (p50/p99): ${r.fanout.fanout.map((f) => `${f.remote} ${f.lag_under_load_ms.p50}/${f.lag_under_load_ms.p99} ms`).join(', ')}; steady-rate lag p99: ${r.fanout.fanout.map((f) => `${f.remote} ${f.lag_ms.p99} ms`).join(', ')}.`,
+    );
+  }
+  if (r.catchup) {
+    const c = r.catchup;
+    out.push(
+      `- Catch-up: A took the backlog in ${c.write_s} s while B was down (SIGKILL). From B's restart: ${c.boot_s} s booting, then ${c.catchup_after_ready_s} s until identical (${c.items_per_s} items/s overall; compared every ${c.compare_interval_ms} ms).`,
+    );
+  }
+  if (r.baseline) {
+    const b = r.baseline;
+    out.push(
+      `- Baselines: raw batched INSERT ${b.insert_posts_per_s} posts/s; raw pipeline ${b.pipeline_posts_per_s} posts/s over ${b.posts} posts; raw pipeline new-post latency p50 ${b.pipeline_lag_ms.p50} ms, p95 ${b.pipeline_lag_ms.p95} ms, p99 ${b.pipeline_lag_ms.p99} ms (same ${b.poll_interval_ms} ms poller as the lag runs).`,
+    );
+  }
+  const { byScenario } = rssByInstance(r);
+  if (Object.keys(byScenario).length) {
+    out.push(`- Peak RSS per scenario (MB): ${Object.entries(byScenario).map(([s, v]) => `${s} ${Object.entries(v).map(([k, mb]) => `${k} ${mb}`).join('/')}`).join('; ')}.`);
+  }
+  out.push(`- Server settings: ${Object.entries(json.server_settings as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(', ')}; everything else at its default.`);
+  if (Object.keys(r.errors).length) {
+    out.push('', '## Scenarios that failed', '');
+    for (const [s, e] of Object.entries(r.errors)) out.push(`### ${s}`, '', '```', e.slice(0, 4000), '```', '');
+  }
+  return out.join('\n') + '\n';
+}
+
+export function buildSvg(r: RunResults, json: Record<string, any>): string {
+  const bl = r.baseline?.pipeline_lag_ms;
+  const panels = [];
+  const dd = r.lagDefault;
+  panels.push({
+    title: `SYNC_DELAY_MS=${dd?.sync_delay_ms ?? 250} (default): lag A→B per second, ${dd?.rate ?? '?'} posts/s`,
+    series: dd?.series ?? [],
+    refs: [{ label: `target p50 ≤ ${(dd?.sync_delay_ms ?? 250) + 50} ms`, value: (dd?.sync_delay_ms ?? 250) + 50, color: '#2ca02c' }],
+  });
+  const d0 = r.lag0;
+  panels.push({
+    title: `SYNC_DELAY_MS=0: lag A→B per second, ${d0?.rate ?? '?'} posts/s`,
+    series: d0?.series ?? [],
+    refs: [
+      { label: 'target p50 ≤ 20 ms', value: 20, color: '#2ca02c' },
+      { label: 'target p99 ≤ 100 ms', value: 100, color: '#8c564b' },
+      ...(bl ? [{ label: `raw pipeline p50 ${bl.p50} ms`, value: bl.p50, color: '#7f7f7f' }] : []),
+    ],
+  });
+  const m = json.machine;
+  return lagChart(
+    'Shared-channel sync lag (applied on B − committed on A), percentiles per second',
+    panels,
+    `${json.mode} run ${json.generated_at} · ${m.cpus} × ${m.cpu_model} · Node ${m.node} · PostgreSQL ${m.postgres}`,
+  );
+}

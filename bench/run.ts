@@ -1,0 +1,89 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { ensureBuilt, removeSnapshot, removeStaleSnapshots, ROOT } from './lib/build.js';
+import { onCleanup, runWithCleanup } from './lib/cleanup.js';
+import { checkServices, makeRunId, removeLeftovers, runIsGone } from './lib/infra.js';
+import { parseOptions, type ScenarioName } from './lib/options.js';
+import { summarizeProfiles } from './lib/profile.js';
+import { buildJson, buildMarkdown, buildSvg, markdownTable, type RunResults, targetRows } from './lib/report.js';
+import { BENCH_SERVER_ENV, LOG_DIR, PROFILE_DIR } from './lib/server-process.js';
+import { runBaseline } from './scenarios/baseline.js';
+import { runCatchup } from './scenarios/catchup.js';
+import type { Ctx } from './scenarios/common.js';
+import { runFanout } from './scenarios/fanout.js';
+import { LAG_POLL_MS, runLag } from './scenarios/lag.js';
+import { runThroughput } from './scenarios/throughput.js';
+
+/**
+ * npm run bench [-- --quick | --posts N | --remotes N | --duration S | --rate R | ...]
+ * Starts every server it needs as a child process on the local PostgreSQL and Redis, runs the scenarios of
+ * issue 8 and the baselines in the same run, and writes bench/results/latest.{json,md} and lag.svg. Targets
+ * are reported, never asserted: the exit code is non-zero only when a scenario could not run.
+ */
+const RESULTS = join(ROOT, 'bench/results');
+const started = Date.now();
+const log = (msg: string) => console.log(`[bench ${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${msg}`);
+
+await runWithCleanup(async () => {
+  const opts = parseOptions(process.argv.slice(2));
+  const runId = makeRunId();
+  const ctx: Ctx = { runId, opts, log };
+  log(`run ${runId}: ${opts.quick ? 'quick' : 'full'}; posts ${opts.posts}, remotes ${opts.remotes}, lag ${opts.rate}/s for ${opts.durationS} s, writers ${opts.writers}`);
+  await checkServices();
+  const leftovers = await removeLeftovers();
+  if (leftovers.length) log(`removed leftovers of earlier runs: ${leftovers.join(', ')}`);
+  removeStaleSnapshots(runIsGone);
+  onCleanup('remove dist snapshot', () => removeSnapshot(runId));
+  await ensureBuilt(runId, log);
+  mkdirSync(LOG_DIR, { recursive: true });
+
+  const results: RunResults = { errors: {} };
+  /** 1-minute load average around each scenario: a busy machine explains low figures. */
+  const load: Record<string, { before: number; after: number }> = {};
+  const scenario = async <T>(name: ScenarioName, label: string, fn: () => Promise<T>): Promise<T | undefined> => {
+    if (!opts.only.has(name)) return undefined;
+    const before = loadavg()[0];
+    if (before > cpus().length) log(`warning: load average ${before.toFixed(1)} on ${cpus().length} cores before ${label}: other work is running, figures will be low`);
+    log(`=== ${label} ===`);
+    try {
+      return await fn();
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      results.errors[label] = msg;
+      log(`${label} FAILED: ${msg}`);
+      return undefined;
+    } finally {
+      load[label] = { before: +before.toFixed(2), after: +loadavg()[0].toFixed(2) };
+    }
+  };
+
+  results.baseline = await scenario('baseline', 'baseline', () =>
+    runBaseline({ runId, posts: opts.baselinePosts, rate: opts.rate, lagS: opts.baselineLagS, pollMs: LAG_POLL_MS, keep: opts.keep, log }),
+  );
+  results.throughput = await scenario('throughput', 'throughput', () => runThroughput(ctx));
+  results.lagDefault = await scenario('lag', 'lag_delay_default', () => runLag(ctx, undefined, 'lagd'));
+  results.lag0 = await scenario('lag', 'lag_delay_0', () => runLag(ctx, 0, 'lag0'));
+  results.fanout = await scenario('fanout', 'fanout', () => runFanout(ctx));
+  results.catchup = await scenario('catchup', 'catchup', () => runCatchup(ctx));
+
+  const json = buildJson(results, opts, {
+    runId,
+    startedAt: new Date(started),
+    durationS: (Date.now() - started) / 1000,
+    settings: { ...BENCH_SERVER_ENV, SYNC_DELAY_MS: '250 (0 in the SYNC_DELAY_MS=0 lag run)' },
+  });
+  if (opts.profile && results.throughput) {
+    json.profile = summarizeProfiles(PROFILE_DIR, runId);
+  }
+  json.load_average = load;
+  const rows = targetRows(results);
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(join(RESULTS, 'latest.json'), JSON.stringify(json, null, 2) + '\n');
+  writeFileSync(join(RESULTS, 'latest.md'), buildMarkdown(json, rows, results));
+  writeFileSync(join(RESULTS, 'lag.svg'), buildSvg(results, json));
+  log(`wrote bench/results/latest.json, latest.md, lag.svg; server logs in bench/results/logs/${runId}-*.log`);
+  console.log(`\n${markdownTable(rows)}\n`);
+  const failed = Object.keys(results.errors);
+  if (failed.length) throw new Error(`scenarios failed: ${failed.join(', ')} (details in bench/results/latest.md)`);
+});

@@ -1,0 +1,184 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type pg from 'pg';
+import { multiRowInsert, type RawPost, SCHEMA_SQL } from '../baseline/schema.js';
+import { ROOT } from '../lib/build.js';
+import { onCleanup, onExitKill, withTimeout } from '../lib/cleanup.js';
+import { now, sleep } from '../lib/clock.js';
+import { HttpClient } from '../lib/http-client.js';
+import { connectDb, createDatabase, dbUrl, dropDatabase } from '../lib/infra.js';
+import { RssMeter } from '../lib/rss.js';
+import { type Percentiles, percentiles, round } from '../lib/stats.js';
+import { PostWatcher } from '../lib/watcher.js';
+
+export interface BaselineResult {
+  /** 6b: rows/s of 100-row INSERTs on one connection. */
+  insert_posts_per_s: number;
+  /** 6a: read 100-post pages -> JSON POST over keep-alive loopback -> one multi-row upsert, posts/s. */
+  pipeline_posts_per_s: number;
+  /** 6a at a steady rate: (visible in the destination) - (source INSERT committed), same poller as the server runs. */
+  pipeline_lag_ms: Percentiles;
+  posts: number;
+  receiver_rss_peak_mb: number;
+  poll_interval_ms: number;
+}
+
+const id26 = () => randomBytes(16).toString('hex').slice(0, 26);
+
+function fakePosts(n: number, channelId: string, userIds: string[]): RawPost[] {
+  const t = Date.now();
+  return Array.from({ length: n }, (_, i) => ({
+    id: id26(),
+    channel_id: channelId,
+    user_id: userIds[i % userIds.length],
+    root_id: '',
+    create_at: t + i,
+    update_at: t + i,
+    edit_at: 0,
+    delete_at: 0,
+    message: `baseline post ${i}: the quick brown fox jumps over the lazy dog`,
+    type: '',
+    props: {},
+  }));
+}
+
+async function startReceiver(url: string, log: (m: string) => void): Promise<{ port: number; stop: () => Promise<void>; rss: RssMeter }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/baseline/receiver.ts')], {
+    cwd: ROOT,
+    env: { ...process.env, BASELINE_DB_URL: url },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const unregister = onExitKill(() => child.kill('SIGKILL'));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const rss = new RssMeter();
+  rss.attach(child.pid!);
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await withTimeout(exited, 10_000, 'baseline receiver exit').catch(() => child.kill('SIGKILL'));
+    rss.detach();
+    unregister();
+  };
+  const unregisterCleanup = onCleanup('baseline receiver', stop);
+  const port = await withTimeout(
+    new Promise<number>((resolve, reject) => {
+      const rl = createInterface({ input: child.stdout! });
+      rl.on('line', (line) => {
+        const m = /^listening (\d+)$/.exec(line);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`baseline receiver exited with code ${code}`)));
+    }),
+    30_000,
+    'baseline receiver start',
+  );
+  log(`raw pipeline receiver (pid ${child.pid}) on port ${port}`);
+  return {
+    port,
+    rss,
+    stop: async () => {
+      unregisterCleanup();
+      await stop();
+    },
+  };
+}
+
+/** Moves every source row after `cursor` to the receiver, page by page; returns the new cursor and rows moved. */
+async function pumpOnce(src: pg.Client, api: HttpClient, channelId: string, cursor: number): Promise<{ cursor: number; moved: number }> {
+  const { rows } = await src.query<RawPost & { seq: string }>(
+    'SELECT id, channel_id, user_id, root_id, create_at, update_at, edit_at, delete_at, message, type, props, seq FROM src_posts WHERE channel_id = $1 AND seq > $2 ORDER BY seq LIMIT 100',
+    [channelId, cursor],
+  );
+  if (!rows.length) return { cursor, moved: 0 };
+  const posts = rows.map(({ seq: _seq, ...p }) => ({ ...p, create_at: Number(p.create_at), update_at: Number(p.update_at), edit_at: Number(p.edit_at), delete_at: Number(p.delete_at) }));
+  await api.ok('POST', '/upsert', { body: posts });
+  return { cursor: Number(rows[rows.length - 1].seq), moved: rows.length };
+}
+
+export async function runBaseline(opts: { runId: string; posts: number; rate: number; lagS: number; pollMs: number; keep: boolean; log: (m: string) => void }): Promise<BaselineResult> {
+  const { log } = opts;
+  const dbName = `bench_baseline_${opts.runId}`;
+  await createDatabase(dbName);
+  const unregisterDb = onCleanup(`drop ${dbName}`, () => (opts.keep ? undefined : dropDatabase(dbName)));
+  const url = dbUrl(dbName);
+  const src = await connectDb(url);
+  const probe = await connectDb(url);
+  const receiver = await startReceiver(url, log);
+  const api = new HttpClient(`http://127.0.0.1:${receiver.port}`, 1);
+  try {
+    await src.query(SCHEMA_SQL);
+    const channelId = id26();
+    const users = Array.from({ length: 16 }, id26);
+
+    // 6b: the raw batched INSERT rate alone.
+    const rows = fakePosts(opts.posts, channelId, users);
+    let t = now();
+    for (let i = 0; i < rows.length; i += 100) await src.query(multiRowInsert('src_posts', rows.slice(i, i + 100), false));
+    const insertRate = opts.posts / ((now() - t) / 1000);
+    log(`raw batched INSERT: ${Math.round(insertRate)} posts/s (${opts.posts} rows, 100 per statement, one connection)`);
+    await src.query('VACUUM ANALYZE src_posts');
+
+    // 6a: the raw pipeline, throughput.
+    t = now();
+    let cursor = 0;
+    let moved = 0;
+    for (;;) {
+      const r = await pumpOnce(src, api, channelId, cursor);
+      if (!r.moved) break;
+      cursor = r.cursor;
+      moved += r.moved;
+    }
+    const pipelineRate = moved / ((now() - t) / 1000);
+    const { rows: cnt } = await probe.query<{ n: number }>('SELECT count(*)::int AS n FROM dst_posts');
+    if (cnt[0].n !== opts.posts) throw new Error(`raw pipeline moved ${cnt[0].n} of ${opts.posts} posts`);
+    log(`raw pipeline: ${Math.round(pipelineRate)} posts/s (${moved} posts in 100-post pages)`);
+
+    // 6a: the raw pipeline, new-post latency at a steady rate, measured with the same poller as the servers.
+    const watcher = new PostWatcher(probe, channelId, opts.pollMs, 'dst_posts');
+    await watcher.start();
+    let pumping = true;
+    const pump = (async () => {
+      while (pumping) {
+        const r = await pumpOnce(src, api, channelId, cursor);
+        cursor = r.cursor;
+        if (!r.moved) await sleep(1);
+      }
+    })();
+    const writer = await connectDb(url);
+    const committed = new Map<string, number>();
+    const total = Math.round(opts.rate * opts.lagS);
+    const t0 = now();
+    for (let i = 0; i < total; i++) {
+      const due = t0 + (i * 1000) / opts.rate;
+      if (due - now() > 1) await sleep(due - now() - 0.5);
+      const [p] = fakePosts(1, channelId, users);
+      await writer.query(multiRowInsert('src_posts', [p], false));
+      committed.set(p.id, now());
+    }
+    await watcher.waitForAll(committed.keys(), 30_000, 'raw pipeline latency run');
+    pumping = false;
+    await pump;
+    await watcher.stop();
+    await writer.end();
+    const lag = percentiles([...committed].map(([id, at]) => watcher.seen.get(id)! - at));
+    log(`raw pipeline latency: p50 ${lag.p50} ms, p95 ${lag.p95} ms, p99 ${lag.p99} ms (${lag.n} posts at ${opts.rate}/s, poll ${opts.pollMs} ms)`);
+    return {
+      insert_posts_per_s: Math.round(insertRate),
+      pipeline_posts_per_s: Math.round(pipelineRate),
+      pipeline_lag_ms: lag,
+      posts: opts.posts,
+      receiver_rss_peak_mb: round(receiver.rss.peakMb()),
+      poll_interval_ms: opts.pollMs,
+    };
+  } finally {
+    api.close();
+    await receiver.stop();
+    await src.end().catch(() => undefined);
+    await probe.end().catch(() => undefined);
+    if (!opts.keep) {
+      unregisterDb();
+      await dropDatabase(dbName);
+    }
+  }
+}

@@ -1,0 +1,70 @@
+import { steadyPosts } from '../lib/load.js';
+import { type Percentiles, percentiles, perSecond, type SeriesPoint } from '../lib/stats.js';
+import { PostWatcher } from '../lib/watcher.js';
+import { type Cluster, type Ctx, logSummary, peakRss, startCluster, stopCluster, warmUp, withLogs } from './common.js';
+
+export const LAG_POLL_MS = 2;
+
+export interface LagResult {
+  sync_delay_ms: number;
+  rate: number;
+  duration_s: number;
+  posts: number;
+  failures: number;
+  /** (first visible on B) - (A's POST /api/v4/posts answered). */
+  lag_ms: Percentiles;
+  /** (first visible on B) - A's create_at (stamped before A's commit, so a little larger). */
+  lag_from_create_at_ms: Percentiles;
+  /** How late the open-loop writer ever was against its schedule (a harness health check). */
+  writer_max_behind_ms: number;
+  series: SeriesPoint[];
+  poll_interval_ms: number;
+  rss_peak_mb: Record<string, number>;
+  rss_idle_mb: Record<string, number>;
+  server_log: Record<string, { lines: number; sample: string[] }>;
+}
+
+/** A steady rate from A and the per-post lag to B, with SYNC_DELAY_MS = `delayMs` (undefined: the server's default). */
+export async function runLag(ctx: Ctx, delayMs: number | undefined, scenario: string): Promise<LagResult> {
+  const { opts, log } = ctx;
+  let c: Cluster | undefined;
+  const env: Record<string, string> = delayMs === undefined ? {} : { SYNC_DELAY_MS: String(delayMs) };
+  const effectiveDelay = delayMs ?? 250;
+  try {
+    c = await startCluster(ctx, scenario, 1, env);
+    await warmUp(ctx, c, scenario);
+    const { hub, remotes, channelId, writers } = c.setup;
+    const watcher = new PostWatcher(remotes[0].db, channelId, LAG_POLL_MS);
+    await watcher.start();
+    log(`${scenario}: SYNC_DELAY_MS=${effectiveDelay}: ${opts.rate} posts/s for ${opts.durationS} s...`);
+    const run = await steadyPosts(hub.server.api, writers, channelId, opts.rate, opts.durationS, scenario);
+    await watcher.waitForAll(
+      run.posts.map((p) => p.id),
+      60_000,
+      `${scenario}: steady posts reaching B`,
+    );
+    await watcher.stop();
+    const samples = run.posts.map((p) => ({ at: p.committedAt, value: watcher.seen.get(p.id)! - p.committedAt }));
+    const lag = percentiles(samples.map((s) => s.value));
+    log(`${scenario}: lag p50 ${lag.p50} ms, p95 ${lag.p95} ms, p99 ${lag.p99} ms (${lag.n} posts, ${run.failures} failed writes)`);
+    return {
+      sync_delay_ms: effectiveDelay,
+      rate: opts.rate,
+      duration_s: opts.durationS,
+      posts: run.posts.length,
+      failures: run.failures,
+      lag_ms: lag,
+      lag_from_create_at_ms: percentiles(run.posts.map((p) => watcher.seen.get(p.id)! - p.createAt)),
+      writer_max_behind_ms: Math.round(run.behindMs * 10) / 10,
+      series: perSecond(samples, run.t0),
+      poll_interval_ms: LAG_POLL_MS,
+      rss_peak_mb: peakRss(c),
+      rss_idle_mb: c.idleRssMb,
+      server_log: logSummary(c),
+    };
+  } catch (err) {
+    throw c ? withLogs(err, c.servers) : err;
+  } finally {
+    await stopCluster(c);
+  }
+}
