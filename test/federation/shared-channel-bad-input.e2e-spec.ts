@@ -4,7 +4,8 @@ import { sanitizeUserForSync } from '../../src/modules/shared-channel/remote-use
 import { addToTeam, createChannel, createUser, type TestUser } from '../support/chat.js';
 import { http, type HttpResult } from '../support/http.js';
 import type { Instance } from '../support/instance.js';
-import { channelRow, knowRemoteUser, sendFrame, shareRow, startSharedPair, type SharedPair } from '../support/shared-channel.js';
+import { eventually } from '../support/eventually.js';
+import { channelRow, remoteRow, sendFrame, shareRow, startSharedPair, waitOnline, type SharedPair } from '../support/shared-channel.js';
 
 /**
  * Sharing under bad input: unknown ids, callers without the permission, and invitation frames a peer might send
@@ -221,5 +222,27 @@ describe('shared channels: bad input', () => {
     expect((await channelRow(a, ch))?.shared).toBe(false);
     expect(await a.query('SELECT 1 FROM shared_channel_remotes WHERE channel_id = $1', [ch])).toEqual([]);
     statuses.pop(); // the 502 is the expected answer here
+  });
+
+  it('a pending invite that B refuses once back online is withdrawn on A (not retried forever)', async () => {
+    const ch = await createChannel(a, p.adminA.token, p.adminA.teamId, 'refused-later');
+    await b.query(
+      `INSERT INTO channels (id, create_at, update_at, delete_at, team_id, type, display_name, name, header, purpose, last_post_at, last_root_post_at, total_msg_count, extra_update_at, creator_id, shared)
+       VALUES ($1, 1, 1, 0, $2, 'O', 'x', 'squatter-2', '', '', 0, 0, 0, 0, '', false)`,
+      [ch, p.adminB.teamId],
+    );
+    await b.stop();
+    await waitOnline(a, p.remoteId, false);
+    expect((await call(a, 'POST', `/api/v4/remotecluster/${p.remoteId}/channels/${ch}/invite`, p.adminA.token)).body).toEqual({ status: 'OK' });
+    expect((await channelRow(a, ch))?.shared).toBe(true);
+
+    await b.start();
+    await eventually(async () => {
+      expect(Number((await remoteRow(a, ch, p.remoteId))?.delete_at)).toBeGreaterThan(0);
+      expect(await shareRow(a, ch)).toBeUndefined();
+      expect((await channelRow(a, ch))?.shared).toBe(false);
+    });
+    expect(await remoteRow(a, ch, p.remoteId)).toMatchObject({ is_invite_confirmed: false, unshare_pending: false });
+    expect((await channelRow(b, ch))?.shared).toBe(false);
   });
 });
