@@ -74,7 +74,7 @@ await runWithCleanup(async () => {
     settings: { ...BENCH_SERVER_ENV, SYNC_DELAY_MS: '250 (0 in the SYNC_DELAY_MS=0 lag run)' },
   });
   if (opts.profile && results.throughput) {
-    json.profile = summarizeProfiles(PROFILE_DIR, runId);
+    json.profile = summarizeProfiles(PROFILE_DIR, runId, results.throughput.profile_windows);
   }
   json.load_average = load;
   const rows = targetRows(results);

@@ -125,6 +125,8 @@ export async function checkServices(): Promise<void> {
 /** One long-lived connection for the harness's own reads of an instance's database (pollers, comparisons). */
 export async function connectDb(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url });
+  // A dropped database (cleanup after a failure) ends the connection with an error event: not a crash.
+  client.on('error', () => undefined);
   await client.connect();
   return client;
 }

@@ -12,7 +12,11 @@ interface CpuProfile {
   startTime: number;
   endTime: number;
   samples: number[];
+  timeDeltas: number[];
 }
+
+/** The measured phase, in ms since the process was spawned (V8 starts profiling right at start-up). */
+export type ProfileWindow = { fromMs: number; toMs: number };
 
 /** Which part of the stack a frame belongs to: a package, one of our modules, Node itself, or V8's pseudo-frames. */
 function area(url: string, name: string): string {
@@ -27,32 +31,46 @@ function area(url: string, name: string): string {
 
 export interface ProfileSummary {
   file: string;
+  /** Seconds of samples summarised: the measured window when one was given, else the whole process life. */
   profiled_s: number;
+  window: ProfileWindow | null;
   busy_pct: number;
   by_area: Array<{ area: string; self_ms: number; pct_of_busy: number }>;
   top_functions: Array<{ fn: string; self_ms: number; pct_of_busy: number }>;
 }
 
 /** Self time per function and per area from V8 .cpuprofile files (node --cpu-prof) of this run. */
-export function summarizeProfiles(dir: string, runId: string): ProfileSummary[] {
+export function summarizeProfiles(dir: string, runId: string, windows: Record<string, ProfileWindow> = {}): ProfileSummary[] {
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => f.startsWith(runId) && f.endsWith('.cpuprofile'));
   } catch {
     return [];
   }
-  return files.sort().map((f) => summarize(join(dir, f), f));
+  return files.sort().map((f) => {
+    const label = Object.keys(windows).find((l) => f.startsWith(`${runId}-${l}-`));
+    return summarize(join(dir, f), f, label ? windows[label] : undefined);
+  });
 }
 
-function summarize(path: string, file: string): ProfileSummary {
+function summarize(path: string, file: string, window: ProfileWindow | undefined): ProfileSummary {
   const prof = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
-  const totalMs = (prof.endTime - prof.startTime) / 1000;
-  const perSample = prof.samples.length ? totalMs / prof.samples.length : 0;
+  // Self time per node from the samples inside the window (each sample weighs its own time delta).
+  const selfMs = new Map<number, number>();
+  let t = 0;
+  let totalMs = 0;
+  for (let i = 0; i < prof.samples.length; i++) {
+    const dt = (prof.timeDeltas[i] ?? 0) / 1000;
+    t += dt;
+    if (window && (t < window.fromMs || t > window.toMs)) continue;
+    selfMs.set(prof.samples[i], (selfMs.get(prof.samples[i]) ?? 0) + dt);
+    totalMs += dt;
+  }
   const byFn = new Map<string, number>();
   const byArea = new Map<string, number>();
   let idle = 0;
   for (const n of prof.nodes) {
-    const ms = (n.hitCount ?? 0) * perSample;
+    const ms = selfMs.get(n.id) ?? 0;
     if (!ms) continue;
     const { functionName, url, lineNumber } = n.callFrame;
     if (functionName === '(idle)') {
@@ -72,6 +90,7 @@ function summarize(path: string, file: string): ProfileSummary {
   return {
     file,
     profiled_s: round(totalMs / 1000, 1),
+    window: window ?? null,
     busy_pct: round((busy / totalMs) * 100),
     by_area: top(byArea, 15).map(([area, ms]) => ({ area, self_ms: Math.round(ms), pct_of_busy: round((ms / busy) * 100) })),
     top_functions: top(byFn, 20).map(([fn, ms]) => ({ fn, self_ms: Math.round(ms), pct_of_busy: round((ms / busy) * 100) })),

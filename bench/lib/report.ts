@@ -295,6 +295,14 @@ export function buildMarkdown(json: Record<string, any>, rows: TargetRow[], r: R
     out.push(`- Peak RSS per scenario (MB): ${Object.entries(byScenario).map(([s, v]) => `${s} ${Object.entries(v).map(([k, mb]) => `${k} ${mb}`).join('/')}`).join('; ')}.`);
   }
   out.push(`- Server settings: ${Object.entries(json.server_settings as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(', ')}; everything else at its default.`);
+  const profiles = (json.profile ?? []) as Array<{ file: string; profiled_s: number; busy_pct: number; by_area: Array<{ area: string; pct_of_busy: number }>; top_functions: Array<{ fn: string; pct_of_busy: number }> }>;
+  if (profiles.length) {
+    out.push('', '## Where the CPU goes during the throughput flood (node --cpu-prof, self time)', '');
+    for (const p of profiles) {
+      out.push(`- **${p.file}**: ${p.profiled_s} s profiled, ${p.busy_pct}% busy. By area: ${p.by_area.slice(0, 8).map((a) => `${a.area} ${a.pct_of_busy}%`).join(', ')}.`);
+      out.push(`  Hottest functions: ${p.top_functions.slice(0, 8).map((f) => `\`${f.fn}\` ${f.pct_of_busy}%`).join(', ')}.`);
+    }
+  }
   if (Object.keys(r.errors).length) {
     out.push('', '## Scenarios that failed', '');
     for (const [s, e] of Object.entries(r.errors)) out.push(`### ${s}`, '', '```', e.slice(0, 4000), '```', '');

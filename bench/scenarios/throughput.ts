@@ -18,6 +18,8 @@ export interface ThroughputResult {
   rss_peak_mb: Record<string, number>;
   rss_idle_mb: Record<string, number>;
   server_log: Record<string, { lines: number; sample: string[] }>;
+  /** The flood, in ms since each instance was spawned: what --profile summarises. */
+  profile_windows: Record<string, { fromMs: number; toMs: number }>;
 }
 
 export async function runThroughput(ctx: Ctx): Promise<ThroughputResult> {
@@ -56,6 +58,9 @@ export async function runThroughput(ctx: Ctx): Promise<ThroughputResult> {
       rss_peak_mb: peakRss(c),
       rss_idle_mb: c.idleRssMb,
       server_log: logSummary(c),
+      profile_windows: Object.fromEntries(
+        c.servers.map((s) => [s.label, { fromMs: Math.round(flood.startedAt - s.spawnedAt), toMs: Math.round(lastSeen - s.spawnedAt) }]),
+      ),
     };
     return result;
   } catch (err) {
