@@ -78,8 +78,7 @@ export class SyncReceiver implements OnModuleInit {
       await this.receiveUsers(sender, msg.users ?? {}, res);
       return res;
     }
-    const share = await this.shares.findShare(msg.channel_id);
-    const scr = share ? await this.shares.findRemote(msg.channel_id, sender.remote_id) : null;
+    const [share, scr] = await Promise.all([this.shares.findShare(msg.channel_id), this.shares.findRemote(msg.channel_id, sender.remote_id)]);
     if (!share || !scr || scr.delete_at) throw new SyncReceiveError(`cannot process sync message; ${NO_LONGER_SHARED}: ${msg.channel_id}`);
     // Unlike Mattermost, the home of a read-only share refuses content that arrives for it anyway.
     const readOnly = share.home && share.readonly;

@@ -69,9 +69,9 @@ export class SyncSender {
 
   async run(channelId: string, remoteId: string): Promise<SyncPassResult> {
     const sent = { users: 0, posts: 0, reactions: 0, acks: 0, statuses: 0 };
-    let scr = await this.shares.findRemote(channelId, remoteId);
+    const [found, remote] = await Promise.all([this.shares.findRemote(channelId, remoteId), this.remotes.getRemote(remoteId)]);
+    let scr = found;
     if (!scr || scr.delete_at || !scr.is_invite_confirmed) return { more: false, sent };
-    const remote = await this.remotes.getRemote(remoteId);
     if (!remote || remote.delete_at) throw new UnrecoverableError(`remote ${remoteId} is gone`);
     if (!this.remotes.isOnline(remote)) return { more: false, offline: true, sent };
     scr = await this.initialiseCursors(scr);
@@ -79,19 +79,31 @@ export class SyncSender {
     const batch = this.config.sync.batchPosts;
     const now = Date.now();
 
-    // 1. Posts after the cursor, in commit order, minus those that came from this remote and local-only posts.
-    const scanned = await this.feed.postsAfter(channelId, key(scr.last_post_seq, scr.last_post_seq_id), batch);
+    // Everything this pass may send, read at once (independent queries, run in parallel on the pool).
+    const [scanned, retries, reactionsScanned, acksScanned, userEvents] = await Promise.all([
+      // Posts after the cursor, in commit order.
+      this.feed.postsAfter(channelId, key(scr.last_post_seq, scr.last_post_seq_id), batch),
+      this.repo.dueRetries(channelId, remoteId, now, SYNC_RETRIES_PER_PASS),
+      this.feed.reactionsAfter(channelId, key(scr.last_reaction_seq, scr.last_reaction_key), SYNC_BATCH_REACTIONS),
+      this.feed.acksAfter(channelId, key(scr.last_ack_seq, scr.last_ack_key), SYNC_BATCH_REACTIONS),
+      // User changes (profile, picture, status) of members, from the journal.
+      this.feed.userEventsAfter(channelId, scr.last_user_event_seq, SYNC_BATCH_USER_EVENTS),
+    ]);
     const postCursor = scanned.length ? key(scanned[scanned.length - 1].seq, scanned[scanned.length - 1].id) : key(scr.last_post_seq, scr.last_post_seq_id);
+    // Never back to the remote it came from; local-only system posts stay here.
     let posts = scanned.filter((p) => p.remote_id !== remoteId && !isLocalOnlyPostType(p.type));
     posts = await this.withRootsFirst(posts, scr, remoteId);
-
     // Rejected posts whose retry is due go out again, fresh from the database.
-    const retries = await this.repo.dueRetries(channelId, remoteId, now, SYNC_RETRIES_PER_PASS);
-    const retryPosts = (await this.feed.postsByIds(retries.map((r) => r.post_id))).filter((p) => !posts.some((q) => q.id === p.id));
+    const retryPosts = retries.length
+      ? (await this.feed.postsByIds(retries.map((r) => r.post_id))).filter((p) => !posts.some((q) => q.id === p.id))
+      : [];
 
-    // 2. Reactions and acknowledgements after their cursors, only on posts this pass has already covered.
-    const processed = async <T extends { post_id: string; seq: number; key: string; remote_id: string | null }>(rows: T[]) => {
-      const postSeq = new Map((await this.feed.postsByIds([...new Set(rows.map((r) => r.post_id))])).map((p) => [p.id, p.seq]));
+    // Reactions and acknowledgements only on posts this pass has covered (their post is on the receiver, or
+    // came from it); the scan stops at the first one that is not, so the cursor never passes it.
+    const scannedIds = new Map(scanned.map((p) => [p.id, p.seq]));
+    const unknown = [...new Set([...reactionsScanned, ...acksScanned].map((r) => r.post_id).filter((id) => !scannedIds.has(id)))];
+    const postSeq = new Map([...scannedIds, ...(await this.feed.postsByIds(unknown)).map((p) => [p.id, p.seq] as const)]);
+    const covered = <T extends { post_id: string }>(rows: T[]): T[] => {
       const out: T[] = [];
       for (const r of rows) {
         const seq = postSeq.get(r.post_id);
@@ -100,13 +112,11 @@ export class SyncSender {
       }
       return out;
     };
-    const reactionRows = await processed(await this.feed.reactionsAfter(channelId, key(scr.last_reaction_seq, scr.last_reaction_key), SYNC_BATCH_REACTIONS));
-    const ackRows = await processed(await this.feed.acksAfter(channelId, key(scr.last_ack_seq, scr.last_ack_key), SYNC_BATCH_REACTIONS));
+    const reactionRows = covered(reactionsScanned);
+    const ackRows = covered(acksScanned);
     const reactions = reactionRows.filter((r) => r.remote_id !== remoteId);
     const acks = ackRows.filter((a) => a.remote_id !== remoteId);
 
-    // 3. User changes (profile, picture, status) of members, from the journal.
-    const userEvents = await this.feed.userEventsAfter(channelId, scr.last_user_event_seq, SYNC_BATCH_USER_EVENTS);
     const statusUserIds = [...new Set(userEvents.filter((e) => e.kind === 'status_changed').map((e) => e.user_id))];
 
     // 4. Users to send: everyone the content refers to, plus changed members; never the remote's own users.

@@ -9,8 +9,14 @@ export class ChangeEventRepository {
   constructor(@InjectRepository(ChangeEventEntity) private readonly repo: Repository<ChangeEventEntity>) {}
 
   async insert(tx: Tx, row: Omit<ChangeEventEntity, 'seq'>): Promise<void> {
-    // save() takes the entity as is; insert()'s deep-partial type cannot express a free-form jsonb column.
-    await tx.getRepository(ChangeEventEntity).save(Object.assign(new ChangeEventEntity(), row), { reload: false });
+    // A plain INSERT: this runs once per change, inside the change's own transaction.
+    await tx.query('INSERT INTO change_events (kind, channel_id, origin_remote_id, data, create_at) VALUES ($1, $2, $3, $4, $5)', [
+      row.kind,
+      row.channel_id,
+      row.origin_remote_id,
+      JSON.stringify(row.data),
+      row.create_at,
+    ]);
   }
 
   /** Journal rows after `seq`, oldest first (for relays and audits). */

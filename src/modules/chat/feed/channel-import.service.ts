@@ -48,8 +48,12 @@ export class ChannelImportService {
   async importPosts(channelId: string, incoming: PostEntity[], originRemoteId: string): Promise<ImportResult> {
     const errors: ItemError[] = [];
     const posts = lastByKey(incoming, (p) => p.id);
-    const authors = new Map((await this.feed.usersByIds([...new Set(posts.map((p) => p.user_id))])).map((u) => [u.id, u]));
-    const existing = new Map((await this.feed.postsByIds(posts.map((p) => p.id))).map((p) => [p.id, p]));
+    const [authorRows, existingRows] = await Promise.all([
+      this.feed.usersByIds([...new Set(posts.map((p) => p.user_id))]),
+      this.feed.postsByIds(posts.map((p) => p.id)),
+    ]);
+    const authors = new Map(authorRows.map((u) => [u.id, u]));
+    const existing = new Map(existingRows.map((p) => [p.id, p]));
     const rootIds = [...new Set(posts.map((p) => p.root_id).filter((r) => r && !posts.some((p) => p.id === r)))];
     const roots = new Map((await this.feed.postsByIds(rootIds.filter((r) => !existing.has(r)))).map((p) => [p.id, p]));
     const accepted: PostEntity[] = [];
@@ -91,7 +95,7 @@ export class ChannelImportService {
           lastCreate = Math.max(lastCreate, post.create_at);
           if (!post.root_id) lastRoot = Math.max(lastRoot, post.create_at);
         }
-        if (post.file_ids?.length) await this.feed.attachFiles(tx, channelId, post.id, post.file_ids, now);
+        if (post.file_ids?.length) await this.feed.attachFiles(tx, post, now);
         const kind = post.delete_at && !before?.delete_at ? ChangeKind.PostDeleted : row.inserted ? ChangeKind.PostCreated : ChangeKind.PostEdited;
         events.push({ kind, channel_id: channelId, origin_remote_id: originRemoteId, post_id: post.id, root_id: post.root_id });
       }
