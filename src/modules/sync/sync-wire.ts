@@ -1,5 +1,6 @@
 import type { PostAcknowledgementEntity } from '../chat/posts/post-acknowledgement.entity.js';
 import type { PostEntity } from '../chat/posts/post.entity.js';
+import { postCoreJson } from '../chat/posts/post.mapper.js';
 import type { ReactionEntity } from '../chat/posts/reaction.entity.js';
 import type { StatusEntity } from '../chat/users/status.entity.js';
 import type { WireAck, WirePost, WireReaction, WireStatus } from '../shared-channel/wire.types.js';
@@ -7,22 +8,7 @@ import type { WireAck, WirePost, WireReaction, WireStatus } from '../shared-chan
 /** Post JSON in Go's field order (wire-samples "Post.*"). No metadata: a Mattermost receiver would replace acks from it. */
 export function toWirePost(p: PostEntity): WirePost {
   return {
-    id: p.id,
-    create_at: p.create_at,
-    update_at: p.update_at,
-    edit_at: p.edit_at,
-    delete_at: p.delete_at,
-    is_pinned: p.is_pinned,
-    user_id: p.user_id,
-    channel_id: p.channel_id,
-    root_id: p.root_id,
-    original_id: p.original_id,
-    message: p.message,
-    type: p.type,
-    props: p.props ?? {},
-    hashtags: p.hashtags,
-    file_ids: p.file_ids ?? [],
-    pending_post_id: p.pending_post_id,
+    ...postCoreJson(p),
     ...(p.remote_id ? { remote_id: p.remote_id } : {}),
     reply_count: 0,
     last_reply_at: 0,

@@ -34,12 +34,8 @@ export interface PostExtras {
   files: FileInfoJson[];
 }
 
-/** Mattermost's Post JSON, field for field in Go's order (wire-samples.json "Post.*"), with client metadata. */
-export function toPostJson(p: PostEntity, extras: PostExtras) {
-  const metadata: Record<string, unknown> = {};
-  if (extras.reactions.length) metadata.reactions = extras.reactions.map(toReactionJson);
-  if (extras.files.length) metadata.files = extras.files;
-  if (extras.acknowledgements.length) metadata.acknowledgements = extras.acknowledgements.map(toAckJson);
+/** The fields every Post JSON starts with, in Go's order (wire-samples "Post.*"). */
+export function postCoreJson(p: PostEntity) {
   return {
     id: p.id,
     create_at: p.create_at,
@@ -57,6 +53,17 @@ export function toPostJson(p: PostEntity, extras: PostExtras) {
     hashtags: p.hashtags,
     file_ids: p.file_ids ?? [],
     pending_post_id: p.pending_post_id,
+  };
+}
+
+/** Mattermost's Post JSON for clients: the core fields, thread counts and metadata (reactions, files, acks). */
+export function toPostJson(p: PostEntity, extras: PostExtras) {
+  const metadata: Record<string, unknown> = {};
+  if (extras.reactions.length) metadata.reactions = extras.reactions.map(toReactionJson);
+  if (extras.files.length) metadata.files = extras.files;
+  if (extras.acknowledgements.length) metadata.acknowledgements = extras.acknowledgements.map(toAckJson);
+  return {
+    ...postCoreJson(p),
     ...(extras.reactions.length ? { has_reactions: true } : {}),
     ...(p.remote_id ? { remote_id: p.remote_id } : {}),
     reply_count: extras.reply_count,
