@@ -17,6 +17,10 @@ export interface AppConfig {
     perRemoteConcurrency: number;
     sweepIntervalMs: number;
     postMaxAttempts: number;
+    /** Membership changes of shared channels are sent and applied. */
+    membershipSync: boolean;
+    /** All local users are sent on connection and on request; peers' global user syncs are applied. */
+    globalUserSync: boolean;
   };
   auth: {
     passwordHashCost: number;

@@ -95,6 +95,18 @@ export class EnvironmentVariables {
   /** A post a remote keeps rejecting is retried this many times with backoff, then parked for an admin. */
   @Transform(toInt) @IsInt() @Min(1) @Max(100)
   SYNC_POST_MAX_ATTEMPTS = 5;
+
+  /** Members added to or removed from a shared channel propagate to its remotes (Mattermost's EnableSharedChannelsMemberSync). */
+  @Transform(toBool) @IsBoolean()
+  ENABLE_MEMBERSHIP_SYNC = true;
+
+  /**
+   * Every local user is sent to a remote when its connection comes up and on an admin's request, not only the users
+   * of shared channels (Mattermost's EnableSyncAllUsersForRemoteCluster / SyncUsersOnConnectionOpen). Also gates
+   * accepting such a sync from a peer.
+   */
+  @Transform(toBool) @IsBoolean()
+  ENABLE_GLOBAL_USER_SYNC = false;
 }
 
 export type EnvKey = keyof EnvironmentVariables;

@@ -13,6 +13,8 @@ describe('loadConfig', () => {
     expect(c.auth.bootstrapAdmin).toBeUndefined();
     expect(c.http.trustProxy).toBe(false);
     expect(c.remoteCluster).toEqual({ pingIntervalMs: 60_000, offlineAfterMs: 300_000 });
+    expect(c.sync.membershipSync).toBe(true);
+    expect(c.sync.globalUserSync).toBe(false);
   });
 
   it('parses numbers, booleans and the trust-proxy forms', () => {

@@ -60,6 +60,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       perRemoteConcurrency: vars.SYNC_PER_REMOTE_CONCURRENCY,
       sweepIntervalMs: vars.SYNC_SWEEP_INTERVAL_MS,
       postMaxAttempts: vars.SYNC_POST_MAX_ATTEMPTS,
+      membershipSync: vars.ENABLE_MEMBERSHIP_SYNC,
+      globalUserSync: vars.ENABLE_GLOBAL_USER_SYNC,
     },
     auth: {
       passwordHashCost: vars.PASSWORD_HASH_COST,

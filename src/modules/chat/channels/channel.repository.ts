@@ -68,10 +68,6 @@ export class ChannelRepository {
     return this.members.find({ where: { channel_id: channelId }, order: { user_id: 'ASC' }, skip: offset, take: limit });
   }
 
-  countMembers(channelId: string): Promise<number> {
-    return this.members.countBy({ channel_id: channelId });
-  }
-
   /** The caller's non-deleted channels in a team, plus their D and G channels (Mattermost includes those). */
   findChannelsOfUserInTeam(userId: string, teamId: string): Promise<ChannelEntity[]> {
     return this.channels
@@ -88,7 +84,4 @@ export class ChannelRepository {
     return this.members.exists({ where: { user_id: userId, channel_id: In(channelIds) } });
   }
 
-  membersOf(channelId: string, userIds: string[]): Promise<ChannelMemberEntity[]> {
-    return userIds.length ? this.members.findBy({ channel_id: channelId, user_id: In(userIds) }) : Promise.resolve([]);
-  }
 }

@@ -58,9 +58,8 @@ export class ChannelFeedRepository {
 
   /** The highest seq below the first row of `table` in the channel changed at or after `since` (ms). */
   async seqBefore(table: 'posts' | 'reactions' | 'post_acknowledgements', channelId: string, since: number): Promise<number> {
-    const column = table === 'post_acknowledgements' ? 'update_at' : 'update_at';
     const rows = await this.db.query(
-      `SELECT COALESCE((SELECT MIN(seq) - 1 FROM ${table} WHERE channel_id = $1 AND ${column} >= $2),
+      `SELECT COALESCE((SELECT MIN(seq) - 1 FROM ${table} WHERE channel_id = $1 AND update_at >= $2),
                        (SELECT last_seq FROM channels WHERE id = $1)) AS seq`,
       [channelId, since],
     );
@@ -122,15 +121,6 @@ export class ChannelFeedRepository {
     }));
   }
 
-  async channelMemberIds(channelId: string, userIds: string[]): Promise<string[]> {
-    if (!userIds.length) return [];
-    const rows: Array<{ user_id: string }> = await this.db.query(
-      'SELECT user_id FROM channel_members WHERE channel_id = $1 AND user_id = ANY($2)',
-      [channelId, userIds],
-    );
-    return rows.map((r) => r.user_id);
-  }
-
   /** Changes to users (profile, picture, status) journalled after `seq`, for users who are members of the channel. */
   async userEventsAfter(channelId: string, seq: number, limit: number): Promise<Array<{ seq: number; kind: string; user_id: string }>> {
     const rows: Array<{ seq: string; kind: string; user_id: string }> = await this.db.query(
@@ -143,6 +133,32 @@ export class ChannelFeedRepository {
       [channelId, seq, limit],
     );
     return rows.map((r) => ({ seq: Number(r.seq), kind: r.kind, user_id: r.user_id }));
+  }
+
+  /** member_added / member_removed of the channel journalled after `seq`, oldest first. */
+  async memberEventsAfter(
+    channelId: string,
+    seq: number,
+    limit: number,
+  ): Promise<Array<{ seq: number; kind: string; user_id: string; origin_remote_id: string | null; create_at: number }>> {
+    const rows: Array<{ seq: string; kind: string; user_id: string; origin_remote_id: string | null; create_at: string }> = await this.db.query(
+      `SELECT seq, kind, data->>'user_id' AS user_id, origin_remote_id, create_at
+         FROM change_events
+        WHERE channel_id = $1 AND seq > $2 AND kind IN ('member_added', 'member_removed')
+        ORDER BY seq LIMIT $3`,
+      [channelId, seq, limit],
+    );
+    return rows.map((r) => ({ ...r, seq: Number(r.seq), create_at: num(r.create_at) }));
+  }
+
+  /** Those of `userIds` who are active members of the team. */
+  async teamMemberIds(teamId: string, userIds: string[]): Promise<string[]> {
+    if (!teamId || !userIds.length) return [];
+    const rows: Array<{ user_id: string }> = await this.db.query(
+      'SELECT user_id FROM team_members WHERE team_id = $1 AND user_id = ANY($2) AND delete_at = 0',
+      [teamId, userIds],
+    );
+    return rows.map((r) => r.user_id);
   }
 
   async lastJournalSeq(): Promise<number> {
@@ -202,12 +218,16 @@ export class ChannelFeedRepository {
     );
   }
 
-  /** Attaches unattached files of the channel to a post written elsewhere (those present locally). */
-  async attachFiles(tx: Tx, channelId: string, postId: string, fileIds: string[], now: number): Promise<void> {
-    if (!fileIds.length) return;
+  /**
+   * Attaches unattached files of the channel to a post written elsewhere (those present locally): only files the
+   * post's author created and the same origin sent, so a post cannot claim somebody else's upload.
+   */
+  async attachFiles(tx: Tx, post: Pick<PostEntity, 'id' | 'channel_id' | 'user_id' | 'remote_id' | 'file_ids'>, now: number): Promise<void> {
+    if (!post.file_ids?.length) return;
     await tx.query(
-      `UPDATE file_infos SET post_id = $2, update_at = $4 WHERE id = ANY($3) AND channel_id = $1 AND post_id = ''`,
-      [channelId, postId, fileIds, now],
+      `UPDATE file_infos SET post_id = $2, update_at = $4
+        WHERE id = ANY($3) AND channel_id = $1 AND post_id = '' AND creator_id = $5 AND remote_id IS NOT DISTINCT FROM $6`,
+      [post.channel_id, post.id, post.file_ids, now, post.user_id, post.remote_id],
     );
   }
 

@@ -32,6 +32,34 @@ export class FileInfoRepository {
     await this.files.insert({ ...info });
   }
 
+  /** Inserts a file a peer sent, or replaces the one with its id (a changed file sent again). */
+  async upsertImported(tx: Tx, info: FileInfoEntity): Promise<void> {
+    await tx
+      .createQueryBuilder()
+      .insert()
+      .into(FileInfoEntity)
+      .values({ ...info })
+      .updateEntity(false)
+      .orUpdate(['path', 'name', 'extension', 'size', 'mime_type', 'content_hash', 'update_at', 'delete_at'], ['id'])
+      .execute();
+  }
+
+  /**
+   * A file that arrived after the post naming it: attaches it to that post, if the post is in the file's channel,
+   * by the file's creator, came from the same remote and is not deleted. Returns the post id, or '' when none.
+   */
+  async attachToReferencingPost(tx: Tx, fileId: string, now: number): Promise<string> {
+    const rows: Array<{ post_id: string }> = await tx.query(
+      `UPDATE file_infos f SET post_id = p.id, update_at = $2
+         FROM posts p
+        WHERE f.id = $1 AND f.post_id = '' AND p.channel_id = f.channel_id AND p.user_id = f.creator_id
+          AND p.remote_id IS NOT DISTINCT FROM f.remote_id AND p.delete_at = 0 AND p.file_ids @> jsonb_build_array(f.id::text)
+        RETURNING p.id AS post_id`,
+      [fileId, now],
+    );
+    return rows[0]?.post_id ?? '';
+  }
+
   async attachToPost(tx: Tx, ids: string[], postId: string, now: number): Promise<void> {
     if (ids.length) await tx.getRepository(FileInfoEntity).update({ id: In(ids) }, { post_id: postId, update_at: now });
   }

@@ -5,6 +5,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { AppError } from '../../../common/app-error.js';
 import { isValidId, newId } from '../../../common/ids.js';
 import { APP_CONFIG, type AppConfig } from '../../../config/app-config.js';
+import { TransactionRunner } from '../../../database/transaction-runner.js';
 import type { AuthContext } from '../../auth/auth-context.js';
 import { ChannelAccess } from '../channels/channel-access.service.js';
 import { ChatErrors } from '../chat.errors.js';
@@ -22,6 +23,27 @@ export interface UploadResult {
   client_ids: string[];
 }
 
+/** Types by extension for files that arrive without one (peers' uploads carry only a name). */
+const MIME_BY_EXTENSION: Record<string, string> = {
+  png: 'image/png', jpg: 'image/jpeg', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', svg: 'image/svg+xml',
+  pdf: 'application/pdf', txt: 'text/plain', csv: 'text/csv', json: 'application/json', zip: 'application/zip',
+  gz: 'application/gzip', mp4: 'video/mp4', mp3: 'audio/mpeg', doc: 'application/msword', xls: 'application/vnd.ms-excel',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  xlsx: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+};
+
+/** A file whose bytes a peer pushed, already stored under `key`. */
+export interface ImportedFile {
+  id: string;
+  creator_id: string;
+  channel_id: string;
+  name: string;
+  key: string;
+  size: number;
+  sha256: string;
+  remote_id: string;
+}
+
 export function fileKey(fileId: string, name: string): string {
   const safe = name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(-100) || 'file';
   return `files/${fileId.slice(0, 2)}/${fileId}/${safe}`;
@@ -34,6 +56,7 @@ export class FilesService {
   constructor(
     private readonly files: FileInfoRepository,
     private readonly access: ChannelAccess,
+    private readonly tx: TransactionRunner,
     @Inject(FILE_STORE) private readonly store: FileStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -122,5 +145,50 @@ export class FilesService {
 
   infosForPosts(postIds: string[]): Promise<FileInfoEntity[]> {
     return this.files.findForPosts(postIds);
+  }
+
+  /** File infos by id, whatever their state (the sync engine decides what to send). */
+  findInfos(ids: string[]): Promise<FileInfoEntity[]> {
+    return this.files.findByIds([...new Set(ids)]);
+  }
+
+  findInfo(id: string): Promise<FileInfoEntity | null> {
+    return this.files.findById(id);
+  }
+
+  /**
+   * Records a file a peer pushed (its id is the sender's, so posts' file_ids resolve here too). A file sent again
+   * because it changed replaces the bytes of the one with that id. If the post naming it is already here, the file
+   * is attached to it at once; otherwise the post attaches it when it arrives.
+   */
+  async importRemoteFile(file: ImportedFile): Promise<FileInfoEntity> {
+    const now = Date.now();
+    const extension = extname(file.name).replace(/^\./, '').toLowerCase().slice(0, 64);
+    const previous = await this.files.findById(file.id);
+    const info = Object.assign(new FileInfoEntity(), {
+      id: file.id,
+      creator_id: file.creator_id,
+      post_id: previous?.post_id ?? '',
+      channel_id: file.channel_id,
+      create_at: previous?.create_at ?? now,
+      update_at: now,
+      delete_at: 0,
+      path: file.key,
+      name: file.name.slice(0, 256),
+      extension,
+      size: file.size,
+      mime_type: MIME_BY_EXTENSION[extension] ?? 'application/octet-stream',
+      width: 0,
+      height: 0,
+      has_preview_image: false,
+      content_hash: file.sha256,
+      remote_id: file.remote_id,
+    });
+    const postId = await this.tx.run(async (tx) => {
+      await this.files.upsertImported(tx, info);
+      return info.post_id || this.files.attachToReferencingPost(tx, info.id, now);
+    });
+    if (previous && previous.path !== file.key) await this.store.remove(previous.path).catch((err: unknown) => this.logger.warn({ err }, 'cleanup failed'));
+    return { ...info, post_id: postId };
   }
 }

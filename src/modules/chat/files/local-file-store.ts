@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
-import { type FileStore, FileTooLargeError, type StoredObject, type WriteOptions } from './file-store.js';
+import { FileOffsetError, type FileStore, FileTooLargeError, type StoredObject, type WriteOptions } from './file-store.js';
 
 const HEAD_BYTES = 16;
 
@@ -79,6 +79,64 @@ export class LocalFileStore implements FileStore {
       throw err;
     }
     return { size, sha256: hash.digest('hex') };
+  }
+
+  async append(key: string, source: Readable, offset: number, maxBytes: number): Promise<number> {
+    const target = this.pathOf(key);
+    await mkdir(dirname(target), { recursive: true });
+    const stored = (await this.size(key)) ?? -1;
+    if (stored < 0) {
+      if (offset !== 0) throw new FileOffsetError(offset, 0);
+      await writeFile(target, '', { flag: 'wx' });
+    } else if (stored < offset) {
+      throw new FileOffsetError(offset, stored);
+    } else if (stored > offset) {
+      await truncate(target, offset);
+    }
+    let received = 0;
+    const meter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        received += chunk.length;
+        if (received > maxBytes) return done(new FileTooLargeError(maxBytes));
+        done(null, chunk);
+      },
+    });
+    const out = createWriteStream(target, { flags: 'r+', start: offset });
+    let failure: unknown;
+    await new Promise<void>((resolvePromise) => {
+      let stopping = false;
+      // On any failure the source is detached and what passed the meter is flushed to disk before we answer,
+      // so the stored size is exactly what a resumed transfer continues from.
+      const stop = (err: unknown) => {
+        failure ??= err;
+        if (stopping) return;
+        stopping = true;
+        source.unpipe(meter);
+        if (!source.destroyed) source.resume();
+        meter.unpipe(out);
+        out.end();
+      };
+      source.on('error', stop);
+      source.on('aborted', () => stop(new Error('the upload was aborted')));
+      source.on('close', () => {
+        if (!source.readableEnded) stop(new Error('the upload was cut off'));
+      });
+      meter.on('error', stop);
+      out.on('error', (err) => {
+        failure ??= err;
+        resolvePromise();
+      });
+      out.on('close', () => resolvePromise());
+      source.pipe(meter).pipe(out);
+    });
+    if (failure) throw failure;
+    return (await stat(target)).size;
+  }
+
+  async move(from: string, to: string): Promise<void> {
+    const target = this.pathOf(to);
+    await mkdir(dirname(target), { recursive: true });
+    await rename(this.pathOf(from), target);
   }
 
   async read(key: string, range?: { start: number; end?: number }): Promise<Readable> {
