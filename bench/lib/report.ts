@@ -68,6 +68,30 @@ export function targetRows(r: RunResults): TargetRow[] {
     ratio: thrRatio,
     met: thrRatio === null ? null : thrRatio >= 0.3,
   });
+  const sum = (o: Record<string, number> | undefined, keys?: string[]) =>
+    o ? round(Object.entries(o).filter(([k]) => (keys ? keys.includes(k) : k !== 'harness')).reduce((a, [, v]) => a + v, 0), 3) : null;
+  const cpuServer = sum(r.throughput?.cpu_ms_per_post);
+  const cpuBase = sum(r.baseline?.pipeline_cpu_ms_per_post);
+  rows.push({
+    figure: 'CPU per post, write on A + sync to B (A, B and their PostgreSQL backends; machine-independent-ish)',
+    measured: cpuServer,
+    unit: 'ms',
+    target: '—',
+    baseline: cpuBase,
+    baseline_what: 'raw pipeline sender + receiver + PostgreSQL, ms',
+    ratio: ratio(cpuServer, cpuBase),
+    met: null,
+  });
+  rows.push({
+    figure: "A's API write rate, unshared channel (no sync work)",
+    measured: num(r.throughput?.api_only.posts_per_s),
+    unit: 'posts/s',
+    target: '—',
+    baseline: num(r.baseline?.insert_posts_per_s),
+    baseline_what: 'raw batched INSERT (6b), posts/s',
+    ratio: ratio(num(r.throughput?.api_only.posts_per_s), num(r.baseline?.insert_posts_per_s)),
+    met: null,
+  });
   rows.push({
     figure: "A's API write rate during the flood",
     measured: num(r.throughput?.write_posts_per_s),
@@ -265,12 +289,14 @@ export function buildMarkdown(json: Record<string, any>, rows: TargetRow[], r: R
     const t = r.throughput;
     out.push(
       `- Throughput: ${t.posts} posts from ${t.writers} concurrent clients; A answered them at ${t.write_posts_per_s} posts/s; B showed the last one ${t.drain_tail_ms} ms after A's last answer. Lag under the flood: p50 ${t.lag_under_load_ms.p50} ms, p99 ${t.lag_under_load_ms.p99} ms.`,
+      `  CPU ms per post: ${Object.entries(t.cpu_ms_per_post).map(([k, v]) => `${k} ${v}`).join(', ')}; busy (% of one core): ${Object.entries(t.busy_pct).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+      `  The same clients into an unshared channel (A's API with no sync behind it): ${t.api_only.posts} posts at ${t.api_only.posts_per_s} posts/s, CPU ms per post A ${t.api_only.cpu_ms_per_post.A}, pg_A ${t.api_only.cpu_ms_per_post.pg_A}; busy % A ${t.api_only.busy_pct.A}, pg_A ${t.api_only.busy_pct.pg_A}.`,
     );
   }
   for (const l of [r.lagDefault, r.lag0]) {
     if (!l) continue;
     out.push(
-      `- Lag, SYNC_DELAY_MS=${l.sync_delay_ms}: ${l.posts} posts at ${l.rate}/s for ${l.duration_s} s (${l.failures} failed writes; writer at most ${l.writer_max_behind_ms} ms behind schedule). Measured from A's create_at instead: p50 ${l.lag_from_create_at_ms.p50} ms, p99 ${l.lag_from_create_at_ms.p99} ms. Poll interval on B ${l.poll_interval_ms} ms.`,
+      `- Lag, SYNC_DELAY_MS=${l.sync_delay_ms}: ${l.posts} posts at ${l.rate}/s for ${l.duration_s} s (${l.failures} failed writes; writer at most ${l.writer_max_behind_ms} ms behind schedule). Measured from A's create_at instead: p50 ${l.lag_from_create_at_ms.p50} ms, p99 ${l.lag_from_create_at_ms.p99} ms. Poll interval on B ${l.poll_interval_ms} ms. Busy (% of one core): ${Object.entries(l.busy_pct).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     );
   }
   if (r.fanout) {
@@ -282,12 +308,13 @@ export function buildMarkdown(json: Record<string, any>, rows: TargetRow[], r: R
     const c = r.catchup;
     out.push(
       `- Catch-up: A took the backlog in ${c.write_s} s while B was down (SIGKILL). From B's restart: ${c.boot_s} s booting, then ${c.catchup_after_ready_s} s until identical (${c.items_per_s} items/s overall; compared every ${c.compare_interval_ms} ms).`,
+      `  CPU ms per backlog item after B was up: ${Object.entries(c.cpu_ms_per_item).map(([k, v]) => `${k} ${v}`).join(', ')}; busy %: ${Object.entries(c.busy_pct).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     );
   }
   if (r.baseline) {
     const b = r.baseline;
     out.push(
-      `- Baselines: raw batched INSERT ${b.insert_posts_per_s} posts/s; raw pipeline ${b.pipeline_posts_per_s} posts/s over ${b.posts} posts; raw pipeline new-post latency p50 ${b.pipeline_lag_ms.p50} ms, p95 ${b.pipeline_lag_ms.p95} ms, p99 ${b.pipeline_lag_ms.p99} ms (same ${b.poll_interval_ms} ms poller as the lag runs).`,
+      `- Baselines: raw batched INSERT ${b.insert_posts_per_s} posts/s; raw pipeline ${b.pipeline_posts_per_s} posts/s over ${b.posts} posts (CPU ms per post: ${Object.entries(b.pipeline_cpu_ms_per_post).map(([k, v]) => `${k} ${v}`).join(', ')}); raw pipeline new-post latency p50 ${b.pipeline_lag_ms.p50} ms, p95 ${b.pipeline_lag_ms.p95} ms, p99 ${b.pipeline_lag_ms.p99} ms (same ${b.poll_interval_ms} ms poller as the lag runs).`,
     );
   }
   const { byScenario } = rssByInstance(r);

@@ -8,6 +8,7 @@ import { ROOT } from '../lib/build.js';
 import { onCleanup, onExitKill, withTimeout } from '../lib/cleanup.js';
 import { now, sleep } from '../lib/clock.js';
 import { HttpClient } from '../lib/http-client.js';
+import { backendPids, cpuBetween, snapshot } from '../lib/cpu.js';
 import { connectDb, createDatabase, dbUrl, dropDatabase } from '../lib/infra.js';
 import { RssMeter } from '../lib/rss.js';
 import { type Percentiles, percentiles, round } from '../lib/stats.js';
@@ -22,6 +23,8 @@ export interface BaselineResult {
   pipeline_lag_ms: Percentiles;
   posts: number;
   receiver_rss_peak_mb: number;
+  /** CPU per post while the pipeline moved the posts: sender (this process), receiver, PostgreSQL backends. */
+  pipeline_cpu_ms_per_post: Record<string, number>;
   poll_interval_ms: number;
 }
 
@@ -44,7 +47,7 @@ function fakePosts(n: number, channelId: string, userIds: string[]): RawPost[] {
   }));
 }
 
-async function startReceiver(url: string, log: (m: string) => void): Promise<{ port: number; stop: () => Promise<void>; rss: RssMeter }> {
+async function startReceiver(url: string, log: (m: string) => void): Promise<{ port: number; pid: number; stop: () => Promise<void>; rss: RssMeter }> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/baseline/receiver.ts')], {
     cwd: ROOT,
     env: { ...process.env, BASELINE_DB_URL: url },
@@ -76,6 +79,7 @@ async function startReceiver(url: string, log: (m: string) => void): Promise<{ p
   log(`raw pipeline receiver (pid ${child.pid}) on port ${port}`);
   return {
     port,
+    pid: child.pid!,
     rss,
     stop: async () => {
       unregisterCleanup();
@@ -120,6 +124,8 @@ export async function runBaseline(opts: { runId: string; posts: number; rate: nu
     await src.query('VACUUM ANALYZE src_posts');
 
     // 6a: the raw pipeline, throughput.
+    const pgPids = await backendPids(probe, dbName);
+    const cpuBefore = { recv: snapshot([receiver.pid]), pg: snapshot(pgPids), sender: process.cpuUsage() };
     t = now();
     let cursor = 0;
     let moved = 0;
@@ -130,6 +136,12 @@ export async function runBaseline(opts: { runId: string; posts: number; rate: nu
       moved += r.moved;
     }
     const pipelineRate = moved / ((now() - t) / 1000);
+    const senderCpu = process.cpuUsage(cpuBefore.sender);
+    const pipelineCpu = {
+      sender: round((senderCpu.user + senderCpu.system) / 1000 / moved, 3),
+      receiver: round(cpuBetween(cpuBefore.recv, snapshot([receiver.pid])) / moved, 3),
+      pg: round(cpuBetween(cpuBefore.pg, snapshot(await backendPids(probe, dbName))) / moved, 3),
+    };
     const { rows: cnt } = await probe.query<{ n: number }>('SELECT count(*)::int AS n FROM dst_posts');
     if (cnt[0].n !== opts.posts) throw new Error(`raw pipeline moved ${cnt[0].n} of ${opts.posts} posts`);
     log(`raw pipeline: ${Math.round(pipelineRate)} posts/s (${moved} posts in 100-post pages)`);
@@ -169,6 +181,7 @@ export async function runBaseline(opts: { runId: string; posts: number; rate: nu
       pipeline_lag_ms: lag,
       posts: opts.posts,
       receiver_rss_peak_mb: round(receiver.rss.peakMb()),
+      pipeline_cpu_ms_per_post: pipelineCpu,
       poll_interval_ms: opts.pollMs,
     };
   } finally {

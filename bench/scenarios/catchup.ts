@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { now, sleep } from '../lib/clock.js';
 import { floodPosts, pool } from '../lib/load.js';
 import { round } from '../lib/stats.js';
-import { type Cluster, type Ctx, logSummary, peakRss, startCluster, stopCluster, warmUp, withLogs } from './common.js';
+import { type Cluster, type Ctx, logSummary, PhaseCpu, peakRss, startCluster, stopCluster, warmUp, withLogs } from './common.js';
 
 export interface CatchupResult {
   backlog: { posts: number; reactions: number; edits: number };
@@ -17,6 +17,9 @@ export interface CatchupResult {
   /** How long A took the backlog through its API while B was down. */
   write_s: number;
   compare_interval_ms: number;
+  /** CPU per backlog item from B's restart until identical (B's figure includes its boot). */
+  cpu_ms_per_item: Record<string, number>;
+  busy_pct: Record<string, number>;
   rss_peak_mb: Record<string, number>;
   rss_idle_mb: Record<string, number>;
   server_log: Record<string, { lines: number; sample: string[] }>;
@@ -78,6 +81,9 @@ export async function runCatchup(ctx: Ctx): Promise<CatchupResult> {
     // The harness's connection to B's database outlives B's process (PostgreSQL stays up).
     const restartAt = Date.now();
     await B.start();
+    // B's process is new: measured from its readiness (its boot CPU is in boot_s, not here).
+    const cpu = new PhaseCpu(c);
+    await cpu.start();
     const compareMs = 50;
     const deadline = Date.now() + Math.max(180_000, (backlog.posts + backlog.reactions + backlog.edits) * 40);
     let doneAt = 0;
@@ -97,15 +103,19 @@ export async function runCatchup(ctx: Ctx): Promise<CatchupResult> {
       }
       await sleep(compareMs);
     }
+    const items = backlog.posts + backlog.reactions + backlog.edits;
+    const used = await cpu.stop(items);
     const catchupS = (doneAt - B.spawnedAt) / 1000;
     const result: CatchupResult = {
       backlog,
       catchup_s: round(catchupS, 2),
       boot_s: round((B.readyAt - B.spawnedAt) / 1000, 2),
       catchup_after_ready_s: round((doneAt - B.readyAt) / 1000, 2),
-      items_per_s: Math.round((backlog.posts + backlog.reactions + backlog.edits) / catchupS),
+      items_per_s: Math.round(items / catchupS),
       write_s: round(writeS, 1),
       compare_interval_ms: compareMs,
+      cpu_ms_per_item: used.cpu_ms,
+      busy_pct: used.busy_pct,
       rss_peak_mb: peakRss(c),
       rss_idle_mb: c.idleRssMb,
       server_log: logSummary(c),

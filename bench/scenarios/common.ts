@@ -1,3 +1,5 @@
+import { backendPids, cpuBetween, type CpuSnapshot, snapshot } from '../lib/cpu.js';
+import { connectDb, PG_ADMIN_URL } from '../lib/infra.js';
 import type { BenchOptions } from '../lib/options.js';
 import { closeSides, setupShared, type SharedSetup } from '../lib/federation.js';
 import { floodPosts } from '../lib/load.js';
@@ -85,4 +87,51 @@ export function logSummary(c: Cluster): Record<string, { lines: number; sample: 
       return [s.name, { lines: lines.length, sample: lines.slice(0, 5).map((l) => l.slice(0, 400)) }];
     }),
   );
+}
+
+/** CPU used per instance (Node process and its PostgreSQL backends) and by the harness during one phase. */
+export class PhaseCpu {
+  private before: Array<{ key: string; snap: CpuSnapshot }> = [];
+  private harnessBefore = process.cpuUsage();
+  private startedAt = 0;
+
+  constructor(private readonly c: Cluster) {}
+
+  private async groups(): Promise<Array<{ key: string; pids: number[] }>> {
+    const admin = await connectDb(PG_ADMIN_URL);
+    try {
+      const out: Array<{ key: string; pids: number[] }> = [];
+      for (const s of this.c.servers) {
+        out.push({ key: s.name, pids: s.pid ? [s.pid] : [] });
+        out.push({ key: `pg_${s.name}`, pids: await backendPids(admin, s.dbName) });
+      }
+      return out;
+    } finally {
+      await admin.end();
+    }
+  }
+
+  async start(): Promise<void> {
+    this.before = (await this.groups()).map((g) => ({ key: g.key, snap: snapshot(g.pids) }));
+    this.harnessBefore = process.cpuUsage();
+    this.startedAt = Date.now();
+  }
+
+  /** CPU ms per group; `per` divides them (e.g. by the number of posts) when given. */
+  async stop(per = 1): Promise<{ wall_ms: number; cpu_ms: Record<string, number>; busy_pct: Record<string, number> }> {
+    const wall = Date.now() - this.startedAt;
+    const after = await this.groups();
+    const cpu: Record<string, number> = {};
+    for (const g of after) {
+      const before = this.before.find((b) => b.key === g.key)?.snap ?? { at: 0, byPid: new Map() };
+      cpu[g.key] = cpuBetween(before, snapshot(g.pids));
+    }
+    const h = process.cpuUsage(this.harnessBefore);
+    cpu.harness = (h.user + h.system) / 1000;
+    return {
+      wall_ms: wall,
+      cpu_ms: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round(v / per, 2)])),
+      busy_pct: Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, round((v / wall) * 100)])),
+    };
+  }
 }

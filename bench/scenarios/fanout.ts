@@ -1,7 +1,7 @@
 import { floodPosts, steadyPosts } from '../lib/load.js';
 import { type Percentiles, percentiles } from '../lib/stats.js';
 import { PostWatcher } from '../lib/watcher.js';
-import { type Cluster, type Ctx, logSummary, peakRss, startCluster, stopCluster, warmUp, withLogs } from './common.js';
+import { type Cluster, type Ctx, logSummary, PhaseCpu, peakRss, startCluster, stopCluster, warmUp, withLogs } from './common.js';
 import { LAG_POLL_MS } from './lag.js';
 
 export interface FanoutRemote {
@@ -21,6 +21,8 @@ export interface FanoutResult {
   lag_rate: number;
   lag_duration_s: number;
   fanout: FanoutRemote[];
+  cpu_ms_per_post: Record<string, number>;
+  busy_pct: Record<string, number>;
   rss_peak_mb: Record<string, number>;
   rss_idle_mb: Record<string, number>;
   server_log: Record<string, { lines: number; sample: string[] }>;
@@ -37,10 +39,13 @@ export async function runFanout(ctx: Ctx): Promise<FanoutResult> {
     // Throughput: the flood, watched on every remote at once.
     let watchers = remotes.map((r) => new PostWatcher(r.db, channelId, 5));
     for (const w of watchers) await w.start();
+    const cpu = new PhaseCpu(c);
+    await cpu.start();
     log(`fan-out: writing ${opts.posts} posts on A for ${remotes.length} remotes...`);
     const flood = await floodPosts(hub.server.api, writers, channelId, opts.posts, opts.writers, 'fan-out');
     const ids = flood.posts.map((p) => p.id);
     await Promise.all(watchers.map((w, i) => w.waitForAll(ids, Math.max(180_000, opts.posts * 30), `fan-out: posts reaching ${remotes[i].server.name}`)));
+    const used = await cpu.stop(opts.posts);
     for (const w of watchers) await w.stop();
     const perRemote = remotes.map((r, i) => {
       const lastSeen = Math.max(...ids.map((id) => watchers[i].seen.get(id)!));
@@ -71,6 +76,8 @@ export async function runFanout(ctx: Ctx): Promise<FanoutResult> {
       lag_rate: opts.rate,
       lag_duration_s: opts.fanoutLagS,
       fanout,
+      cpu_ms_per_post: used.cpu_ms,
+      busy_pct: used.busy_pct,
       rss_peak_mb: peakRss(c),
       rss_idle_mb: c.idleRssMb,
       server_log: logSummary(c),

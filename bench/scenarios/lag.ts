@@ -1,7 +1,7 @@
 import { steadyPosts } from '../lib/load.js';
 import { type Percentiles, percentiles, perSecond, type SeriesPoint } from '../lib/stats.js';
 import { PostWatcher } from '../lib/watcher.js';
-import { type Cluster, type Ctx, logSummary, peakRss, startCluster, stopCluster, warmUp, withLogs } from './common.js';
+import { type Cluster, type Ctx, logSummary, PhaseCpu, peakRss, startCluster, stopCluster, warmUp, withLogs } from './common.js';
 
 export const LAG_POLL_MS = 2;
 
@@ -19,6 +19,9 @@ export interface LagResult {
   writer_max_behind_ms: number;
   series: SeriesPoint[];
   poll_interval_ms: number;
+  /** CPU use during the steady run (per post, and as % of one core). */
+  cpu_ms_per_post: Record<string, number>;
+  busy_pct: Record<string, number>;
   rss_peak_mb: Record<string, number>;
   rss_idle_mb: Record<string, number>;
   server_log: Record<string, { lines: number; sample: string[] }>;
@@ -36,6 +39,8 @@ export async function runLag(ctx: Ctx, delayMs: number | undefined, scenario: st
     const { hub, remotes, channelId, writers } = c.setup;
     const watcher = new PostWatcher(remotes[0].db, channelId, LAG_POLL_MS);
     await watcher.start();
+    const cpu = new PhaseCpu(c);
+    await cpu.start();
     log(`${scenario}: SYNC_DELAY_MS=${effectiveDelay}: ${opts.rate} posts/s for ${opts.durationS} s...`);
     const run = await steadyPosts(hub.server.api, writers, channelId, opts.rate, opts.durationS, scenario);
     await watcher.waitForAll(
@@ -43,6 +48,7 @@ export async function runLag(ctx: Ctx, delayMs: number | undefined, scenario: st
       60_000,
       `${scenario}: steady posts reaching B`,
     );
+    const used = await cpu.stop(Math.max(1, run.posts.length));
     await watcher.stop();
     const samples = run.posts.map((p) => ({ at: p.committedAt, value: watcher.seen.get(p.id)! - p.committedAt }));
     const lag = percentiles(samples.map((s) => s.value));
@@ -58,6 +64,8 @@ export async function runLag(ctx: Ctx, delayMs: number | undefined, scenario: st
       writer_max_behind_ms: Math.round(run.behindMs * 10) / 10,
       series: perSecond(samples, run.t0),
       poll_interval_ms: LAG_POLL_MS,
+      cpu_ms_per_post: used.cpu_ms,
+      busy_pct: used.busy_pct,
       rss_peak_mb: peakRss(c),
       rss_idle_mb: c.idleRssMb,
       server_log: logSummary(c),
