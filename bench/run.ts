@@ -81,8 +81,8 @@ await runWithCleanup(async () => {
     durationS: (Date.now() - started) / 1000,
     settings: { ...BENCH_SERVER_ENV, SYNC_DELAY_MS: '250 (0 in the SYNC_DELAY_MS=0 lag run)' },
   });
-  if (opts.profile && results.throughput) {
-    json.profile = summarizeProfiles(PROFILE_DIR, runId, results.throughput.profile_windows);
+  if (opts.profile) {
+    json.profile = summarizeProfiles(PROFILE_DIR, runId, { ...results.throughput?.profile_windows, ...results.catchup?.profile_windows });
   }
   json.load_average = load;
   const rows = targetRows(results);

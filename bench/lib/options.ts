@@ -23,7 +23,7 @@ export interface BenchOptions {
   fanoutLagS: number;
   /** Which scenarios to run (all by default). */
   only: Set<ScenarioName>;
-  /** Start the instances with --cpu-prof during the throughput scenario and summarise the profiles. */
+  /** Run the throughput and catch-up instances with --cpu-prof and summarise their measured windows. */
   profile: boolean;
   /** Keep the bench databases after the run (for inspection). */
   keep: boolean;
@@ -41,7 +41,7 @@ const HELP = `npm run bench -- [options]
   --rate R           posts per second of the lag runs (default 50)
   --writers N        concurrent HTTP clients writing posts (default 16)
   --only a,b         run only these scenarios: ${SCENARIOS.join(', ')}
-  --profile          run A and B of the throughput scenario under node --cpu-prof and name the hottest code
+  --profile          run the throughput and catch-up instances under node --cpu-prof; summarise the measured windows
   --keep             keep the bench databases (default: dropped at exit)
   --help`;
 

@@ -47,10 +47,13 @@ export function summarizeProfiles(dir: string, runId: string, windows: Record<st
   } catch {
     return [];
   }
-  return files.sort().map((f) => {
-    const label = Object.keys(windows).find((l) => f.startsWith(`${runId}-${l}-`));
-    return summarize(join(dir, f), f, label ? windows[label] : undefined);
-  });
+  // Only the processes whose measured window is known (the flood, the catch-up); other files are skipped.
+  return files
+    .sort()
+    .flatMap((f) => {
+      const key = f.slice(runId.length + 1, -'.cpuprofile'.length);
+      return windows[key] ? [summarize(join(dir, f), f, windows[key])] : [];
+    });
 }
 
 function summarize(path: string, file: string, window: ProfileWindow | undefined): ProfileSummary {

@@ -70,6 +70,18 @@ export function targetRows(r: RunResults): TargetRow[] {
   });
   const sum = (o: Record<string, number> | undefined, keys?: string[]) =>
     o ? round(Object.entries(o).filter(([k]) => (keys ? keys.includes(k) : k !== 'harness')).reduce((a, [, v]) => a + v, 0), 3) : null;
+  const drain = num(r.catchup?.drain_posts_per_s);
+  const drainRatio = ratio(drain, pipe);
+  rows.push({
+    figure: `Sync drain rate: ${r.catchup?.backlog.posts ?? '?'} backlog posts A→B after B's restart (first to last on B; A's API not in the way)`,
+    measured: drain,
+    unit: 'posts/s',
+    target: '(ratio ≥ 0.30 read against the sync engine alone)',
+    baseline: pipe,
+    baseline_what: 'raw pipeline (6a), posts/s',
+    ratio: drainRatio,
+    met: drainRatio === null ? null : drainRatio >= 0.3,
+  });
   const cpuServer = sum(r.throughput?.cpu_ms_per_post);
   const cpuBase = sum(r.baseline?.pipeline_cpu_ms_per_post);
   rows.push({
@@ -290,6 +302,7 @@ export function buildMarkdown(json: Record<string, any>, rows: TargetRow[], r: R
     out.push(
       `- Throughput: ${t.posts} posts from ${t.writers} concurrent clients; A answered them at ${t.write_posts_per_s} posts/s; B showed the last one ${t.drain_tail_ms} ms after A's last answer. Lag under the flood: p50 ${t.lag_under_load_ms.p50} ms, p99 ${t.lag_under_load_ms.p99} ms.`,
       `  CPU ms per post: ${Object.entries(t.cpu_ms_per_post).map(([k, v]) => `${k} ${v}`).join(', ')}; busy (% of one core): ${Object.entries(t.busy_pct).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+      `  Sync passes during the flood: ${t.stages.passes} (one every ${t.stages.window_ms_per_pass} ms), ${t.stages.messages} messages; B spent ${t.stages.receiver_ms_per_message} ms handling each.`,
       `  The same clients into an unshared channel (A's API with no sync behind it): ${t.api_only.posts} posts at ${t.api_only.posts_per_s} posts/s, CPU ms per post A ${t.api_only.cpu_ms_per_post.A}, pg_A ${t.api_only.cpu_ms_per_post.pg_A}; busy % A ${t.api_only.busy_pct.A}, pg_A ${t.api_only.busy_pct.pg_A}.`,
     );
   }
@@ -307,7 +320,8 @@ export function buildMarkdown(json: Record<string, any>, rows: TargetRow[], r: R
   if (r.catchup) {
     const c = r.catchup;
     out.push(
-      `- Catch-up: A took the backlog in ${c.write_s} s while B was down (SIGKILL). From B's restart: ${c.boot_s} s booting, then ${c.catchup_after_ready_s} s until identical (${c.items_per_s} items/s overall; compared every ${c.compare_interval_ms} ms).`,
+      `- Catch-up: A took the backlog in ${c.write_s} s while B was down (SIGKILL). From B's restart: ${c.boot_s} s booting, the first backlog post on B ${c.first_post_after_ready_s} s after B answered, ${c.catchup_after_ready_s} s from B answering until identical (${c.items_per_s} items/s overall; posts drained at ${c.drain_posts_per_s}/s; compared every ${c.compare_interval_ms} ms).`,
+      `  Sync passes: ${c.stages.passes} (one every ${c.stages.window_ms_per_pass} ms), ${c.stages.messages} messages; B spent ${c.stages.receiver_ms_per_message} ms handling each (${c.stages.receiver_share_pct}% of the window), the rest is A collecting, sending and saving cursors.`,
       `  CPU ms per backlog item after B was up: ${Object.entries(c.cpu_ms_per_item).map(([k, v]) => `${k} ${v}`).join(', ')}; busy %: ${Object.entries(c.busy_pct).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     );
   }
@@ -324,7 +338,7 @@ export function buildMarkdown(json: Record<string, any>, rows: TargetRow[], r: R
   out.push(`- Server settings: ${Object.entries(json.server_settings as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(', ')}; everything else at its default.`);
   const profiles = (json.profile ?? []) as Array<{ file: string; profiled_s: number; busy_pct: number; by_area: Array<{ area: string; pct_of_busy: number }>; top_functions: Array<{ fn: string; pct_of_busy: number }> }>;
   if (profiles.length) {
-    out.push('', '## Where the CPU goes during the throughput flood (node --cpu-prof, self time)', '');
+    out.push('', '## Where the CPU goes (node --cpu-prof, self time; thr_* = the throughput flood, cat_* = the catch-up after B restarted)', '');
     for (const p of profiles) {
       out.push(`- **${p.file}**: ${p.profiled_s} s profiled, ${p.busy_pct}% busy. By area: ${p.by_area.slice(0, 8).map((a) => `${a.area} ${a.pct_of_busy}%`).join(', ')}.`);
       out.push(`  Hottest functions: ${p.top_functions.slice(0, 8).map((f) => `\`${f.fn}\` ${f.pct_of_busy}%`).join(', ')}.`);

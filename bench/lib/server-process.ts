@@ -59,7 +59,8 @@ export class ServerProcess {
   private filesDir: string;
   private exited: Promise<void> | undefined;
   private unregisterKill: (() => void) | undefined;
-  private starts = 0;
+  /** How many times this instance was started (its --cpu-prof files are numbered by it). */
+  starts = 0;
 
   private constructor(
     readonly name: string,
@@ -88,6 +89,11 @@ export class ServerProcess {
     onCleanup(`destroy ${label}`, () => s.destroy(opts.keep ?? false));
     await s.start();
     return s;
+  }
+
+  /** Key of the current process's profile file, and a window (epoch ms) made relative to its spawn. */
+  profileWindow(from: number, to: number): [string, { fromMs: number; toMs: number }] {
+    return [`${this.label}-${this.starts}`, { fromMs: Math.round(from - this.spawnedAt), toMs: Math.round(to - this.spawnedAt) }];
   }
 
   get pid(): number | undefined {

@@ -2,6 +2,8 @@ import type pg from 'pg';
 import { now, sleep } from '../lib/clock.js';
 import { floodPosts, pool } from '../lib/load.js';
 import { round } from '../lib/stats.js';
+import { scrape, type SyncStages, syncStages } from '../lib/metrics.js';
+import { PostWatcher } from '../lib/watcher.js';
 import { type Cluster, type Ctx, logSummary, PhaseCpu, peakRss, startCluster, stopCluster, warmUp, withLogs } from './common.js';
 
 export interface CatchupResult {
@@ -14,12 +16,24 @@ export interface CatchupResult {
   catchup_after_ready_s: number;
   /** Backlog items (posts + reactions + edits) / catchup_s. */
   items_per_s: number;
+  /**
+   * The sync engine's own rate on a backlog: backlog posts / (last one visible on B - first one visible on B).
+   * Boot and reconnection are outside this window, and the posts were written long before, so A's API does not
+   * limit it: this is the figure to hold against the raw pipeline.
+   */
+  drain_posts_per_s: number;
+  /** Seconds from B answering its health route until the first backlog post was visible on it. */
+  first_post_after_ready_s: number;
   /** How long A took the backlog through its API while B was down. */
   write_s: number;
   compare_interval_ms: number;
   /** CPU per backlog item from B's restart until identical (B's figure includes its boot). */
   cpu_ms_per_item: Record<string, number>;
   busy_pct: Record<string, number>;
+  /** Where the catch-up window went, from A's and B's own /metrics. */
+  stages: SyncStages;
+  /** From B answering after its restart until identical, per instance: what --profile summarises. */
+  profile_windows: Record<string, { fromMs: number; toMs: number }>;
   rss_peak_mb: Record<string, number>;
   rss_idle_mb: Record<string, number>;
   server_log: Record<string, { lines: number; sample: string[] }>;
@@ -56,7 +70,7 @@ export async function runCatchup(ctx: Ctx): Promise<CatchupResult> {
   const backlog = opts.catchup;
   let c: Cluster | undefined;
   try {
-    c = await startCluster(ctx, 'cat', 1);
+    c = await startCluster(ctx, 'cat', 1, {}, opts.profile);
     await warmUp(ctx, c, 'catch-up');
     const { hub, remotes, channelId, writers } = c.setup;
     const B = c.servers[1];
@@ -75,9 +89,12 @@ export async function runCatchup(ctx: Ctx): Promise<CatchupResult> {
       await api.ok('PUT', `/api/v4/posts/${p.id}/patch`, { token: p.user.token, body: { message: `catch-up post edited ${i} while B was down` } });
     });
     const writeS = (now() - t) / 1000;
+    const watcher = new PostWatcher(remotes[0].db, channelId, 5);
+    await watcher.start();
     const expected = await digest(hub.db, channelId);
     log(`catch-up: backlog written in ${writeS.toFixed(1)} s (A has ${expected.posts} posts, ${expected.reactions} reactions); restarting B...`);
 
+    const aBefore = await scrape(api);
     // The harness's connection to B's database outlives B's process (PostgreSQL stays up).
     const restartAt = Date.now();
     await B.start();
@@ -103,7 +120,13 @@ export async function runCatchup(ctx: Ctx): Promise<CatchupResult> {
       }
       await sleep(compareMs);
     }
+    const stages = syncStages({ before: aBefore, after: await scrape(api) }, { before: new Map(), after: await scrape(B.api) }, doneAt - B.readyAt);
     const items = backlog.posts + backlog.reactions + backlog.edits;
+    await watcher.waitForAll(posts.map((p) => p.id), 10_000, 'catch-up: backlog posts on B');
+    await watcher.stop();
+    const seen = posts.map((p) => watcher.seen.get(p.id)!);
+    const firstSeen = Math.min(...seen);
+    const lastSeen = Math.max(...seen);
     const used = await cpu.stop(items);
     const catchupS = (doneAt - B.spawnedAt) / 1000;
     const result: CatchupResult = {
@@ -112,10 +135,14 @@ export async function runCatchup(ctx: Ctx): Promise<CatchupResult> {
       boot_s: round((B.readyAt - B.spawnedAt) / 1000, 2),
       catchup_after_ready_s: round((doneAt - B.readyAt) / 1000, 2),
       items_per_s: Math.round(items / catchupS),
+      drain_posts_per_s: Math.round(backlog.posts / Math.max(0.001, (lastSeen - firstSeen) / 1000)),
+      first_post_after_ready_s: round((firstSeen - B.readyAt) / 1000, 2),
       write_s: round(writeS, 1),
       compare_interval_ms: compareMs,
       cpu_ms_per_item: used.cpu_ms,
       busy_pct: used.busy_pct,
+      stages,
+      profile_windows: Object.fromEntries(c.servers.map((s) => s.profileWindow(B.readyAt, doneAt))),
       rss_peak_mb: peakRss(c),
       rss_idle_mb: c.idleRssMb,
       server_log: logSummary(c),

@@ -1,5 +1,6 @@
 import { createChannel } from '../lib/federation.js';
 import { floodPosts } from '../lib/load.js';
+import { scrape, type SyncStages, syncStages } from '../lib/metrics.js';
 import { type Percentiles, percentiles, round } from '../lib/stats.js';
 import { PostWatcher } from '../lib/watcher.js';
 import { type Cluster, type Ctx, logSummary, PhaseCpu, peakRss, startCluster, stopCluster, warmUp, withLogs } from './common.js';
@@ -35,6 +36,8 @@ export interface ThroughputResult {
    */
   cpu_ms_per_post: Record<string, number>;
   busy_pct: Record<string, number>;
+  /** Where the flood window went, from A's and B's own /metrics. */
+  stages: SyncStages;
   /** The flood, in ms since each instance was spawned: what --profile summarises. */
   profile_windows: Record<string, { fromMs: number; toMs: number }>;
 }
@@ -66,6 +69,7 @@ export async function runThroughput(ctx: Ctx): Promise<ThroughputResult> {
     // Stage 2: the flood into the shared channel, until B has every post.
     const watcher = new PostWatcher(remotes[0].db, channelId, 5);
     await watcher.start();
+    const [aBefore, bBefore] = [await scrape(hub.server.api), await scrape(remotes[0].server.api)];
     const cpu = new PhaseCpu(c);
     await cpu.start();
     log(`throughput: writing ${opts.posts} posts on A with ${opts.writers} concurrent clients...`);
@@ -82,6 +86,11 @@ export async function runThroughput(ctx: Ctx): Promise<ThroughputResult> {
     const used = await cpu.stop(opts.posts);
     await watcher.stop();
     const lastSeen = Math.max(...flood.posts.map((p) => watcher.seen.get(p.id)!));
+    const stages = syncStages(
+      { before: aBefore, after: await scrape(hub.server.api) },
+      { before: bBefore, after: await scrape(remotes[0].server.api) },
+      lastSeen - flood.startedAt,
+    );
     const rate = opts.posts / ((lastSeen - flood.startedAt) / 1000);
     const lag = percentiles(flood.posts.map((p) => watcher.seen.get(p.id)! - p.committedAt));
     log(`throughput: ${Math.round(rate)} posts/s A->B (A wrote at ${Math.round(writeRate)}/s, B finished ${Math.round(lastSeen - flood.finishedAt)} ms after the last write)`);
@@ -100,9 +109,8 @@ export async function runThroughput(ctx: Ctx): Promise<ThroughputResult> {
       server_log: logSummary(c),
       cpu_ms_per_post: used.cpu_ms,
       busy_pct: used.busy_pct,
-      profile_windows: Object.fromEntries(
-        c.servers.map((s) => [s.label, { fromMs: Math.round(flood.startedAt - s.spawnedAt), toMs: Math.round(lastSeen - s.spawnedAt) }]),
-      ),
+      stages,
+      profile_windows: Object.fromEntries(c.servers.map((s) => s.profileWindow(flood.startedAt, lastSeen))),
     };
     return result;
   } catch (err) {
