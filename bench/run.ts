@@ -3,7 +3,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ensureBuilt, removeSnapshot, removeStaleSnapshots, ROOT } from './lib/build.js';
 import { onCleanup, runWithCleanup } from './lib/cleanup.js';
-import { checkServices, makeRunId, removeLeftovers, runIsGone } from './lib/infra.js';
+import { adminClient, checkServices, closeAdminClient, makeRunId, removeLeftovers, runIsGone } from './lib/infra.js';
 import { parseOptions, type ScenarioName } from './lib/options.js';
 import { summarizeProfiles } from './lib/profile.js';
 import { buildJson, buildMarkdown, buildSvg, markdownTable, type RunResults, targetRows } from './lib/report.js';
@@ -31,6 +31,8 @@ await runWithCleanup(async () => {
   const ctx: Ctx = { runId, opts, log };
   log(`run ${runId}: ${opts.quick ? 'quick' : 'full'}; posts ${opts.posts}, remotes ${opts.remotes}, lag ${opts.rate}/s for ${opts.durationS} s, writers ${opts.writers}`);
   await checkServices();
+  await adminClient();
+  onCleanup('close the admin connection', closeAdminClient);
   const leftovers = await removeLeftovers();
   if (leftovers.length) log(`removed leftovers of earlier runs: ${leftovers.join(', ')}`);
   removeStaleSnapshots(runIsGone);

@@ -36,13 +36,7 @@ function pidAlive(pid: number): boolean {
 }
 
 export async function adminQuery<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await client.connect();
-  try {
-    return (await client.query<T>(sql, params)).rows;
-  } finally {
-    await client.end();
-  }
+  return (await (await adminClient()).query<T>(sql, params)).rows;
 }
 
 export async function createDatabase(name: string): Promise<void> {
@@ -122,11 +116,44 @@ export async function checkServices(): Promise<void> {
   }
 }
 
-/** One long-lived connection for the harness's own reads of an instance's database (pollers, comparisons). */
-export async function connectDb(url: string): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url });
-  // A dropped database (cleanup after a failure) ends the connection with an error event: not a crash.
-  client.on('error', () => undefined);
-  await client.connect();
-  return client;
+const tooManyClients = (err: unknown) => (err as { code?: string }).code === '53300' || /too many clients/.test(String(err));
+
+/**
+ * One long-lived connection for the harness's own reads of an instance's database (pollers, comparisons).
+ * PostgreSQL's max_connections is shared with everything else on the machine (each server's pool holds up to
+ * 20): when it is exhausted, wait for a slot rather than fail the scenario.
+ */
+export async function connectDb(url: string, waitMs = 60_000): Promise<pg.Client> {
+  const deadline = Date.now() + waitMs;
+  for (let attempt = 0; ; attempt++) {
+    const client = new pg.Client({ connectionString: url });
+    // A dropped database (cleanup after a failure) ends the connection with an error event: not a crash.
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      return client;
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      if (!tooManyClients(err) || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(2_000, 100 * 2 ** attempt)));
+    }
+  }
+}
+
+let sharedAdmin: Promise<pg.Client> | undefined;
+/** The harness's one connection to the maintenance database, opened once (so it exists before the load starts). */
+export function adminClient(): Promise<pg.Client> {
+  sharedAdmin ??= connectDb(PG_ADMIN_URL).then((c) => {
+    c.on('end', () => {
+      sharedAdmin = undefined;
+    });
+    return c;
+  });
+  return sharedAdmin;
+}
+
+export async function closeAdminClient(): Promise<void> {
+  const c = sharedAdmin;
+  sharedAdmin = undefined;
+  if (c) await (await c).end().catch(() => undefined);
 }

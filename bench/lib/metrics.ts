@@ -51,3 +51,14 @@ export function syncStages(sender: { before: Scrape; after: Scrape }, receiver: 
     receiver_share_pct: windowMs ? Math.round(((handlingS * 1000) / windowMs) * 1000) / 10 : NaN,
   };
 }
+
+/** Where an instance's memory is, from prom-client's default process metrics (MB). */
+export function memoryOf(s: Scrape): { rss_mb: number; heap_total_mb: number; heap_used_mb: number; external_mb: number } {
+  const mb = (name: string) => Math.round(((s.get(name)?.value ?? NaN) / 1024 / 1024) * 10) / 10;
+  return {
+    rss_mb: mb('process_resident_memory_bytes'),
+    heap_total_mb: mb('nodejs_heap_size_total_bytes'),
+    heap_used_mb: mb('nodejs_heap_size_used_bytes'),
+    external_mb: mb('nodejs_external_memory_bytes'),
+  };
+}

@@ -11,6 +11,8 @@ import { now, sleep } from './clock.js';
 export class PostWatcher {
   readonly seen = new Map<string, number>();
   polls = 0;
+  /** The last failed poll (the loop keeps going: a transient error must not end the measurement). */
+  lastError: Error | undefined;
   private lastSeq = 0;
   private running = false;
   private loop: Promise<void> | undefined;
@@ -34,10 +36,19 @@ export class PostWatcher {
   private async run(): Promise<void> {
     while (this.running) {
       const sentAt = now();
-      const { rows } = await this.db.query<{ id: string; seq: string }>(
-        `SELECT id, seq FROM ${this.table} WHERE channel_id = $1 AND seq > $2 ORDER BY seq LIMIT 20000`,
-        [this.channelId, this.lastSeq],
-      );
+      let rows: Array<{ id: string; seq: string }>;
+      try {
+        rows = (
+          await this.db.query<{ id: string; seq: string }>(
+            `SELECT id, seq FROM ${this.table} WHERE channel_id = $1 AND seq > $2 ORDER BY seq LIMIT 20000`,
+            [this.channelId, this.lastSeq],
+          )
+        ).rows;
+      } catch (err) {
+        this.lastError = err as Error;
+        await sleep(100);
+        continue;
+      }
       this.polls++;
       for (const r of rows) {
         if (!this.seen.has(r.id)) this.seen.set(r.id, sentAt);
@@ -59,7 +70,10 @@ export class PostWatcher {
     for (;;) {
       const missing = wanted.filter((id) => !this.seen.has(id)).length;
       if (!missing) return;
-      if (Date.now() > deadline) throw new Error(`timed out after ${(timeoutMs / 1000).toFixed(0)} s: ${what}: ${missing} of ${wanted.length} posts never appeared`);
+      if (Date.now() > deadline) {
+        const why = this.lastError ? ` (last poll error: ${this.lastError.message})` : '';
+        throw new Error(`timed out after ${(timeoutMs / 1000).toFixed(0)} s: ${what}: ${missing} of ${wanted.length} posts never appeared${why}`);
+      }
       await Promise.race([new Promise<void>((r) => this.waiters.push(r)), sleep(500)]);
     }
   }

@@ -1,6 +1,6 @@
 import { createChannel } from '../lib/federation.js';
 import { floodPosts } from '../lib/load.js';
-import { scrape, type SyncStages, syncStages } from '../lib/metrics.js';
+import { memoryOf, scrape, type SyncStages, syncStages } from '../lib/metrics.js';
 import { type Percentiles, percentiles, round } from '../lib/stats.js';
 import { PostWatcher } from '../lib/watcher.js';
 import { type Cluster, type Ctx, logSummary, PhaseCpu, peakRss, startCluster, stopCluster, warmUp, withLogs } from './common.js';
@@ -38,6 +38,8 @@ export interface ThroughputResult {
   busy_pct: Record<string, number>;
   /** Where the flood window went, from A's and B's own /metrics. */
   stages: SyncStages;
+  /** Each instance's memory right after the flood: RSS against the V8 heap it holds. */
+  memory_after: Record<string, ReturnType<typeof memoryOf>>;
   /** The flood, in ms since each instance was spawned: what --profile summarises. */
   profile_windows: Record<string, { fromMs: number; toMs: number }>;
 }
@@ -86,11 +88,8 @@ export async function runThroughput(ctx: Ctx): Promise<ThroughputResult> {
     const used = await cpu.stop(opts.posts);
     await watcher.stop();
     const lastSeen = Math.max(...flood.posts.map((p) => watcher.seen.get(p.id)!));
-    const stages = syncStages(
-      { before: aBefore, after: await scrape(hub.server.api) },
-      { before: bBefore, after: await scrape(remotes[0].server.api) },
-      lastSeen - flood.startedAt,
-    );
+    const [aAfter, bAfter] = [await scrape(hub.server.api), await scrape(remotes[0].server.api)];
+    const stages = syncStages({ before: aBefore, after: aAfter }, { before: bBefore, after: bAfter }, lastSeen - flood.startedAt);
     const rate = opts.posts / ((lastSeen - flood.startedAt) / 1000);
     const lag = percentiles(flood.posts.map((p) => watcher.seen.get(p.id)! - p.committedAt));
     log(`throughput: ${Math.round(rate)} posts/s A->B (A wrote at ${Math.round(writeRate)}/s, B finished ${Math.round(lastSeen - flood.finishedAt)} ms after the last write)`);
@@ -110,6 +109,7 @@ export async function runThroughput(ctx: Ctx): Promise<ThroughputResult> {
       cpu_ms_per_post: used.cpu_ms,
       busy_pct: used.busy_pct,
       stages,
+      memory_after: { A: memoryOf(aAfter), B: memoryOf(bAfter) },
       profile_windows: Object.fromEntries(c.servers.map((s) => s.profileWindow(flood.startedAt, lastSeen))),
     };
     return result;
