@@ -6,7 +6,7 @@ import { onCleanup, runWithCleanup } from './lib/cleanup.js';
 import { adminClient, checkServices, closeAdminClient, makeRunId, removeLeftovers, runIsGone } from './lib/infra.js';
 import { parseOptions, type ScenarioName } from './lib/options.js';
 import { summarizeProfiles } from './lib/profile.js';
-import { buildJson, buildMarkdown, buildSvg, markdownTable, type RunResults, targetRows } from './lib/report.js';
+import { buildJson, buildMarkdown, buildSvg, codeInfo, markdownTable, type RunResults, targetRows } from './lib/report.js';
 import { BENCH_SERVER_ENV, LOG_DIR, PROFILE_DIR } from './lib/server-process.js';
 import { runBaseline } from './scenarios/baseline.js';
 import { runCatchup } from './scenarios/catchup.js';
@@ -82,11 +82,12 @@ await runWithCleanup(async () => {
     startedAt: new Date(started),
     durationS: (Date.now() - started) / 1000,
     settings: { ...BENCH_SERVER_ENV, SYNC_DELAY_MS: '250 (0 in the SYNC_DELAY_MS=0 lag run)' },
+    code: codeInfo(ROOT),
   });
+  json.load_average = load;
   if (opts.profile) {
     json.profile = summarizeProfiles(PROFILE_DIR, runId, { ...results.throughput?.profile_windows, ...results.catchup?.profile_windows });
   }
-  json.load_average = load;
   const rows = targetRows(results);
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(join(RESULTS, 'latest.json'), JSON.stringify(json, null, 2) + '\n');

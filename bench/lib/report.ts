@@ -31,6 +31,16 @@ export interface TargetRow {
   met: boolean | null;
 }
 
+/** Which code was measured: the commit, and whether src/ or migrations/ had uncommitted changes. */
+export function codeInfo(root: string): { commit: string; dirty: boolean } {
+  const git = (args: string) => execSync(`git ${args}`, { cwd: root, encoding: 'utf8', timeout: 5000 }).trim();
+  try {
+    return { commit: git('rev-parse --short HEAD'), dirty: git('status --porcelain -- src migrations') !== '' };
+  } catch {
+    return { commit: 'unknown', dirty: true };
+  }
+}
+
 export function machineInfo(): Record<string, unknown> {
   let postgres = 'unknown';
   try {
@@ -229,7 +239,11 @@ export function rssByInstance(r: RunResults): { peak: Record<string, number>; id
 
 const pick = (p: { p50: number; p95: number; p99: number } | undefined) => (p ? { p50: p.p50, p95: p.p95, p99: p.p99 } : null);
 
-export function buildJson(r: RunResults, opts: BenchOptions, meta: { runId: string; startedAt: Date; durationS: number; settings: Record<string, string> }): Record<string, unknown> {
+export function buildJson(
+  r: RunResults,
+  opts: BenchOptions,
+  meta: { runId: string; startedAt: Date; durationS: number; settings: Record<string, string>; code: { commit: string; dirty: boolean } },
+): Record<string, unknown> {
   const { peak, byScenario } = rssByInstance(r);
   const thr = num(r.throughput?.posts_per_s);
   const pipe = num(r.baseline?.pipeline_posts_per_s);
@@ -249,6 +263,7 @@ export function buildJson(r: RunResults, opts: BenchOptions, meta: { runId: stri
       scenarios: [...opts.only],
     },
     machine: machineInfo(),
+    code: meta.code,
     server_settings: meta.settings,
     throughput_posts_per_s: thr,
     baseline_pipeline_posts_per_s: pipe,
@@ -293,7 +308,10 @@ export function buildMarkdown(json: Record<string, any>, rows: TargetRow[], r: R
   const m = json.machine;
   const out: string[] = [];
   out.push(`# Benchmark results (${json.mode} run, ${json.generated_at})`, '');
-  out.push(`Machine: ${m.cpus} × ${m.cpu_model}, ${m.memory_gb} GB, ${m.os}, Node ${m.node}, PostgreSQL ${m.postgres}. Run took ${json.duration_s} s.`, '');
+  out.push(
+    `Machine: ${m.cpus} × ${m.cpu_model}, ${m.memory_gb} GB, ${m.os}, Node ${m.node}, PostgreSQL ${m.postgres}. Code: ${json.code.commit}${json.code.dirty ? ' with uncommitted changes in src/' : ''}. Run took ${json.duration_s} s; 1-minute load average around the scenarios: ${Object.entries((json.load_average ?? {}) as Record<string, { before: number; after: number }>).map(([k, v]) => `${k} ${v.before}→${v.after}`).join(', ')}.`,
+    '',
+  );
   out.push(markdownTable(rows), '');
   out.push('Ratio is measured / baseline. For rates higher is better; for times and memory lower is better.', '');
   out.push('## Details', '');
