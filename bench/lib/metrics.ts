@@ -62,3 +62,36 @@ export function memoryOf(s: Scrape): { rss_mb: number; heap_total_mb: number; he
     external_mb: mb('nodejs_external_memory_bytes'),
   };
 }
+
+/** Scrapes an instance every `intervalMs` and keeps the sample with the largest RSS: what the peak is made of. */
+export class MemoryAtPeak {
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+  peak: ReturnType<typeof memoryOf> | undefined;
+
+  constructor(
+    private readonly api: HttpClient,
+    private readonly intervalMs = 2_000,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      if (this.busy) return;
+      this.busy = true;
+      scrape(this.api)
+        .then((s) => {
+          const m = memoryOf(s);
+          if (!this.peak || m.rss_mb > this.peak.rss_mb) this.peak = m;
+        })
+        .catch(() => undefined)
+        .finally(() => {
+          this.busy = false;
+        });
+    }, this.intervalMs);
+  }
+
+  stop(): ReturnType<typeof memoryOf> | undefined {
+    if (this.timer) clearInterval(this.timer);
+    return this.peak;
+  }
+}

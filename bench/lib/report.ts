@@ -320,7 +320,7 @@ export function buildMarkdown(json: Record<string, any>, rows: TargetRow[], r: R
     out.push(
       `- Throughput: ${t.posts} posts from ${t.writers} concurrent clients; A answered them at ${t.write_posts_per_s} posts/s; B showed the last one ${t.drain_tail_ms} ms after A's last answer. Lag under the flood: p50 ${t.lag_under_load_ms.p50} ms, p99 ${t.lag_under_load_ms.p99} ms.`,
       `  CPU ms per post: ${Object.entries(t.cpu_ms_per_post).map(([k, v]) => `${k} ${v}`).join(', ')}; busy (% of one core): ${Object.entries(t.busy_pct).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
-      `  Memory right after the flood (MB): ${Object.entries(t.memory_after).map(([k, m]) => `${k} RSS ${m.rss_mb}, V8 heap ${m.heap_used_mb} used of ${m.heap_total_mb}, external ${m.external_mb}`).join('; ')}.`,
+      `  Memory at the largest sampled RSS during the flood (MB): ${Object.entries(t.memory_at_peak).map(([k, m]) => (m ? `${k} RSS ${m.rss_mb}, V8 heap ${m.heap_used_mb} used of ${m.heap_total_mb}, external ${m.external_mb}` : `${k} n/a`)).join('; ')}; right after it: ${Object.entries(t.memory_after).map(([k, m]) => `${k} RSS ${m.rss_mb}, heap ${m.heap_used_mb}/${m.heap_total_mb}`).join('; ')}.`,
       `  Sync passes during the flood: ${t.stages.passes} (one every ${t.stages.window_ms_per_pass} ms), ${t.stages.messages} messages; B spent ${t.stages.receiver_ms_per_message} ms handling each.`,
       `  The same clients into an unshared channel (A's API with no sync behind it): ${t.api_only.posts} posts at ${t.api_only.posts_per_s} posts/s, CPU ms per post A ${t.api_only.cpu_ms_per_post.A}, pg_A ${t.api_only.cpu_ms_per_post.pg_A}; busy % A ${t.api_only.busy_pct.A}, pg_A ${t.api_only.busy_pct.pg_A}.`,
     );

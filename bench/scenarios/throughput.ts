@@ -1,6 +1,6 @@
 import { createChannel } from '../lib/federation.js';
 import { floodPosts } from '../lib/load.js';
-import { memoryOf, scrape, type SyncStages, syncStages } from '../lib/metrics.js';
+import { MemoryAtPeak, memoryOf, scrape, type SyncStages, syncStages } from '../lib/metrics.js';
 import { type Percentiles, percentiles, round } from '../lib/stats.js';
 import { PostWatcher } from '../lib/watcher.js';
 import { type Cluster, type Ctx, logSummary, PhaseCpu, peakRss, startCluster, stopCluster, warmUp, withLogs } from './common.js';
@@ -38,7 +38,8 @@ export interface ThroughputResult {
   busy_pct: Record<string, number>;
   /** Where the flood window went, from A's and B's own /metrics. */
   stages: SyncStages;
-  /** Each instance's memory right after the flood: RSS against the V8 heap it holds. */
+  /** Each instance's memory at its largest sampled RSS during the flood (every 2 s) and right after it. */
+  memory_at_peak: Record<string, ReturnType<typeof memoryOf> | null>;
   memory_after: Record<string, ReturnType<typeof memoryOf>>;
   /** The flood, in ms since each instance was spawned: what --profile summarises. */
   profile_windows: Record<string, { fromMs: number; toMs: number }>;
@@ -74,6 +75,10 @@ export async function runThroughput(ctx: Ctx): Promise<ThroughputResult> {
     const [aBefore, bBefore] = [await scrape(hub.server.api), await scrape(remotes[0].server.api)];
     const cpu = new PhaseCpu(c);
     await cpu.start();
+    const memA = new MemoryAtPeak(hub.server.api);
+    const memB = new MemoryAtPeak(remotes[0].server.api);
+    memA.start();
+    memB.start();
     log(`throughput: writing ${opts.posts} posts on A with ${opts.writers} concurrent clients...`);
     const flood = await floodPosts(hub.server.api, writers, channelId, opts.posts, opts.writers, 'throughput', (n) => {
       if (n % 5000 === 0) log(`throughput:   ${n} written, ${watcher.seen.size} on B`);
@@ -86,6 +91,7 @@ export async function runThroughput(ctx: Ctx): Promise<ThroughputResult> {
       'throughput: posts reaching B',
     );
     const used = await cpu.stop(opts.posts);
+    const memoryAtPeak = { A: memA.stop() ?? null, B: memB.stop() ?? null };
     await watcher.stop();
     const lastSeen = Math.max(...flood.posts.map((p) => watcher.seen.get(p.id)!));
     const [aAfter, bAfter] = [await scrape(hub.server.api), await scrape(remotes[0].server.api)];
@@ -109,6 +115,7 @@ export async function runThroughput(ctx: Ctx): Promise<ThroughputResult> {
       cpu_ms_per_post: used.cpu_ms,
       busy_pct: used.busy_pct,
       stages,
+      memory_at_peak: memoryAtPeak,
       memory_after: { A: memoryOf(aAfter), B: memoryOf(bAfter) },
       profile_windows: Object.fromEntries(c.servers.map((s) => s.profileWindow(flood.startedAt, lastSeen))),
     };
