@@ -1,7 +1,15 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MetricsService } from '../../metrics/metrics.service.js';
-import { concatenatedUrl, joinedUrl, RemoteClusterClient, RemoteClusterTransportError, type PeerTarget } from './remote-cluster.client.js';
+import { Readable } from 'node:stream';
+import {
+  concatenatedUrl,
+  joinedUrl,
+  type OutboundRecord,
+  RemoteClusterClient,
+  RemoteClusterTransportError,
+  type PeerTarget,
+} from './remote-cluster.client.js';
 
 const REMOTE = 'tewhd6bhj9buofu8fbiqnbfixg';
 const OTHER = 'gpgt4tobrxes9953tho4qxdaa5';
@@ -218,5 +226,59 @@ describe('RemoteClusterClient', () => {
     for (let i = 0; i < 3; i++) await client.sendMsg(target, { id: OTHER, topic: 't', create_at: 1, payload: null });
     expect(peer.seen.map((s) => s.headers.connection)).toEqual(['keep-alive', 'keep-alive', 'keep-alive']);
     expect(new Set(peer.seen.map((s) => s.clientPort)).size).toBe(1);
+  });
+
+  it('streams an upload raw, with only the X- headers and its length, and reads 204 as incomplete, 200 as the FileInfo', async () => {
+    const chunks = [Buffer.alloc(70_000, 1), Buffer.alloc(70_000, 2)];
+    let opened = 0;
+    const body = { open: async () => (opened++, Readable.from(chunks)), length: 140_000 };
+    peer.handler = (_req, res) => {
+      res.statusCode = 204;
+      res.end();
+    };
+    expect(await client.uploadFile(target, OTHER, body)).toEqual({ complete: false });
+    const [req] = peer.seen;
+    expect(req.url).toBe(`/api/v4/remotecluster/upload/${OTHER}`);
+    expect(req.headers['content-length']).toBe('140000');
+    expect(req.headers['content-type']).toBeUndefined();
+    expect(req.headers['x-remotecluster-token']).toBe(TOKEN);
+    expect(req.body.length).toBe(140_000);
+
+    peer.handler = (_req, res) => res.end('{"id":"f","size":140000}');
+    expect(await client.uploadFile(target, OTHER, body)).toEqual({ complete: true, fileInfo: { id: 'f', size: 140000 } });
+    expect(opened).toBe(2);
+    peer.handler = (_req, res) => {
+      res.statusCode = 413;
+      res.end('{"id":"api.upload.create.upload_too_large.app_error"}');
+    };
+    expect(await failureOf(client.uploadFile(target, OTHER, body))).toMatchObject({ kind: 'http_status', status: 413, permanent: true });
+  });
+
+  it('sends a profile image as multipart part "image" named profile.png', async () => {
+    peer.handler = (_req, res) => res.end('{"status":"OK"}');
+    const png = Buffer.from('\x89PNG\r\n\x1a\nfake', 'latin1');
+    await client.sendProfileImage(target, OTHER, { open: async () => Readable.from([png]), length: png.length });
+    const [req] = peer.seen;
+    expect(req.url).toBe(`/api/v4/remotecluster/${OTHER}/image`);
+    const boundary = /boundary=(\S+)/.exec(req.headers['content-type']!)![1];
+    expect(Number(req.headers['content-length'])).toBeGreaterThan(png.length + 2 * boundary.length);
+    expect(req.body).toContain(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="profile.png"`);
+    expect(req.body.endsWith(`--${boundary}--\r\n`)).toBe(true);
+  });
+
+  it('fails a stream that stops moving after the idle limit, and tells listeners about every request', async () => {
+    const seen: OutboundRecord[] = [];
+    const off = client.onOutbound((r) => void seen.push(r));
+    await client.sendMsg(target, { id: OTHER, topic: 'sharedchannel_sync', create_at: 1, payload: { secret: false } });
+    // A body that sends one chunk and then nothing: no progress for longer than msgTimeoutMs (300 ms).
+    const stalled = new Readable({ read() {} });
+    stalled.push(Buffer.alloc(10));
+    const failure = await failureOf(client.uploadFile(target, OTHER, { open: async () => stalled, length: 100 }));
+    expect(failure).toMatchObject({ kind: 'timeout' });
+    off();
+    await client.sendMsg(target, { id: OTHER, topic: 't', create_at: 1, payload: null });
+    expect(seen.map((r) => r.kind)).toEqual(['msg', 'upload']);
+    expect(JSON.parse(seen[0].body!)).toMatchObject({ remote_id: REMOTE, msg: { topic: 'sharedchannel_sync', payload: { secret: false } } });
+    expect(seen[1]).toMatchObject({ bytes: 100, url: `${url}/api/v4/remotecluster/upload/${OTHER}` });
   });
 });

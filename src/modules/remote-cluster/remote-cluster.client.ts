@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { Agent as HttpAgent, type IncomingMessage, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { posix } from 'node:path';
+import { Readable } from 'node:stream';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { newId } from '../../common/ids.js';
@@ -20,7 +22,8 @@ import type { RemoteClusterInvite } from './invite-crypto.js';
 
 /**
  * The only code in the server that calls peers. Everything that goes to another server, a message, a ping or
- * an invitation confirmation, is a JSON frame POSTed here, with Mattermost's headers and limits (section 3.4).
+ * an invitation confirmation, is a JSON frame POSTed here, with Mattermost's headers and limits (section 3.4);
+ * file and profile-image bytes are streamed from their store into the request, never held in memory whole.
  */
 
 /** Where and as whom to call a peer: its id, base URL and the token it expects from us. */
@@ -88,6 +91,32 @@ export class RemoteClusterTransportError extends Error {
 /** A keep-alive socket the peer had already closed when we reused it: safe to retry once on a new one. */
 class StaleSocketError extends RemoteClusterTransportError {}
 
+/** What is about to leave for a peer: the whole frame for JSON calls, only the size for file bytes. */
+export interface OutboundRecord {
+  remote_id: string;
+  kind: 'msg' | 'ping' | 'confirm_invite' | 'upload' | 'profile_image';
+  url: string;
+  /** The JSON frame as sent (msg, ping, confirm_invite). */
+  body?: string;
+  /** Bytes of a streamed body (upload, profile_image). */
+  bytes?: number;
+}
+
+export type OutboundListener = (record: OutboundRecord) => void;
+
+/** A streamed request body: opened (again, after a stale keep-alive socket) only when the request goes out. */
+export interface StreamedBody {
+  open: () => Promise<Readable>;
+  length: number;
+}
+
+/** The peer's answer to an upload: 200 with the FileInfo when the file is complete, 204 while it is not. */
+export interface UploadReply {
+  complete: boolean;
+  /** The FileInfo JSON (complete only). */
+  fileInfo?: unknown;
+}
+
 export interface PingResult {
   sent_at: number;
   recv_at: number;
@@ -115,6 +144,26 @@ interface RawReply {
   body: Buffer;
 }
 
+/** How one request is bounded: a total deadline (frames), or a limit on time without progress (streamed bytes). */
+type Timing = { deadline: number } | { idleMs: number };
+
+interface OutgoingBody {
+  headers: Record<string, string | number>;
+  /** The JSON frame. */
+  buffer?: Buffer;
+  stream?: StreamedBody;
+}
+
+/** The multipart envelope Mattermost's sendProfileImage writes: one file part `image`, filename profile.png. */
+function multipartImage(boundary: string): { head: Buffer; tail: Buffer } {
+  return {
+    head: Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="profile.png"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+    ),
+    tail: Buffer.from(`\r\n--${boundary}--\r\n`),
+  };
+}
+
 @Injectable()
 export class RemoteClusterClient implements OnApplicationShutdown {
   private readonly logger = new Logger(RemoteClusterClient.name);
@@ -125,6 +174,8 @@ export class RemoteClusterClient implements OnApplicationShutdown {
   private readonly errors: Counter<'remote_id' | 'timeout'>;
   private readonly pingTime: Histogram<'remote_id'>;
   private readonly clockSkew: Gauge<'remote_id'>;
+  private readonly streamedBytes: Counter<'remote_id' | 'kind'>;
+  private readonly outboundListeners = new Set<OutboundListener>();
 
   constructor(
     metrics: MetricsService,
@@ -144,11 +195,67 @@ export class RemoteClusterClient implements OnApplicationShutdown {
       'Estimated clock offset of a remote cluster from its last ping: rtt/2 - (recv_at - sent_at), seconds',
       ['remote_id'],
     );
+    this.streamedBytes = metrics.counter('remote_cluster_bytes_streamed_total', 'File and profile-image bytes sent to remote clusters', [
+      'remote_id',
+      'kind',
+    ]);
+  }
+
+  /**
+   * Sees every request before it leaves (for audits: what exactly did we tell which peer). Listeners run in line
+   * and must not throw; returns the unsubscribe function.
+   */
+  onOutbound(listener: OutboundListener): () => void {
+    this.outboundListeners.add(listener);
+    return () => this.outboundListeners.delete(listener);
+  }
+
+  /**
+   * POST /upload/{uploadId} with the file's bytes from the session's offset on (section 7 step 3): a raw body with
+   * only the X- headers, as Mattermost sends it. Streamed, and bounded by time without progress rather than a
+   * total deadline, so a large file on a slow link is not cut off at 60 s (Mattermost's weakness 12.21).
+   */
+  async uploadFile(target: PeerTarget, uploadId: string, body: StreamedBody): Promise<UploadReply> {
+    const url = joinedUrl(target.site_url, `upload/${uploadId}`);
+    this.notify({ remote_id: target.remote_id, kind: 'upload', url: url.href, bytes: body.length });
+    const reply = await this.post(target, url, { headers: { 'Content-Length': body.length }, stream: body }, { idleMs: this.options.msgTimeoutMs }, [200, 204]);
+    this.streamedBytes.inc({ remote_id: target.remote_id, kind: 'upload' }, body.length);
+    if (reply.status === 204) return { complete: false };
+    const info = this.json(reply.body);
+    if (!info || typeof info !== 'object') throw new RemoteClusterTransportError(target.remote_id, 'bad_response', 'the reply to /upload is not a FileInfo');
+    return { complete: true, fileInfo: info };
+  }
+
+  /** POST /{userId}/image: multipart part `image` (filename profile.png) streamed from the store (section 6.5). */
+  async sendProfileImage(target: PeerTarget, userId: string, image: StreamedBody): Promise<void> {
+    const url = joinedUrl(target.site_url, `${userId}/image`);
+    const boundary = `mmfed${randomBytes(12).toString('hex')}`;
+    const { head, tail } = multipartImage(boundary);
+    const length = head.length + image.length + tail.length;
+    const open = async (): Promise<Readable> => {
+      const file = await image.open();
+      return Readable.from(
+        (async function* () {
+          yield head;
+          for await (const chunk of file) yield chunk as Buffer;
+          yield tail;
+        })(),
+        { objectMode: false },
+      );
+    };
+    this.notify({ remote_id: target.remote_id, kind: 'profile_image', url: url.href, bytes: image.length });
+    await this.post(
+      target,
+      url,
+      { headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': length }, stream: { open, length } },
+      { idleMs: this.options.msgTimeoutMs },
+    );
+    this.streamedBytes.inc({ remote_id: target.remote_id, kind: 'profile_image' }, image.length);
   }
 
   /** POST /msg; the peer's Response envelope (which may say FAIL: that is the caller's business). */
   async sendMsg<P>(target: PeerTarget, msg: RemoteClusterMsg<P>): Promise<RemoteClusterResponse> {
-    const reply = await this.post(target, joinedUrl(target.site_url, 'msg'), { remote_id: target.remote_id, msg }, this.options.msgTimeoutMs);
+    const reply = await this.postFrame(target, 'msg', joinedUrl(target.site_url, 'msg'), { remote_id: target.remote_id, msg }, this.options.msgTimeoutMs);
     const response = parseResponse(this.json(reply.body));
     if (!response) throw new RemoteClusterTransportError(target.remote_id, 'bad_response', 'the reply to /msg is not a Response envelope');
     return response;
@@ -164,7 +271,7 @@ export class RemoteClusterClient implements OnApplicationShutdown {
       create_at: sentAt,
       payload: { sent_at: sentAt, recv_at: 0 },
     };
-    const reply = await this.post(target, concatenatedUrl(target.site_url, 'ping'), { remote_id: target.remote_id, msg }, this.options.pingTimeoutMs);
+    const reply = await this.postFrame(target, 'ping', concatenatedUrl(target.site_url, 'ping'), { remote_id: target.remote_id, msg }, this.options.pingTimeoutMs);
     const rttMs = performance.now() - started;
     const ping = parsePingReply(this.json(reply.body));
     if (!ping) throw new RemoteClusterTransportError(target.remote_id, 'bad_response', 'the reply to /ping is not a ping');
@@ -179,7 +286,13 @@ export class RemoteClusterClient implements OnApplicationShutdown {
    */
   async confirmInvite(target: PeerTarget, confirmation: RemoteClusterInvite): Promise<void> {
     const msg: RemoteClusterMsg<RemoteClusterInvite> = { id: newId(), topic: TOPIC_INVITATION, create_at: Date.now(), payload: confirmation };
-    const reply = await this.post(target, concatenatedUrl(target.site_url, 'confirm_invite'), { remote_id: target.remote_id, msg }, this.options.pingTimeoutMs);
+    const reply = await this.postFrame(
+      target,
+      'confirm_invite',
+      concatenatedUrl(target.site_url, 'confirm_invite'),
+      { remote_id: target.remote_id, msg },
+      this.options.pingTimeoutMs,
+    );
     const response = parseResponse(this.json(reply.body));
     if (!response) throw new RemoteClusterTransportError(target.remote_id, 'bad_response', 'the reply to /confirm_invite is not a Response envelope');
     if (response.status !== RESPONSE_STATUS_OK) throw new RemoteClusterTransportError(target.remote_id, 'rejected', response.err || 'confirmation refused');
@@ -204,12 +317,35 @@ export class RemoteClusterClient implements OnApplicationShutdown {
     }
   }
 
-  /** One frame POST with metrics. Non-200 is a failure (Mattermost ignores the body; we keep its error id for logs). */
-  private async post(target: PeerTarget, url: URL, frame: RemoteClusterFrame, timeoutMs: number): Promise<RawReply> {
+  private notify(record: OutboundRecord): void {
+    for (const listener of this.outboundListeners) {
+      try {
+        listener(record);
+      } catch (err) {
+        this.logger.warn({ err, remote_id: record.remote_id }, 'outbound listener failed');
+      }
+    }
+  }
+
+  /** A JSON frame, under one deadline. */
+  private postFrame(target: PeerTarget, kind: OutboundRecord['kind'], url: URL, frame: RemoteClusterFrame, timeoutMs: number): Promise<RawReply> {
+    const text = JSON.stringify(frame);
+    this.notify({ remote_id: target.remote_id, kind, url: url.href, body: text });
+    const buffer = Buffer.from(text, 'utf8');
+    return this.post(
+      target,
+      url,
+      { headers: { 'Content-Type': 'application/json', 'Content-Length': buffer.length }, buffer },
+      { deadline: Date.now() + timeoutMs },
+    );
+  }
+
+  /** One POST with metrics. Another status than `ok` is a failure (Mattermost ignores the body; we keep its error id for logs). */
+  private async post(target: PeerTarget, url: URL, body: OutgoingBody, timing: Timing, ok: number[] = [200]): Promise<RawReply> {
     const labels = { remote_id: target.remote_id };
     try {
-      const reply = await this.exchange(target, url, Buffer.from(JSON.stringify(frame), 'utf8'), timeoutMs);
-      if (reply.status !== 200) {
+      const reply = await this.exchange(target, url, body, timing);
+      if (!ok.includes(reply.status)) {
         throw new RemoteClusterTransportError(target.remote_id, 'http_status', `${url.pathname} answered ${reply.status}${this.describeAppError(reply.body)}`, reply.status);
       }
       this.sent.inc(labels);
@@ -229,52 +365,61 @@ export class RemoteClusterClient implements OnApplicationShutdown {
   }
 
   /**
-   * The HTTP exchange under one deadline that covers waiting for a socket, sending and reading the reply.
-   * A keep-alive socket the peer closed just as we reused it is retried once on a fresh one, as Node advises.
+   * The HTTP exchange, bounded by `timing` from waiting for a socket to reading the reply. A keep-alive socket
+   * the peer closed just as we reused it is retried once on a fresh one, as Node advises (a streamed body is
+   * opened again: nothing of it reached the peer).
    */
-  private async exchange(target: PeerTarget, url: URL, body: Buffer, timeoutMs: number): Promise<RawReply> {
-    const deadline = Date.now() + timeoutMs;
+  private async exchange(target: PeerTarget, url: URL, body: OutgoingBody, timing: Timing): Promise<RawReply> {
     try {
-      return await this.attempt(target, url, body, deadline);
+      return await this.attempt(target, url, body, timing);
     } catch (err) {
-      if (err instanceof StaleSocketError && Date.now() < deadline) return this.attempt(target, url, body, deadline);
+      if (err instanceof StaleSocketError && (!('deadline' in timing) || Date.now() < timing.deadline)) return this.attempt(target, url, body, timing);
       throw err;
     }
   }
 
-  private attempt(target: PeerTarget, url: URL, body: Buffer, deadline: number): Promise<RawReply> {
+  private async attempt(target: PeerTarget, url: URL, body: OutgoingBody, timing: Timing): Promise<RawReply> {
     const { remote_id: remoteId } = target;
     const max = this.options.maxResponseBytes;
+    const source = body.stream ? await body.stream.open() : undefined;
     return new Promise<RawReply>((resolve, reject) => {
       let req: ReturnType<typeof httpRequest> | undefined;
       let settled = false;
+      let timer: NodeJS.Timeout | undefined;
       const finish = (err: Error | null, reply?: RawReply) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         if (err) {
           req?.destroy();
+          source?.destroy();
           reject(err);
         } else {
+          // The peer answered before taking the whole body (a refusal): that socket is done for.
+          if (source && !source.readableEnded) {
+            source.destroy();
+            req?.destroy();
+          }
           resolve(reply!);
         }
       };
-      const timeoutMs = Math.max(1, deadline - Date.now());
-      const timer = setTimeout(
-        () => finish(new RemoteClusterTransportError(remoteId, 'timeout', `no complete reply from ${url.origin} within ${timeoutMs} ms`)),
-        timeoutMs,
-      );
+      // A deadline fires once; an idle limit is pushed back by every chunk that moves either way.
+      const arm = () => {
+        clearTimeout(timer);
+        const ms = 'deadline' in timing ? Math.max(1, timing.deadline - Date.now()) : timing.idleMs;
+        const what = 'deadline' in timing ? `no complete reply from ${url.origin} within ${ms} ms` : `no progress with ${url.origin} for ${ms} ms`;
+        timer = setTimeout(() => finish(new RemoteClusterTransportError(remoteId, 'timeout', what)), ms);
+      };
+      const progress = 'idleMs' in timing ? arm : () => undefined;
+      arm();
 
       try {
-        const headers: Record<string, string | number> = {
-          'Content-Type': 'application/json',
-          'Content-Length': body.length,
-          Accept: 'application/json',
-        };
+        const headers: Record<string, string | number> = { ...body.headers, Accept: 'application/json' };
         for (const h of REMOTE_CLUSTER_ID_HEADERS) headers[h] = remoteId;
         for (const h of REMOTE_CLUSTER_TOKEN_HEADERS) headers[h] = target.token;
         const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
         req = send(url, { method: 'POST', agent: this.agentFor(remoteId, url), headers }, (res: IncomingMessage) => {
+          progress();
           const declared = Number(res.headers['content-length']);
           if (Number.isFinite(declared) && declared > max) {
             finish(new RemoteClusterTransportError(remoteId, 'too_large', `reply of ${declared} bytes exceeds ${max}`));
@@ -283,6 +428,7 @@ export class RemoteClusterClient implements OnApplicationShutdown {
           const chunks: Buffer[] = [];
           let size = 0;
           res.on('data', (chunk: Buffer) => {
+            progress();
             size += chunk.length;
             if (size > max) {
               finish(new RemoteClusterTransportError(remoteId, 'too_large', `reply exceeds ${max} bytes`));
@@ -301,7 +447,14 @@ export class RemoteClusterClient implements OnApplicationShutdown {
           const Failure = sent.reusedSocket && err.code === 'ECONNRESET' ? StaleSocketError : RemoteClusterTransportError;
           finish(new Failure(remoteId, 'network', `${url.origin}: ${err.code ?? err.message}`));
         });
-        sent.end(body);
+        if (source) {
+          // Backpressure end to end: the file is read only as fast as the peer takes it.
+          source.on('data', progress);
+          source.on('error', (err) => finish(new RemoteClusterTransportError(remoteId, 'network', `reading the body: ${err.message}`)));
+          source.pipe(sent);
+        } else {
+          sent.end(body.buffer);
+        }
       } catch (err) {
         // Invalid header characters or an unusable URL throw synchronously.
         finish(new RemoteClusterTransportError(remoteId, 'network', (err as Error).message));

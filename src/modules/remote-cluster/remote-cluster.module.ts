@@ -36,6 +36,7 @@ import { TopicRegistry } from './topic-registry.service.js';
     InviteAttemptLimiter,
     { provide: REMOTE_CLUSTER_TOKEN_VERIFIER, useExisting: RemoteClusterService },
   ],
-  exports: [RemoteClusterService, RemoteClusterClient, TopicRegistry, ConnectionStateService],
+  // The verifier too: modules with server-to-server routes of their own (uploads) put @RemoteClusterAuth() on them.
+  exports: [RemoteClusterService, RemoteClusterClient, TopicRegistry, ConnectionStateService, REMOTE_CLUSTER_TOKEN_VERIFIER],
 })
 export class RemoteClusterModule {}

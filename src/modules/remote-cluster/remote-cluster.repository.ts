@@ -73,6 +73,10 @@ export class RemoteClusterRepository {
     return this.repo.findOneBy({ remote_id: remoteId, delete_at: 0 });
   }
 
+  async setLastGlobalUserSyncAt(remoteId: string, at: number): Promise<void> {
+    await this.repo.update({ remote_id: remoteId }, { last_global_user_sync_at: at });
+  }
+
   /** The secret a live remote must present; null for unknown or deleted remotes. */
   async findActiveToken(remoteId: string): Promise<string | null> {
     const row = await this.repo.findOne({ select: { token: true }, where: { remote_id: remoteId, delete_at: 0 } });

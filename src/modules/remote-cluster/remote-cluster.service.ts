@@ -25,7 +25,7 @@ import type {
 import { InviteAttemptLimiter } from './invite-attempt-limiter.js';
 import { decryptInvite, encryptInvite, INVITE_VERSION, InviteError, type RemoteClusterInvite } from './invite-crypto.js';
 import { RemoteClusterHeartbeatService } from './remote-cluster-heartbeat.service.js';
-import { RemoteClusterClient, RemoteClusterTransportError } from './remote-cluster.client.js';
+import { type PeerTarget, RemoteClusterClient, RemoteClusterTransportError, type StreamedBody, type UploadReply } from './remote-cluster.client.js';
 import { isConfirmed, RemoteClusterEntity, SITE_URL_PENDING_PREFIX } from './remote-cluster.entity.js';
 import { RemoteClusterErrors } from './remote-cluster.errors.js';
 import { type RemoteClusterJson, toRemoteClusterJson } from './remote-cluster.mapper.js';
@@ -283,12 +283,28 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
    * RemoteClusterTransportError; `permanent` is set for remotes that are gone or refuse the request.
    */
   async sendMsg<P>(remoteId: string, topic: string, payload: P): Promise<RemoteClusterResponse> {
+    return this.client.sendMsg(await this.target(remoteId), { id: newId(), topic, create_at: Date.now(), payload });
+  }
+
+  /** Streams a file's bytes to an upload session the remote created (section 7); same errors as sendMsg. */
+  async sendUpload(remoteId: string, uploadId: string, body: StreamedBody): Promise<UploadReply> {
+    return this.client.uploadFile(await this.target(remoteId), uploadId, body);
+  }
+
+  /** Streams a profile image of a user we own to the remote (section 6.5); same errors as sendMsg. */
+  async sendProfileImage(remoteId: string, userId: string, image: StreamedBody): Promise<void> {
+    await this.client.sendProfileImage(await this.target(remoteId), userId, image);
+  }
+
+  /** Mattermost's last_global_user_sync_at: the update_at up to which all our users reached the remote. */
+  async recordGlobalUserSync(remoteId: string, at: number): Promise<void> {
+    await this.remotes.setLastGlobalUserSyncAt(remoteId, at);
+  }
+
+  private async target(remoteId: string): Promise<PeerTarget> {
     const rc = await this.remotes.findActiveById(remoteId);
     if (!rc || !isConfirmed(rc)) throw new RemoteClusterTransportError(remoteId, 'rejected', 'no confirmed secure connection with this remote');
-    return this.client.sendMsg(
-      { remote_id: rc.remote_id, site_url: rc.site_url, token: rc.remote_token },
-      { id: newId(), topic, create_at: Date.now(), payload },
-    );
+    return { remote_id: rc.remote_id, site_url: rc.site_url, token: rc.remote_token };
   }
 
   // ---- helpers ----------------------------------------------------------------------------------------------
