@@ -6,6 +6,7 @@ import { SharedChannels1795648606366 } from './1795648606366-SharedChannels.js';
 import { ChannelChangeSequence1795648766267 } from './1795648766267-ChannelChangeSequence.js';
 import { SharedChannelUnsharePending1795648994659 } from './1795648994659-SharedChannelUnsharePending.js';
 import { SyncPostRetries1795649120064 } from './1795649120064-SyncPostRetries.js';
+import { AttachmentsMembershipUserSync1795650019069 } from './1795650019069-AttachmentsMembershipUserSync.js';
 
 /** Every migration, oldest first. `npm run migration:generate` appends here; a test checks none is missing. */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -16,4 +17,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   ChannelChangeSequence1795648766267,
   SharedChannelUnsharePending1795648994659,
   SyncPostRetries1795649120064,
+  AttachmentsMembershipUserSync1795650019069,
 ];

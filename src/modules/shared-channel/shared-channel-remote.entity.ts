@@ -48,4 +48,11 @@ export class SharedChannelRemoteEntity {
   @Column({ type: 'boolean', default: false }) unshare_pending: boolean;
   /** Cursor over the change journal for status and profile changes of users in this channel. */
   @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) last_user_event_seq: number;
+  /**
+   * Cursor over the change journal for member_added/member_removed of this channel: the membership sync sends the
+   * net change per user after it. 0 on a new or re-invited remote, so the first pass sends every current member.
+   * last_members_sync_at (Mattermost's timestamp cursor) is kept for the API only: two changes in one millisecond
+   * across a batch boundary would make a timestamp cursor skip one.
+   */
+  @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) last_member_event_seq: number;
 }

@@ -97,7 +97,7 @@ export class SharedChannelRepository {
           'last_post_update_at', 'last_post_update_id', 'last_post_create_at', 'last_post_create_id',
           'last_members_sync_at', 'last_post_seq', 'last_post_seq_id', 'last_reaction_seq', 'last_reaction_key',
           'last_ack_seq', 'last_ack_key',
-          'last_user_event_seq',
+          'last_user_event_seq', 'last_member_event_seq',
         ],
         ['channel_id', 'remote_id'],
       )

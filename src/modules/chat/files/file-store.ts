@@ -20,9 +20,10 @@ export interface FileStore {
    * Resumable writes: streams `source` into `key` starting at byte `offset` (bytes stored beyond it are dropped
    * first; the object is created when `offset` is 0). More than `maxBytes` from `source` fails with
    * FileTooLargeError. Whatever arrived before a failure (the source aborting, say) stays stored and flushed, so
-   * the next append continues where this one stopped: size() tells where. Resolves with the object's size.
+   * the next append continues where this one stopped: size() tells where. Resolves with the object's size and the
+   * SHA-256 of the bytes this call appended (the whole object's when `offset` was 0).
    */
-  append(key: string, source: Readable, offset: number, maxBytes: number): Promise<number>;
+  append(key: string, source: Readable, offset: number, maxBytes: number): Promise<StoredObject>;
   /** Renames an object (a completed partial upload into its final place), replacing any object at `to`. */
   move(from: string, to: string): Promise<void>;
   read(key: string, range?: { start: number; end?: number }): Promise<Readable>;

@@ -81,7 +81,7 @@ export class LocalFileStore implements FileStore {
     return { size, sha256: hash.digest('hex') };
   }
 
-  async append(key: string, source: Readable, offset: number, maxBytes: number): Promise<number> {
+  async append(key: string, source: Readable, offset: number, maxBytes: number): Promise<StoredObject> {
     const target = this.pathOf(key);
     await mkdir(dirname(target), { recursive: true });
     const stored = (await this.size(key)) ?? -1;
@@ -94,10 +94,12 @@ export class LocalFileStore implements FileStore {
       await truncate(target, offset);
     }
     let received = 0;
+    const hash = createHash('sha256');
     const meter = new Transform({
       transform(chunk: Buffer, _enc, done) {
         received += chunk.length;
         if (received > maxBytes) return done(new FileTooLargeError(maxBytes));
+        hash.update(chunk);
         done(null, chunk);
       },
     });
@@ -130,7 +132,7 @@ export class LocalFileStore implements FileStore {
       source.pipe(meter).pipe(out);
     });
     if (failure) throw failure;
-    return (await stat(target)).size;
+    return { size: (await stat(target)).size, sha256: hash.digest('hex') };
   }
 
   async move(from: string, to: string): Promise<void> {
