@@ -7,9 +7,11 @@ import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { AuthModule } from './modules/auth/auth.module.js';
 import { ChatModule } from './modules/chat/chat.module.js';
+import { MembershipModule } from './modules/membership/membership.module.js';
 import { SyncModule } from './modules/sync/sync.module.js';
 import { SharedChannelModule } from './modules/shared-channel/shared-channel.module.js';
 import { RemoteClusterModule } from './modules/remote-cluster/remote-cluster.module.js';
+import { UploadsModule } from './modules/uploads/uploads.module.js';
 import { QueueModule } from './queue/queue.module.js';
 import { RedisModule } from './redis/redis.module.js';
 
@@ -31,6 +33,8 @@ export class AppModule {
         ChatModule,
         RemoteClusterModule,
         SharedChannelModule,
+        MembershipModule,
+        UploadsModule,
         SyncModule,
       ],
     };

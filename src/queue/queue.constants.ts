@@ -18,6 +18,8 @@ export enum JobName {
   SyncChannel = 'sync-channel',
   /** Safety net: re-queues every (channel, remote) whose cursors are behind. */
   SyncSweep = 'sync-sweep',
+  /** Sends local users changed since the remote's cursor to one remote, in batches (protocol 6.4). */
+  GlobalUserSync = 'global-user-sync',
 }
 
 /** Payload of each job: enqueue() with a wrong payload does not compile. */
@@ -27,6 +29,7 @@ export interface JobPayloads {
   [JobName.PingRemote]: { remote_id: string };
   [JobName.SyncChannel]: { channel_id: string; remote_id: string };
   [JobName.SyncSweep]: Record<string, never>;
+  [JobName.GlobalUserSync]: { remote_id: string };
 }
 
 export const JOB_QUEUE: { [N in JobName]: QueueName } = {
@@ -35,6 +38,7 @@ export const JOB_QUEUE: { [N in JobName]: QueueName } = {
   [JobName.PingRemote]: QueueName.RemoteCluster,
   [JobName.SyncChannel]: QueueName.Sync,
   [JobName.SyncSweep]: QueueName.Sync,
+  [JobName.GlobalUserSync]: QueueName.Sync,
 };
 
 /** Retry policy: transient failures are retried by BullMQ, with exponential backoff from 2 s. */

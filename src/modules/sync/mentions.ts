@@ -52,3 +52,26 @@ export function applyMentionTransforms(
   }
   return out;
 }
+
+/** Mentions that notify a group, not a user. */
+const SPECIAL_MENTIONS = new Set(['all', 'channel', 'here']);
+const MENTION_RE = /(^|[^a-z0-9_\-.:@])@([a-z0-9_\-.:]+)/gi;
+
+/**
+ * Every @mention in a message as a list of candidates, longest first: "@alice." may name "alice." or "alice", as
+ * Mattermost tries trailing punctuation both ways. Lower-cased; @all, @channel and @here are not users.
+ */
+export function possibleMentions(message: string): string[][] {
+  const out: string[][] = [];
+  for (const m of message.matchAll(MENTION_RE)) {
+    let name = m[2].toLowerCase();
+    const candidates: string[] = [];
+    while (name) {
+      if (!SPECIAL_MENTIONS.has(name)) candidates.push(name);
+      if (!/[._\-:]$/.test(name)) break;
+      name = name.slice(0, -1);
+    }
+    if (candidates.length) out.push(candidates);
+  }
+  return out;
+}

@@ -1,13 +1,18 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { UserDirectory } from '../auth/user-directory.service.js';
+import { ChannelAccess } from '../chat/channels/channel-access.service.js';
+import { ChannelsService } from '../chat/channels/channels.service.js';
 import { ChannelImportService } from '../chat/feed/channel-import.service.js';
 import type { PostEntity } from '../chat/posts/post.entity.js';
 import type { ReactionEntity } from '../chat/posts/reaction.entity.js';
 import type { StatusValue } from '../chat/users/status.entity.js';
+import { MembershipService } from '../membership/membership.service.js';
 import type { RemoteClusterJson } from '../remote-cluster/remote-cluster.mapper.js';
 import type { RemoteClusterMsg } from '../remote-cluster/dto/frame.dto.js';
 import { TopicRegistry } from '../remote-cluster/topic-registry.service.js';
 import { RemoteUserError, RemoteUsersService } from '../shared-channel/remote-users.service.js';
+import type { SharedChannelEntity } from '../shared-channel/shared-channel.entity.js';
 import { SharedChannelRepository } from '../shared-channel/shared-channel.repository.js';
 import {
   emptySyncResponse,
@@ -15,6 +20,7 @@ import {
   type SyncMsg,
   type SyncResponse,
   TOPIC_GLOBAL_USER_SYNC,
+  TOPIC_MEMBERSHIP,
   TOPIC_SYNC,
   type WireAck,
   type WirePost,
@@ -23,6 +29,7 @@ import {
   type WireUser,
 } from '../shared-channel/wire.types.js';
 import { applyMentionTransforms, type MentionTarget } from './mentions.js';
+import { toLocalPermalinks } from './permalinks.js';
 import { SyncMetrics } from './sync.metrics.js';
 import { wireAckProblem, wirePostProblem, wireReactionProblem, wireStatusProblem } from './sync-wire.js';
 
@@ -61,34 +68,70 @@ export class SyncReceiver implements OnModuleInit {
     private readonly users: UserDirectory,
     private readonly importer: ChannelImportService,
     private readonly metrics: SyncMetrics,
+    private readonly membership: MembershipService,
+    private readonly channels: ChannelsService,
+    private readonly access: ChannelAccess,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
     this.topics.register(TOPIC_SYNC, (remote, msg: RemoteClusterMsg<unknown>) => this.receive(remote, msg.payload));
     this.topics.register(TOPIC_GLOBAL_USER_SYNC, (remote, msg: RemoteClusterMsg<unknown>) => this.receive(remote, msg.payload));
+    // Older senders put membership changes on their own topic; the message is a SyncMsg all the same.
+    this.topics.register(TOPIC_MEMBERSHIP, (remote, msg: RemoteClusterMsg<unknown>) => this.receive(remote, msg.payload));
   }
 
-  async receive(sender: RemoteClusterJson, payload: unknown): Promise<SyncResponse> {
+  /** The SyncResponse; undefined (a null payload, as Mattermost answers) for a message of a feature that is off. */
+  async receive(sender: RemoteClusterJson, payload: unknown): Promise<SyncResponse | undefined> {
     const msg = parseSyncMsg(payload);
     const res = emptySyncResponse();
     if (msg.channel_id === '') {
       if (msg.posts?.length || msg.reactions?.length || msg.statuses?.length || msg.acknowledgements?.length) {
         throw new SyncReceiveError('global user sync may only carry users');
       }
+      if (!this.config.sync.globalUserSync) return undefined;
+      // Users only: no team or channel membership comes with them.
       await this.receiveUsers(sender, msg.users ?? {}, res);
       return res;
     }
+    const memberSync = this.membership.enabled;
+    if (msg.membership_changes?.length && !memberSync && !msg.users && !msg.posts?.length && !msg.reactions?.length) return undefined;
     const [share, scr] = await Promise.all([this.shares.findShare(msg.channel_id), this.shares.findRemote(msg.channel_id, sender.remote_id)]);
     if (!share || !scr || scr.delete_at) throw new SyncReceiveError(`cannot process sync message; ${NO_LONGER_SHARED}: ${msg.channel_id}`);
     // Unlike Mattermost, the home of a read-only share refuses content that arrives for it anyway.
     const readOnly = share.home && share.readonly;
 
     await this.receiveUsers(sender, msg.users ?? {}, res);
-    if (msg.posts?.length) await this.receivePosts(sender, msg, readOnly, res);
+    if (msg.posts?.length) await this.receivePosts(sender, msg, readOnly, res, await this.permalinkRewriter(share));
     if (msg.acknowledgements?.length) await this.receiveAcks(sender, msg.channel_id, msg.acknowledgements, readOnly, res);
     if (msg.reactions?.length) await this.receiveReactions(sender, msg.channel_id, msg.reactions, readOnly, res);
     if (msg.statuses?.length) await this.receiveStatuses(sender, msg.statuses, res);
+    if (msg.membership_changes?.length && memberSync) await this.receiveMemberships(sender, msg, res);
     return res;
+  }
+
+  private async receiveMemberships(sender: RemoteClusterJson, msg: SyncMsg, res: SyncResponse): Promise<void> {
+    const channel = await this.channels.findById(msg.channel_id);
+    if (!channel) throw new SyncReceiveError('channel not found processing sync message');
+    const errors = await this.membership.apply(sender, channel, msg.membership_changes!);
+    if (errors.length) {
+      res.membership_errors = errors;
+      this.metrics.itemErrors.inc({ remote_id: sender.remote_id, kind: 'membership' }, errors.length);
+    }
+    const applied = msg.membership_changes!.length - errors.length;
+    if (applied > 0) this.metrics.itemsReceived.inc({ remote_id: sender.remote_id, kind: 'membership' }, applied);
+  }
+
+  /** For O and P channels: links to the shared channel's posts on the sender's site, rewritten to ours (9.1). */
+  private async permalinkRewriter(share: SharedChannelEntity): Promise<(message: string) => string> {
+    if ((share.type !== 'O' && share.type !== 'P') || !share.team_id) return (m) => m;
+    let teamName: string;
+    try {
+      teamName = (await this.access.team(share.team_id)).name;
+    } catch {
+      return (m) => m;
+    }
+    return (m) => toLocalPermalinks(m, this.config.http.siteUrl, teamName);
   }
 
   private async receiveUsers(sender: RemoteClusterJson, users: Record<string, WireUser>, res: SyncResponse): Promise<void> {
@@ -107,7 +150,13 @@ export class SyncReceiver implements OnModuleInit {
     if (res.users_syncd!.length) this.metrics.itemsReceived.inc({ remote_id: sender.remote_id, kind: 'user' }, res.users_syncd!.length);
   }
 
-  private async receivePosts(sender: RemoteClusterJson, msg: SyncMsg, readOnly: boolean, res: SyncResponse): Promise<void> {
+  private async receivePosts(
+    sender: RemoteClusterJson,
+    msg: SyncMsg,
+    readOnly: boolean,
+    res: SyncResponse,
+    localLinks: (message: string) => string,
+  ): Promise<void> {
     const channelId = msg.channel_id;
     const valid: WirePost[] = [];
     for (const p of msg.posts ?? []) {
@@ -131,7 +180,7 @@ export class SyncReceiver implements OnModuleInit {
       channel_id: p.channel_id,
       root_id: p.root_id ?? '',
       original_id: typeof p.original_id === 'string' ? p.original_id.slice(0, 26) : '',
-      message: Object.keys(transforms).length ? applyMentionTransforms(p.message, transforms, targets, sender.name) : p.message,
+      message: localLinks(Object.keys(transforms).length ? applyMentionTransforms(p.message, transforms, targets, sender.name) : p.message),
       type: p.type ?? '',
       props: (p.props as Record<string, unknown> | null) ?? {},
       hashtags: typeof p.hashtags === 'string' ? p.hashtags.slice(0, 1000) : '',

@@ -60,7 +60,9 @@ export class SyncScheduler implements OnModuleInit, OnApplicationBootstrap, OnAp
     });
     this.changes.subscribe((e) => this.onChange(e));
     this.connections.subscribe(async (change) => {
-      if (change.online) await this.scheduleRemote(change.remote_id);
+      if (!change.online) return;
+      await this.scheduleRemote(change.remote_id);
+      if (this.config.sync.globalUserSync) await this.scheduleGlobalUserSync(change.remote_id);
     });
     // A confirmed invite gets the channel's first sync at once; a removed remote none.
     this.shareEvents.subscribe(async (e) => {
@@ -103,6 +105,32 @@ export class SyncScheduler implements OnModuleInit, OnApplicationBootstrap, OnAp
     );
   }
 
+  /**
+   * A job that failed while the remote was away waits out its backoff (up to a minute) under the same deduplication
+   * id, so the enqueue above was absorbed by it: now that the remote answers, it runs at once instead.
+   */
+  private async promoteWaitingRetry(dedupId: string): Promise<void> {
+    const jobId = await this.queue.getDeduplicationJobId(dedupId);
+    const job = jobId ? await this.queue.getJob(jobId) : undefined;
+    if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+  }
+
+  /** One global user sync run for the remote; a request while one waits joins it, one while it runs follows it. */
+  async scheduleGlobalUserSync(remoteId: string, delayMs = 0): Promise<void> {
+    await this.queue.add(
+      JobName.GlobalUserSync,
+      { remote_id: remoteId },
+      {
+        delay: delayMs,
+        deduplication: { id: `global-user-sync:${remoteId}`, keepLastIfActive: true },
+        attempts: SYNC_JOB_ATTEMPTS,
+        backoff: { type: 'exponential', delay: SYNC_JOB_BACKOFF_MS },
+        removeOnComplete: { age: 600, count: 1000 },
+        removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
+      },
+    );
+  }
+
   forget(channelId: string): void {
     this.remotesCache.delete(channelId);
   }
@@ -133,13 +161,16 @@ export class SyncScheduler implements OnModuleInit, OnApplicationBootstrap, OnAp
   /** A remote came (back) online: its whole backlog, every channel, now. */
   async scheduleRemote(remoteId: string): Promise<void> {
     const pairs = await this.shares.findActiveChannelsOfRemote(remoteId);
-    for (const p of pairs) await this.enqueue(p.channel_id, remoteId, 0);
+    for (const p of pairs) {
+      await this.enqueue(p.channel_id, remoteId, 0);
+      await this.promoteWaitingRetry(syncJobKey(p.channel_id, remoteId));
+    }
     if (pairs.length) this.logger.log({ remote_id: remoteId, channels: pairs.length }, 'remote online: scheduled its channels');
   }
 
   /** The safety net: whatever a crash or a flushed Redis lost is found again from the cursors. */
   async sweep(now = Date.now()): Promise<number> {
-    const pairs = await this.repo.findBehind(now - this.config.remoteCluster.offlineAfterMs, now);
+    const pairs = await this.repo.findBehind(now - this.config.remoteCluster.offlineAfterMs, now, this.config.sync.membershipSync);
     for (const p of pairs) await this.enqueue(p.channel_id, p.remote_id, 0);
     return pairs.length;
   }

@@ -6,12 +6,19 @@ import { UserDirectory, type UserRecord } from '../auth/user-directory.service.j
 import { ChannelFeedRepository, type SeqCursor } from '../chat/feed/channel-feed.repository.js';
 import type { PostEntity } from '../chat/posts/post.entity.js';
 import { UsersProfileService } from '../chat/users/users-profile.service.js';
+import { MEMBERSHIP_BATCH, MEMBER_EVENTS_PER_PASS, type MembershipCollection, MembershipService } from '../membership/membership.service.js';
+import { RemoteClusterTransportError } from '../remote-cluster/remote-cluster.client.js';
 import { RemoteClusterService } from '../remote-cluster/remote-cluster.service.js';
 import { sanitizeUserForSync } from '../shared-channel/remote-users.service.js';
 import type { SharedChannelRemoteEntity } from '../shared-channel/shared-channel-remote.entity.js';
 import { SharedChannelUserEntity } from '../shared-channel/shared-channel-user.entity.js';
 import { SharedChannelRepository } from '../shared-channel/shared-channel.repository.js';
-import { NO_LONGER_SHARED, type SyncMsg, type SyncResponse, TOPIC_SYNC, type WireUser } from '../shared-channel/wire.types.js';
+import type { SharedChannelEntity } from '../shared-channel/shared-channel.entity.js';
+import { NO_LONGER_SHARED, type SyncMsg, type SyncResponse, TOPIC_SYNC, type WirePost, type WireUser } from '../shared-channel/wire.types.js';
+import { AttachmentIncompleteError, AttachmentSender } from '../uploads/attachment-sender.service.js';
+import { ProfileImagesService } from '../uploads/profile-images.service.js';
+import { possibleMentions } from './mentions.js';
+import { permalinkPostIds, toSharedPermalinks } from './permalinks.js';
 import {
   isLocalOnlyPostType,
   postRetryBackoffMs,
@@ -29,7 +36,7 @@ export interface SyncPassResult {
   more: boolean;
   /** The remote is offline: nothing was sent; the backlog flows when it comes back. */
   offline?: boolean;
-  sent: { users: number; posts: number; reactions: number; acks: number; statuses: number };
+  sent: { users: number; memberships: number; files: number; posts: number; reactions: number; acks: number; statuses: number; images: number };
 }
 
 /** The peer answered FAIL or could not be reached: the job fails and BullMQ retries it with backoff. */
@@ -42,9 +49,10 @@ const key = (seq: number, k: string): SeqCursor => ({ seq, key: k });
 
 /**
  * One sync pass of one shared channel to one remote (protocol section 5.3, with our cursors): collect what changed
- * since the cursors, send it in Mattermost's order (users, posts, acknowledgements, reactions, statuses), and
- * advance each cursor only past what the receiver accepted. Rejected posts go to the retry table; they never
- * hold back the rest. Never sends an item back to the remote it came from.
+ * since the cursors, send it in Mattermost's order (users, memberships, attachments, posts with their mention
+ * transforms, acknowledgements, reactions, statuses, profile images), and advance each cursor only past what the
+ * receiver accepted. Rejected posts go to the retry table; they never hold back the rest. Never sends an item back
+ * to the remote it came from.
  */
 @Injectable()
 export class SyncSender {
@@ -59,6 +67,9 @@ export class SyncSender {
     private readonly remotes: RemoteClusterService,
     private readonly repo: SyncRepository,
     private readonly metrics: SyncMetrics,
+    private readonly membership: MembershipService,
+    private readonly attachments: AttachmentSender,
+    private readonly images: ProfileImagesService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -68,7 +79,7 @@ export class SyncSender {
   }
 
   async run(channelId: string, remoteId: string): Promise<SyncPassResult> {
-    const sent = { users: 0, posts: 0, reactions: 0, acks: 0, statuses: 0 };
+    const sent = { users: 0, memberships: 0, files: 0, posts: 0, reactions: 0, acks: 0, statuses: 0, images: 0 };
     const [found, remote] = await Promise.all([this.shares.findRemote(channelId, remoteId), this.remotes.getRemote(remoteId)]);
     let scr = found;
     if (!scr || scr.delete_at || !scr.is_invite_confirmed) return { more: false, sent };
@@ -80,7 +91,7 @@ export class SyncSender {
     const now = Date.now();
 
     // Everything this pass may send, read at once (independent queries, run in parallel on the pool).
-    const [scanned, retries, reactionsScanned, acksScanned, userEvents] = await Promise.all([
+    const [scanned, retries, reactionsScanned, acksScanned, userEvents, share] = await Promise.all([
       // Posts after the cursor, in commit order.
       this.feed.postsAfter(channelId, key(scr.last_post_seq, scr.last_post_seq_id), batch),
       this.repo.dueRetries(channelId, remoteId, now, SYNC_RETRIES_PER_PASS),
@@ -88,7 +99,13 @@ export class SyncSender {
       this.feed.acksAfter(channelId, key(scr.last_ack_seq, scr.last_ack_key), SYNC_BATCH_REACTIONS),
       // User changes (profile, picture, status) of members, from the journal.
       this.feed.userEventsAfter(channelId, scr.last_user_event_seq, SYNC_BATCH_USER_EVENTS),
+      this.shares.findShare(channelId),
     ]);
+    // Members of direct and group channels are fixed at the invite: nothing to sync.
+    const memberships: MembershipCollection | null =
+      this.membership.enabled && share && share.type !== 'D' && share.type !== 'G'
+        ? await this.membership.collect(channelId, remoteId, scr.last_member_event_seq, MEMBER_EVENTS_PER_PASS)
+        : null;
     const postCursor = scanned.length ? key(scanned[scanned.length - 1].seq, scanned[scanned.length - 1].id) : key(scr.last_post_seq, scr.last_post_seq_id);
     // Never back to the remote it came from; local-only system posts stay here.
     let posts = scanned.filter((p) => p.remote_id !== remoteId && !isLocalOnlyPostType(p.type));
@@ -118,14 +135,18 @@ export class SyncSender {
     const acks = ackRows.filter((a) => a.remote_id !== remoteId);
 
     const statusUserIds = [...new Set(userEvents.filter((e) => e.kind === 'status_changed').map((e) => e.user_id))];
+    const allPosts = [...posts, ...retryPosts];
+    const mentions = await this.resolveMentions(channelId, share, allPosts);
 
-    // 4. Users to send: everyone the content refers to, plus changed members; never the remote's own users.
+    // 4. Users to send: everyone the content refers to (mentioned users too: their profile only, the receiver
+    // never makes them members), plus changed members; never the remote's own users.
     const referenced = new Set<string>([
       ...posts.map((p) => p.user_id),
       ...retryPosts.map((p) => p.user_id),
       ...reactions.map((r) => r.user_id),
       ...acks.map((a) => a.user_id),
       ...userEvents.map((e) => e.user_id),
+      ...mentions.users.map((u) => u.id),
     ]);
     const userRows = (await this.users.findMany([...referenced])).filter((u) => u.remote_id !== remoteId);
     const usersToSend = await this.usersNeedingSync(channelId, remoteId, userRows);
@@ -142,9 +163,29 @@ export class SyncSender {
       sent.users += chunk.length;
     }
 
-    const allPosts = [...posts, ...retryPosts];
+    if (memberships) {
+      sent.memberships = await this.sendMemberships(channelId, remoteId, memberships, now);
+      if (memberships.scanned) {
+        await this.shares.updateRemote(undefined, scr.id, {
+          last_member_event_seq: memberships.lastSeq,
+          last_members_sync_at: Math.max(scr.last_members_sync_at, memberships.lastAt),
+        });
+      }
+    }
+
+    // Files before the posts that name them, so the receiver attaches them as the posts arrive.
+    if (allPosts.some((p) => p.file_ids?.length)) {
+      const files = await this.transfer(remoteId, () => this.attachments.sendForPosts(remoteId, allPosts));
+      sent.files = files.sent;
+      if (files.refused) this.metrics.itemErrors.inc({ remote_id: remoteId, kind: 'attachment' }, files.refused);
+    }
+
     if (allPosts.length) {
-      const reply = await this.send(channelId, remoteId, { posts: allPosts.map(toWirePost) });
+      const wirePosts = await this.toWirePosts(channelId, allPosts);
+      const reply = await this.send(channelId, remoteId, {
+        posts: wirePosts,
+        ...(Object.keys(mentions.transforms).length ? { mention_transforms: mentions.transforms } : {}),
+      });
       const rejected = new Set(reply?.post_errors ?? []);
       for (const post of allPosts) {
         if (rejected.has(post.id)) {
@@ -185,14 +226,93 @@ export class SyncSender {
       await this.shares.updateRemote(undefined, scr.id, { last_user_event_seq: userEvents[userEvents.length - 1].seq });
     }
 
+    // Pictures last, as Mattermost does: of everyone this pass sent or referenced whose picture changed.
+    const pictured = new Map([...userRows, ...(memberships?.addedUsers ?? [])].map((u) => [u.id, u]));
+    sent.images = await this.transfer(remoteId, () => this.images.sendChanged(channelId, remoteId, [...pictured.values()]));
+
     this.metrics.syncs.inc({ remote_id: remoteId, result: 'ok' });
     const more =
       scanned.length >= batch ||
       reactionRows.length >= SYNC_BATCH_REACTIONS ||
       ackRows.length >= SYNC_BATCH_REACTIONS ||
       userEvents.length >= SYNC_BATCH_USER_EVENTS ||
-      retries.length >= SYNC_RETRIES_PER_PASS;
+      retries.length >= SYNC_RETRIES_PER_PASS ||
+      (memberships?.scanned ?? 0) >= MEMBER_EVENTS_PER_PASS;
     return { more, sent };
+  }
+
+  /** Membership changes (with the added users' profiles) in batches of MEMBERSHIP_BATCH; errors are logged. */
+  private async sendMemberships(channelId: string, remoteId: string, collected: MembershipCollection, now: number): Promise<number> {
+    const added = new Map(collected.addedUsers.map((u) => [u.id, u]));
+    let count = 0;
+    for (let i = 0; i < collected.changes.length; i += MEMBERSHIP_BATCH) {
+      const chunk = collected.changes.slice(i, i + MEMBERSHIP_BATCH);
+      const profiles = chunk.flatMap((c) => (c.is_add && added.has(c.user_id) ? [added.get(c.user_id)!] : []));
+      const reply = await this.send(channelId, remoteId, {
+        membership_changes: chunk,
+        ...(profiles.length ? { users: Object.fromEntries(profiles.map((u) => [u.id, sanitizeUserForSync(u)])) } : {}),
+      });
+      if (profiles.length) await this.markUsersSynced(channelId, remoteId, profiles, reply?.users_syncd ?? profiles.map((u) => u.id), now);
+      const refused = reply?.membership_errors?.length ?? 0;
+      if (refused) {
+        this.metrics.itemErrors.inc({ remote_id: remoteId, kind: 'membership' }, refused);
+        this.logger.warn({ channel_id: channelId, remote_id: remoteId, users: reply!.membership_errors }, 'remote refused membership changes');
+      }
+      count += chunk.length - refused;
+    }
+    if (count) this.metrics.itemsSent.inc({ remote_id: remoteId, kind: 'membership' }, count);
+    return count;
+  }
+
+  /**
+   * Section 9.2, sender side: @mentions in the posts that name users of the channel's team (or of the channel, for
+   * direct and group messages) become mention_transforms; the message text is not changed.
+   */
+  private async resolveMentions(
+    channelId: string,
+    share: SharedChannelEntity | null,
+    posts: PostEntity[],
+  ): Promise<{ transforms: Record<string, string>; users: UserRecord[] }> {
+    const lists = posts.filter((p) => !p.delete_at).flatMap((p) => possibleMentions(p.message));
+    if (!lists.length) return { transforms: {}, users: [] };
+    const found = new Map((await this.users.findByUsernames([...new Set(lists.flat())])).map((u) => [u.username, u]));
+    const ids = [...new Set([...found.values()].map((u) => u.id))];
+    const [inChannel, inTeam] = await Promise.all([
+      this.feed.channelMemberIds(channelId, ids),
+      share?.team_id ? this.feed.teamMemberIds(share.team_id, ids) : Promise.resolve([]),
+    ]);
+    const eligible = new Set([...inChannel, ...inTeam]);
+    const transforms: Record<string, string> = {};
+    const users = new Map<string, UserRecord>();
+    for (const candidates of lists) {
+      const mention = candidates.find((c) => found.has(c) && eligible.has(found.get(c)!.id));
+      if (!mention) continue;
+      const user = found.get(mention)!;
+      transforms[mention] = user.id;
+      users.set(user.id, user);
+    }
+    return { transforms, users: [...users.values()] };
+  }
+
+  /** The wire posts, with permalinks to posts of this channel pointing at their shared form (section 9.1). */
+  private async toWirePosts(channelId: string, posts: PostEntity[]): Promise<WirePost[]> {
+    const linked = [...new Set(posts.flatMap((p) => permalinkPostIds(p.message)))];
+    const sameChannel = new Set(linked.length ? (await this.feed.postsByIds(linked)).filter((p) => p.channel_id === channelId).map((p) => p.id) : []);
+    return posts.map((p) => {
+      const wire = toWirePost(p);
+      return sameChannel.size ? { ...wire, message: toSharedPermalinks(wire.message, sameChannel) } : wire;
+    });
+  }
+
+  /** File and image transfers: an unfinished transfer fails the pass (BullMQ retries it, and it resumes). */
+  private async transfer<T>(remoteId: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (!(err instanceof RemoteClusterTransportError || err instanceof AttachmentIncompleteError)) throw err;
+      this.metrics.syncs.inc({ remote_id: remoteId, result: 'transport_error' });
+      throw new SyncSendError(`transfer to ${remoteId} failed: ${err.message}`);
+    }
   }
 
   /**

@@ -24,3 +24,7 @@ export function isLocalOnlyPostType(type: string): boolean {
 export const SYNC_LOCK_MS = 10_000;
 /** How often workers look for jobs whose lock expired (their replica died). */
 export const SYNC_STALLED_CHECK_MS = 5_000;
+/** Users per global user sync message (Mattermost's GlobalUserSyncBatchSize default). */
+export const GLOBAL_USER_SYNC_BATCH = 25;
+/** Batches one global user sync job sends before it queues the next job (so one job never runs for long). */
+export const GLOBAL_USER_SYNC_BATCHES_PER_JOB = 40;

@@ -5,7 +5,12 @@ import { QueueName } from '../../queue/queue.constants.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { ChatModule } from '../chat/chat.module.js';
 import { RemoteClusterModule } from '../remote-cluster/remote-cluster.module.js';
+import { MembershipModule } from '../membership/membership.module.js';
 import { SharedChannelModule } from '../shared-channel/shared-channel.module.js';
+import { UploadsModule } from '../uploads/uploads.module.js';
+import { GlobalUserSyncController } from './global-user-sync.controller.js';
+import { GlobalUserSyncCursorEntity } from './global-user-sync-cursor.entity.js';
+import { GlobalUserSyncService } from './global-user-sync.service.js';
 import { PostRetryEntity } from './post-retry.entity.js';
 import { SyncController } from './sync.controller.js';
 import { SyncMetrics } from './sync.metrics.js';
@@ -22,11 +27,13 @@ import { SyncSender } from './sync-sender.service.js';
     ChatModule,
     RemoteClusterModule,
     SharedChannelModule,
-    TypeOrmModule.forFeature([PostRetryEntity]),
+    MembershipModule,
+    UploadsModule,
+    TypeOrmModule.forFeature([PostRetryEntity, GlobalUserSyncCursorEntity]),
     BullModule.registerQueue({ name: QueueName.Sync }),
   ],
-  controllers: [SyncController],
-  providers: [SyncRepository, SyncMetrics, SyncSender, SyncReceiver, SyncScheduler, SyncProcessor],
+  controllers: [SyncController, GlobalUserSyncController],
+  providers: [SyncRepository, SyncMetrics, SyncSender, SyncReceiver, SyncScheduler, SyncProcessor, GlobalUserSyncService],
   exports: [SyncScheduler, SyncSender],
 })
 export class SyncModule {}

@@ -4,6 +4,7 @@ import { DelayedError, type Job } from 'bullmq';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { JobName, type JobPayloads, QueueName } from '../../queue/queue.constants.js';
 import { PER_REMOTE_BUSY_DELAY_MS, SYNC_LOCK_MS, SYNC_STALLED_CHECK_MS } from './sync.constants.js';
+import { GlobalUserSyncService } from './global-user-sync.service.js';
 import { SyncScheduler } from './sync-scheduler.service.js';
 import { SyncSender, type SyncPassResult } from './sync-sender.service.js';
 
@@ -21,6 +22,7 @@ export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap 
   constructor(
     private readonly sender: SyncSender,
     private readonly scheduler: SyncScheduler,
+    private readonly globalUsers: GlobalUserSyncService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     super();
@@ -36,6 +38,12 @@ export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap 
         return this.syncChannel(job as Job<JobPayloads[JobName.SyncChannel]>, token);
       case JobName.SyncSweep:
         return { scheduled: await this.scheduler.sweep() };
+      case JobName.GlobalUserSync: {
+        const { remote_id: remoteId } = job.data as JobPayloads[JobName.GlobalUserSync];
+        const result = await this.globalUsers.run(remoteId);
+        if (result.more) await this.scheduler.scheduleGlobalUserSync(remoteId);
+        return result;
+      }
       default:
         throw new Error(`no handler for job ${job.name} on ${QueueName.Sync}`);
     }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { newId } from '../../common/ids.js';
+import { GlobalUserSyncCursorEntity } from './global-user-sync-cursor.entity.js';
 import { PostRetryEntity } from './post-retry.entity.js';
 
 export interface ChannelRemotePair {
@@ -14,13 +15,15 @@ export class SyncRepository {
   constructor(
     private readonly db: DataSource,
     @InjectRepository(PostRetryEntity) private readonly retries: Repository<PostRetryEntity>,
+    @InjectRepository(GlobalUserSyncCursorEntity) private readonly userCursors: Repository<GlobalUserSyncCursorEntity>,
   ) {}
 
   /**
    * Every active (channel, remote) pair with an online remote that has something unsent: a post, reaction or
-   * acknowledgement past its cursor, a user change, or a post retry that is due. The sweep's single query.
+   * acknowledgement past its cursor, a membership change (when `members`), or a post retry that is due. The
+   * sweep's single query.
    */
-  async findBehind(onlineSince: number, now: number): Promise<ChannelRemotePair[]> {
+  async findBehind(onlineSince: number, now: number, members = false): Promise<ChannelRemotePair[]> {
     return this.db.query(
       `SELECT scr.channel_id, scr.remote_id
          FROM shared_channel_remotes scr
@@ -30,8 +33,10 @@ export class SyncRepository {
             OR EXISTS (SELECT 1 FROM reactions r WHERE r.channel_id = scr.channel_id AND r.seq > scr.last_reaction_seq)
             OR EXISTS (SELECT 1 FROM post_acknowledgements a WHERE a.channel_id = scr.channel_id AND a.seq > scr.last_ack_seq)
             OR EXISTS (SELECT 1 FROM sync_post_retries t WHERE t.channel_id = scr.channel_id AND t.remote_id = scr.remote_id
-                         AND NOT t.parked AND t.next_attempt_at <= $2))`,
-      [onlineSince, now],
+                         AND NOT t.parked AND t.next_attempt_at <= $2)
+            OR ($3 AND EXISTS (SELECT 1 FROM change_events e WHERE e.channel_id = scr.channel_id AND e.seq > scr.last_member_event_seq
+                                 AND e.kind IN ('member_added', 'member_removed'))))`,
+      [onlineSince, now, members],
     );
   }
 
@@ -43,6 +48,23 @@ export class SyncRepository {
         WHERE m.user_id = $1`,
       [userId],
     );
+  }
+
+  /** Local users after the (update_at, id) cursor, oldest change first: the next batch of the global user sync. */
+  async localUsersAfter(cursor: { update_at: number; user_id: string }, limit: number): Promise<Array<{ id: string; update_at: number }>> {
+    const rows: Array<{ id: string; update_at: string }> = await this.db.query(
+      'SELECT id, update_at FROM users WHERE remote_id IS NULL AND (update_at, id) > ($1, $2) ORDER BY update_at, id LIMIT $3',
+      [cursor.update_at, cursor.user_id, limit],
+    );
+    return rows.map((r) => ({ id: r.id, update_at: Number(r.update_at) }));
+  }
+
+  findUserSyncCursor(remoteId: string): Promise<GlobalUserSyncCursorEntity | null> {
+    return this.userCursors.findOneBy({ remote_id: remoteId });
+  }
+
+  async saveUserSyncCursor(remoteId: string, updateAt: number, userId: string, now: number): Promise<void> {
+    await this.userCursors.upsert({ remote_id: remoteId, cursor_update_at: updateAt, cursor_user_id: userId, update_at: now }, ['remote_id']);
   }
 
   dueRetries(channelId: string, remoteId: string, now: number, limit: number): Promise<PostRetryEntity[]> {

@@ -151,6 +151,16 @@ export class ChannelFeedRepository {
     return rows.map((r) => ({ ...r, seq: Number(r.seq), create_at: num(r.create_at) }));
   }
 
+  /** Those of `userIds` who are members of the channel. */
+  async channelMemberIds(channelId: string, userIds: string[]): Promise<string[]> {
+    if (!userIds.length) return [];
+    const rows: Array<{ user_id: string }> = await this.db.query(
+      'SELECT user_id FROM channel_members WHERE channel_id = $1 AND user_id = ANY($2)',
+      [channelId, userIds],
+    );
+    return rows.map((r) => r.user_id);
+  }
+
   /** Those of `userIds` who are active members of the team. */
   async teamMemberIds(teamId: string, userIds: string[]): Promise<string[]> {
     if (!teamId || !userIds.length) return [];
