@@ -30,6 +30,7 @@ await runWithCleanup(async () => {
   const runId = makeRunId();
   const ctx: Ctx = { runId, opts, log };
   log(`run ${runId}: ${opts.quick ? 'quick' : 'full'}; posts ${opts.posts}, remotes ${opts.remotes}, lag ${opts.rate}/s for ${opts.durationS} s, writers ${opts.writers}`);
+  if (opts.serverNodeOptions) BENCH_SERVER_ENV.NODE_OPTIONS = opts.serverNodeOptions;
   await checkServices();
   await adminClient();
   onCleanup('close the admin connection', closeAdminClient);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type pg from 'pg';
+import { adminQuery } from './infra.js';
 
 /** Clock ticks per second of /proc/<pid>/stat (USER_HZ is 100 on every Linux Node supports). */
 const CLK_TCK = 100;
@@ -17,8 +17,8 @@ export function procCpuMs(pid: number): number | undefined {
 }
 
 /** The PostgreSQL backends serving one database right now. */
-export async function backendPids(admin: pg.Client, dbName: string): Promise<number[]> {
-  const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [dbName]);
+export async function backendPids(dbName: string): Promise<number[]> {
+  const rows = await adminQuery<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1', [dbName]);
   return rows.map((r) => r.pid);
 }
 

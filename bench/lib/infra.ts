@@ -35,8 +35,12 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-export async function adminQuery<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
-  return (await (await adminClient()).query<T>(sql, params)).rows;
+let adminQueue: Promise<unknown> = Promise.resolve();
+/** A statement on the shared admin connection; callers may overlap, the statements run one after another. */
+export function adminQuery<T extends pg.QueryResultRow = pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const run = adminQueue.then(async () => (await (await adminClient()).query<T>(sql, params)).rows);
+  adminQueue = run.catch(() => undefined);
+  return run;
 }
 
 export async function createDatabase(name: string): Promise<void> {

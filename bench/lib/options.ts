@@ -27,6 +27,8 @@ export interface BenchOptions {
   profile: boolean;
   /** Keep the bench databases after the run (for inspection). */
   keep: boolean;
+  /** NODE_OPTIONS for every server (experiments, e.g. "--max-old-space-size=160"). */
+  serverNodeOptions: string | undefined;
 }
 
 export const SCENARIOS = ['baseline', 'throughput', 'lag', 'fanout', 'catchup'] as const;
@@ -43,6 +45,7 @@ const HELP = `npm run bench -- [options]
   --only a,b         run only these scenarios: ${SCENARIOS.join(', ')}
   --profile          run the throughput and catch-up instances under node --cpu-prof; summarise the measured windows
   --keep             keep the bench databases (default: dropped at exit)
+  --server-node-options "..."   NODE_OPTIONS for every server process (e.g. --max-old-space-size=160)
   --help`;
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
@@ -65,6 +68,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       only: { type: 'string' },
       profile: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
+      'server-node-options': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -97,5 +101,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     only,
     profile: values.profile!,
     keep: values.keep!,
+    serverNodeOptions: values['server-node-options'],
   };
 }

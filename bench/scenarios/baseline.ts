@@ -124,7 +124,7 @@ export async function runBaseline(opts: { runId: string; posts: number; rate: nu
     await src.query('VACUUM ANALYZE src_posts');
 
     // 6a: the raw pipeline, throughput.
-    const pgPids = await backendPids(probe, dbName);
+    const pgPids = await backendPids(dbName);
     const cpuBefore = { recv: snapshot([receiver.pid]), pg: snapshot(pgPids), sender: process.cpuUsage() };
     t = now();
     let cursor = 0;
@@ -140,7 +140,7 @@ export async function runBaseline(opts: { runId: string; posts: number; rate: nu
     const pipelineCpu = {
       sender: round((senderCpu.user + senderCpu.system) / 1000 / moved, 3),
       receiver: round(cpuBetween(cpuBefore.recv, snapshot([receiver.pid])) / moved, 3),
-      pg: round(cpuBetween(cpuBefore.pg, snapshot(await backendPids(probe, dbName))) / moved, 3),
+      pg: round(cpuBetween(cpuBefore.pg, snapshot(await backendPids(dbName))) / moved, 3),
     };
     const { rows: cnt } = await probe.query<{ n: number }>('SELECT count(*)::int AS n FROM dst_posts');
     if (cnt[0].n !== opts.posts) throw new Error(`raw pipeline moved ${cnt[0].n} of ${opts.posts} posts`);

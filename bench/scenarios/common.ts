@@ -1,5 +1,4 @@
 import { backendPids, cpuBetween, type CpuSnapshot, snapshot } from '../lib/cpu.js';
-import { adminClient } from '../lib/infra.js';
 import type { BenchOptions } from '../lib/options.js';
 import { closeSides, setupShared, type SharedSetup } from '../lib/federation.js';
 import { floodPosts } from '../lib/load.js';
@@ -98,11 +97,10 @@ export class PhaseCpu {
   constructor(private readonly c: Cluster) {}
 
   private async groups(): Promise<Array<{ key: string; pids: number[] }>> {
-    const admin = await adminClient();
     const out: Array<{ key: string; pids: number[] }> = [];
     for (const s of this.c.servers) {
       out.push({ key: s.name, pids: s.pid ? [s.pid] : [] });
-      out.push({ key: `pg_${s.name}`, pids: await backendPids(admin, s.dbName) });
+      out.push({ key: `pg_${s.name}`, pids: await backendPids(s.dbName) });
     }
     return out;
   }
