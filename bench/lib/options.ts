@@ -45,7 +45,7 @@ const HELP = `npm run bench -- [options]
   --only a,b         run only these scenarios: ${SCENARIOS.join(', ')}
   --profile          run the throughput and catch-up instances under node --cpu-prof; summarise the measured windows
   --keep             keep the bench databases (default: dropped at exit)
-  --server-node-options "..."   NODE_OPTIONS for every server process (e.g. --max-old-space-size=160)
+  --server-node-options=...    NODE_OPTIONS for every server process (e.g. --server-node-options=--max-old-space-size=160)
   --help`;
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
