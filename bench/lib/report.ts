@@ -328,7 +328,7 @@ export function buildMarkdown(json: Record<string, any>, rows: TargetRow[], r: R
   for (const l of [r.lagDefault, r.lag0]) {
     if (!l) continue;
     out.push(
-      `- Lag, SYNC_DELAY_MS=${l.sync_delay_ms}: ${l.posts} posts at ${l.rate}/s for ${l.duration_s} s (${l.failures} failed writes; writer at most ${l.writer_max_behind_ms} ms behind schedule). Measured from A's create_at instead: p50 ${l.lag_from_create_at_ms.p50} ms, p99 ${l.lag_from_create_at_ms.p99} ms. Poll interval on B ${l.poll_interval_ms} ms. Busy (% of one core): ${Object.entries(l.busy_pct).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+      `- Lag, SYNC_DELAY_MS=${l.sync_delay_ms}: ${l.posts} posts at ${l.rate}/s for ${l.duration_s} s (${l.failures} failed writes; writer at most ${l.writer_max_behind_ms} ms behind schedule). Measured from A's create_at instead: p50 ${l.lag_from_create_at_ms.p50} ms, p99 ${l.lag_from_create_at_ms.p99} ms. Poll interval on B ${l.poll_interval_ms} ms. Busy (% of one core): ${Object.entries(l.busy_pct).map(([k, v]) => `${k} ${v}`).join(', ')}. ${l.stages.passes} sync passes (${round(l.stages.passes / l.posts, 2)} per post); B handled each message in ${l.stages.receiver_ms_per_message} ms on average.`,
     );
   }
   if (r.fanout) {

@@ -1,4 +1,5 @@
 import { steadyPosts } from '../lib/load.js';
+import { scrape, type SyncStages, syncStages } from '../lib/metrics.js';
 import { type Percentiles, percentiles, perSecond, type SeriesPoint } from '../lib/stats.js';
 import { PostWatcher } from '../lib/watcher.js';
 import { type Cluster, type Ctx, logSummary, PhaseCpu, peakRss, startCluster, stopCluster, warmUp, withLogs } from './common.js';
@@ -19,6 +20,8 @@ export interface LagResult {
   writer_max_behind_ms: number;
   series: SeriesPoint[];
   poll_interval_ms: number;
+  /** Sync passes and the receiver's handling time per message during the steady run, from both servers' /metrics. */
+  stages: SyncStages;
   /** CPU use during the steady run (per post, and as % of one core). */
   cpu_ms_per_post: Record<string, number>;
   busy_pct: Record<string, number>;
@@ -39,8 +42,10 @@ export async function runLag(ctx: Ctx, delayMs: number | undefined, scenario: st
     const { hub, remotes, channelId, writers } = c.setup;
     const watcher = new PostWatcher(remotes[0].db, channelId, LAG_POLL_MS);
     await watcher.start();
+    const [aBefore, bBefore] = [await scrape(hub.server.api), await scrape(remotes[0].server.api)];
     const cpu = new PhaseCpu(c);
     await cpu.start();
+    const started = Date.now();
     log(`${scenario}: SYNC_DELAY_MS=${effectiveDelay}: ${opts.rate} posts/s for ${opts.durationS} s...`);
     const run = await steadyPosts(hub.server.api, writers, channelId, opts.rate, opts.durationS, scenario);
     await watcher.waitForAll(
@@ -49,6 +54,11 @@ export async function runLag(ctx: Ctx, delayMs: number | undefined, scenario: st
       `${scenario}: steady posts reaching B`,
     );
     const used = await cpu.stop(Math.max(1, run.posts.length));
+    const stages = syncStages(
+      { before: aBefore, after: await scrape(hub.server.api) },
+      { before: bBefore, after: await scrape(remotes[0].server.api) },
+      Date.now() - started,
+    );
     await watcher.stop();
     const samples = run.posts.map((p) => ({ at: p.committedAt, value: watcher.seen.get(p.id)! - p.committedAt }));
     const lag = percentiles(samples.map((s) => s.value));
@@ -64,6 +74,7 @@ export async function runLag(ctx: Ctx, delayMs: number | undefined, scenario: st
       writer_max_behind_ms: Math.round(run.behindMs * 10) / 10,
       series: perSecond(samples, run.t0),
       poll_interval_ms: LAG_POLL_MS,
+      stages,
       cpu_ms_per_post: used.cpu_ms,
       busy_pct: used.busy_pct,
       rss_peak_mb: peakRss(c),
