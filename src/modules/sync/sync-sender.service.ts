@@ -101,11 +101,12 @@ export class SyncSender {
       this.feed.userEventsAfter(channelId, scr.last_user_event_seq, SYNC_BATCH_USER_EVENTS),
       this.shares.findShare(channelId),
     ]);
-    // Members of direct and group channels are fixed at the invite: nothing to sync.
-    const memberships: MembershipCollection | null =
-      this.membership.enabled && share && share.type !== 'D' && share.type !== 'G'
-        ? await this.membership.collect(channelId, remoteId, scr.last_member_event_seq, MEMBER_EVENTS_PER_PASS)
-        : null;
+    // Members of direct and group channels are fixed at the invite: their journal events are passed over (the
+    // cursor still moves, or the sweep would keep finding them), nothing is sent.
+    let memberships: MembershipCollection | null = this.membership.enabled
+      ? await this.membership.collect(channelId, remoteId, scr.last_member_event_seq, MEMBER_EVENTS_PER_PASS)
+      : null;
+    if (memberships && (share?.type === 'D' || share?.type === 'G')) memberships = { ...memberships, changes: [], addedUsers: [] };
     const postCursor = scanned.length ? key(scanned[scanned.length - 1].seq, scanned[scanned.length - 1].id) : key(scr.last_post_seq, scr.last_post_seq_id);
     // Never back to the remote it came from; local-only system posts stay here.
     let posts = scanned.filter((p) => p.remote_id !== remoteId && !isLocalOnlyPostType(p.type));
