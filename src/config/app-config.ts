@@ -1,6 +1,6 @@
 export interface AppConfig {
   http: { port: number; siteUrl: string; trustProxy: boolean | number | string };
-  database: { url: string; migrationsRun: boolean };
+  database: { url: string; migrationsRun: boolean; poolSize: number };
   redis: { url: string; queuePrefix: string };
   files: { dir: string; maxFileSize: number };
   log: { level: string };

@@ -41,6 +41,10 @@ export class EnvironmentVariables {
   @Transform(toBool) @IsBoolean()
   MIGRATIONS_RUN = true;
 
+  /** Most PostgreSQL connections this process opens (replicas x this must stay under the server's max_connections). */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  DATABASE_POOL_SIZE = 20;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 

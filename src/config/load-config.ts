@@ -48,7 +48,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
 
   return {
     http: { port: vars.PORT, siteUrl: vars.SITE_URL.replace(/\/+$/, ''), trustProxy: parseTrustProxy(vars.TRUST_PROXY) },
-    database: { url: vars.DATABASE_URL, migrationsRun: vars.MIGRATIONS_RUN },
+    database: { url: vars.DATABASE_URL, migrationsRun: vars.MIGRATIONS_RUN, poolSize: vars.DATABASE_POOL_SIZE },
     redis: { url: vars.REDIS_URL, queuePrefix: vars.QUEUE_PREFIX },
     files: { dir: vars.FILES_DIR, maxFileSize: vars.MAX_FILE_SIZE },
     log: { level: vars.LOG_LEVEL },

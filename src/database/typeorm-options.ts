@@ -2,7 +2,7 @@ import type { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from '../../migrations/index.js';
 
 /** Options shared by the app and the migration CLI. The schema only ever comes from migrations/. */
-export function baseDataSourceOptions(url: string): DataSourceOptions {
+export function baseDataSourceOptions(url: string, poolSize = 20): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -10,6 +10,6 @@ export function baseDataSourceOptions(url: string): DataSourceOptions {
     migrationsRun: false,
     migrations: MIGRATIONS,
     migrationsTableName: 'typeorm_migrations',
-    extra: { max: 20 },
+    extra: { max: poolSize },
   };
 }
