@@ -49,14 +49,17 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
 
 /** Installs the signal and crash handlers; `main` runs inside them and cleanup always follows. */
 export async function runWithCleanup(main: () => Promise<void>): Promise<never> {
-  let signalled = false;
+  let signalledAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (signalled) {
+    // Ctrl-C reaches this process twice (from the terminal's process group and relayed by tsx): only a signal
+    // that comes well after the first one means "stop cleaning up".
+    if (signalledAt && Date.now() - signalledAt < 3_000) return;
+    if (signalledAt) {
       console.error(`[bench] ${signal} again: exiting without finishing cleanup`);
       for (const k of syncKills) k();
       process.exit(130);
     }
-    signalled = true;
+    signalledAt = Date.now();
     console.error(`\n[bench] ${signal}: stopping servers and dropping bench databases...`);
     void runCleanup().finally(() => process.exit(130));
   };

@@ -184,7 +184,8 @@ export class ServerProcess {
   }
 
   async destroy(keep: boolean): Promise<void> {
-    await this.stop();
+    // Normally stopped already; after an error or Ctrl-C, do not wait long for a graceful exit.
+    await this.stop(5_000);
     this.api.close();
     if (!keep) await dropDatabase(this.dbName);
     await deleteRedisKeys(`${this.queuePrefix}:`);
