@@ -34,7 +34,7 @@ export async function startChildInstance(name: string, env: Record<string, strin
     FILES_DIR: filesDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     PASSWORD_HASH_COST: '4',
-    DATABASE_POOL_SIZE: '6',
+    DATABASE_POOL_SIZE: '10',
     ADMIN_USERNAME: TEST_ADMIN.username,
     ADMIN_PASSWORD: TEST_ADMIN.password,
     ADMIN_EMAIL: TEST_ADMIN.email,

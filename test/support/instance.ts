@@ -74,7 +74,7 @@ export async function startInstance(name: string, env: Record<string, string> = 
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     PASSWORD_HASH_COST: '4',
     // Several instances run per test file and two files at once, all on one PostgreSQL (max_connections 100).
-    DATABASE_POOL_SIZE: '6',
+    DATABASE_POOL_SIZE: '10',
     ADMIN_USERNAME: TEST_ADMIN.username,
     ADMIN_PASSWORD: TEST_ADMIN.password,
     ADMIN_EMAIL: TEST_ADMIN.email,
