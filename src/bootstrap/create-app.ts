@@ -21,7 +21,7 @@ import { AuthService } from '../modules/auth/auth.service.js';
 import { isSystemAdmin } from '../modules/auth/permissions.js';
 import { extractClientToken, SESSION_COOKIE } from '../modules/auth/request-token.js';
 import { BULL_BOARD_PATH, BullBoardService } from '../queue/bull-board.service.js';
-import { exactJsonContentType, httpMetrics, jsonBody, requestLogging } from './http-middleware.js';
+import { closeConnectionsWhenStopping, exactJsonContentType, httpMetrics, jsonBody, requestLogging } from './http-middleware.js';
 
 export const SWAGGER_PATH = 'api/docs';
 
@@ -37,6 +37,7 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   express.disable('x-powered-by');
   express.set('trust proxy', config.http.trustProxy);
 
+  app.use(closeConnectionsWhenStopping());
   app.use(requestLogging(rootLogger));
   app.use(exactJsonContentType());
   app.use(httpMetrics(app.get(MetricsService)));

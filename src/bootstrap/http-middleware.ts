@@ -10,6 +10,19 @@ import type { MetricsService } from '../metrics/metrics.service.js';
 /** Largest JSON body accepted: a full 100-post sync batch of maximum-length messages fits. */
 export const MAX_JSON_BODY_BYTES = 16 * 1024 * 1024;
 
+/**
+ * Once the server has stopped listening (shutdown), every response closes its connection. Node's server.close()
+ * waits for open connections, and a peer that keeps reusing a keep-alive socket (pings every few hundred ms) would
+ * otherwise be served on it indefinitely and hold the shutdown open.
+ */
+export function closeConnectionsWhenStopping(): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const server = (req.socket as { server?: { listening?: boolean } }).server;
+    if (server && !server.listening) res.setHeader('Connection', 'close');
+    next();
+  };
+}
+
 /** Structured access log with a request id, echoed back in X-Request-Id. */
 export function requestLogging(logger: PinoLogger): RequestHandler {
   return pinoHttp({
