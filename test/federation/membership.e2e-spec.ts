@@ -1,3 +1,4 @@
+import { newId } from '../../src/common/ids.js';
 import { createChannel } from '../support/chat.js';
 import { addMembers, addToTeam, createUsers, removeMembers } from '../support/bulk.js';
 import { eventually } from '../support/eventually.js';
@@ -5,7 +6,7 @@ import { type Federation, memberOf, shareWith, startFederation } from '../suppor
 import { http } from '../support/http.js';
 import type { Instance } from '../support/instance.js';
 import { metricValue } from '../support/remote-cluster.js';
-import { remoteRow } from '../support/shared-channel.js';
+import { remoteRow, sendFrame } from '../support/shared-channel.js';
 
 async function members(inst: Instance, channelId: string): Promise<string[]> {
   return (await inst.query<{ user_id: string }>('SELECT user_id FROM channel_members WHERE channel_id = $1 ORDER BY user_id', [channelId])).map((r) => r.user_id);
@@ -83,4 +84,27 @@ describe('membership sync', () => {
     expect(received).toBe(100);
     expect(await metricValue(B.inst, 'shared_channels_item_errors_total', { kind: 'membership' })).toBe(0);
   }, 180_000);
+
+  it('the older sharedchannel_membership topic is accepted, and a sender can add or remove only its own users', async () => {
+    const [A, B] = fed.sides;
+    const remoteId = fed.remoteIds[1];
+    const channel = await createChannel(A.inst, A.token, A.teamId, 'raw-roster');
+    await shareWith(fed, channel, 1);
+    const erin = await memberOf(B, 'erin', channel);
+    const local = await memberOf(A, 'frank', channel);
+    await agree(fed, channel);
+    const change = (userId: string, isAdd: boolean) => ({ channel_id: channel, user_id: userId, is_add: isAdd, remote_id: remoteId, change_time: Date.now() });
+
+    // As an older B would send it: erin leaves; and B tries to remove A's own user.
+    const res = await sendFrame(A.inst, remoteId, 'sharedchannel_membership', {
+      id: newId(),
+      channel_id: channel,
+      membership_changes: [change(erin.id, false), change(local.id, false)],
+    });
+    expect(res.body.status).toBe('OK');
+    expect(res.body.payload.membership_errors).toEqual([local.id]);
+    const onA = await members(A.inst, channel);
+    expect(onA).not.toContain(erin.id);
+    expect(onA).toContain(local.id);
+  }, 60_000);
 });
