@@ -215,4 +215,31 @@ describe('an attachment transfer cut off half-way', () => {
     expect(res.body.err).toMatch(/larger than this server's MAX_FILE_SIZE of 10485760 bytes/);
     expect(await B.inst.query('SELECT id FROM upload_sessions WHERE req_file_id = $1', [file.id])).toEqual([]);
   }, 60_000);
+
+  it('upload sessions are forgotten after a week, with the bytes of one never finished', async () => {
+    const [A, B] = fed.sides;
+    const channel = await createChannel(A.inst, A.token, A.teamId, 'old-sessions');
+    await shareWith(fed, channel, 1);
+    const alice = await memberOf(A, 'alice-old', channel);
+    // An abandoned transfer: its session a week old, its partial bytes still on disk.
+    const abandoned = newId();
+    await B.inst.query(
+      `INSERT INTO upload_sessions (id, type, create_at, user_id, channel_id, filename, file_size, file_offset, remote_id, req_file_id, path, complete_at)
+       VALUES ($1, 'attachment', 1, $2, $3, 'lost.bin', 10, 4, $4, $5, $6, 0)`,
+      [abandoned, alice.id, channel, fed.remoteIds[1], newId(), `uploads/${abandoned}`],
+    );
+    const partial = join(B.inst.config.files.dir, 'uploads', abandoned);
+    await writeRandomFile(partial, 4);
+    await B.inst.query('UPDATE upload_sessions SET create_at = 1 WHERE complete_at > 0');
+
+    // The next transfer's session clears them.
+    const path = join(dir, 'fresh.txt');
+    await writeRandomFile(path, 1000);
+    const file = await uploadFile(A.inst, alice.token, channel, 'fresh.txt', path);
+    await createPost(A.inst, alice.token, channel, 'fresh', { file_ids: [file.id] });
+    await filesOn(fed, 1, [file.id]);
+    expect(await B.inst.query('SELECT id FROM upload_sessions WHERE create_at = 1')).toEqual([]);
+    await expect(stat(partial)).rejects.toThrow();
+    expect(await B.inst.query('SELECT id FROM upload_sessions WHERE req_file_id = $1', [file.id])).toHaveLength(1);
+  }, 60_000);
 });

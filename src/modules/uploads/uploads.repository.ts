@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { In, LessThan, Repository } from 'typeorm';
 import { UploadSessionEntity } from './upload-session.entity.js';
 
 @Injectable()
@@ -27,6 +27,15 @@ export class UploadsRepository {
 
   async setOffset(id: string, offset: number): Promise<void> {
     await this.sessions.update({ id }, { file_offset: offset });
+  }
+
+  /** Sessions created before `before` (finished, or abandoned by their sender), oldest first. */
+  findExpired(before: number, limit: number): Promise<UploadSessionEntity[]> {
+    return this.sessions.find({ where: { create_at: LessThan(before) }, order: { create_at: 'ASC' }, take: limit });
+  }
+
+  async delete(ids: string[]): Promise<void> {
+    if (ids.length) await this.sessions.delete({ id: In(ids) });
   }
 
   async markComplete(id: string, size: number, at: number): Promise<void> {

@@ -19,6 +19,10 @@ import { UploadSessionEntity } from './upload-session.entity.js';
 import { UploadRejected, UploadsErrors } from './uploads.errors.js';
 import { UploadsRepository } from './uploads.repository.js';
 
+/** A session (and the partial file of one never finished) is forgotten this long after it was created. */
+export const UPLOAD_SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
+const EXPIRED_PER_CALL = 100;
+
 export function partialKey(uploadId: string): string {
   return `uploads/${uploadId}`;
 }
@@ -112,6 +116,7 @@ export class UploadsService implements OnModuleInit {
       return toWireSession(await this.resumable(sender, raced, s));
     }
     this.logger.log({ remote_id: sender.remote_id, upload_id: s.id, file_id: s.req_file_id, size: s.file_size }, 'upload session created');
+    await this.forgetExpired().catch((err: unknown) => this.logger.warn({ err }, 'could not remove expired upload sessions'));
     return toWireSession(session);
   }
 
@@ -211,6 +216,19 @@ export class UploadsService implements OnModuleInit {
     this.filesReceived.inc({ remote_id: session.remote_id });
     this.logger.log({ remote_id: session.remote_id, file_id: info.id, size, post_id: info.post_id }, 'attachment received');
     return info;
+  }
+
+  /**
+   * Sessions older than UPLOAD_SESSION_TTL_MS go, with the partial bytes of those never finished (their sender gave
+   * up: a file that changed gets a new session). Done a batch at a time whenever a session is created, so nothing
+   * needs a schedule of its own.
+   */
+  private async forgetExpired(): Promise<void> {
+    const expired = await this.repo.findExpired(Date.now() - UPLOAD_SESSION_TTL_MS, EXPIRED_PER_CALL);
+    if (!expired.length) return;
+    for (const s of expired) if (!s.complete_at) await this.store.remove(s.path);
+    await this.repo.delete(expired.map((s) => s.id));
+    this.logger.log({ sessions: expired.length }, 'expired upload sessions removed');
   }
 
   /** SHA-256 of a stored object, streamed (the transfer may have come in several pieces). */
