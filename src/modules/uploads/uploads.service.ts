@@ -146,9 +146,11 @@ export class UploadsService implements OnModuleInit {
     if (session.remote_id !== callerId) return refuse(UploadsErrors.remoteMismatch());
     if (session.type !== UPLOAD_TYPE_ATTACHMENT) return refuse(UploadsErrors.invalidType());
     if (session.complete_at) {
+      // Sent again after the reply was lost: the answer is the same.
       req.resume();
       const info = await this.files.findInfo(session.req_file_id);
-      if (info) return { complete: true, info: toFileInfoJson(info) };
+      if (!info) throw UploadsErrors.sessionNotFound();
+      return { complete: true, info: toFileInfoJson(info) };
     }
     if (session.file_size > this.config.files.maxFileSize) return refuse(UploadsErrors.tooLarge(session.file_size, this.config.files.maxFileSize));
     if (this.receiving.has(uploadId)) return refuse(UploadsErrors.busy());
