@@ -38,6 +38,11 @@ export function toAppError(err: unknown): AppError {
     const [id, message] = HTTP_IDS[status] ?? ['api.context.http_error.app_error', 'Invalid request.'];
     return new AppError(id, message, status, e.message ?? '');
   }
+  // PostgreSQL refusing connections or cancelling for load is the server being busy, not the request being bad.
+  const pgCode = (e as { code?: string; driverError?: { code?: string } })?.code ?? (e as { driverError?: { code?: string } })?.driverError?.code;
+  if (pgCode === '53300' || pgCode === '57P03') {
+    return new AppError('app.server_busy', 'The server is busy; try again shortly.', 503);
+  }
   return new AppError('app.internal_error', 'An internal error occurred. Quote the request id when reporting it.', 500);
 }
 
