@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { ensureBuilt, removeSnapshot, removeStaleSnapshots, ROOT } from './lib/build.js';
-import { onCleanup, runWithCleanup } from './lib/cleanup.js';
+import { isAborted, onCleanup, runWithCleanup } from './lib/cleanup.js';
 import { adminClient, checkServices, closeAdminClient, makeRunId, removeLeftovers, runIsGone } from './lib/infra.js';
 import { parseOptions, type ScenarioName } from './lib/options.js';
 import { summarizeProfiles } from './lib/profile.js';
@@ -48,7 +48,7 @@ await runWithCleanup(async () => {
   // letting a slow machine run past the 15 minutes the full run is allowed.
   const budgetMs = (opts.quick ? 10 : 14) * 60_000;
   const scenario = async <T>(name: ScenarioName, label: string, fn: () => Promise<T>): Promise<T | undefined> => {
-    if (!opts.only.has(name)) return undefined;
+    if (!opts.only.has(name) || isAborted()) return undefined;
     if (Date.now() - started > budgetMs) {
       results.errors[label] = `skipped: the run's ${budgetMs / 60_000}-minute budget was used up before it could start`;
       log(`${label} skipped (time budget)`);

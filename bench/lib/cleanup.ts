@@ -8,6 +8,16 @@ const actions: Action[] = [];
 /** Last-resort synchronous kills for the 'exit' event, when there is no time for anything async. */
 const syncKills = new Set<() => void>();
 let running: Promise<void> | undefined;
+let aborted = false;
+
+/** True once Ctrl-C/SIGTERM arrived: nothing new may start (scenarios, servers) while cleanup runs. */
+export function isAborted(): boolean {
+  return aborted;
+}
+
+export function throwIfAborted(what: string): void {
+  if (aborted) throw new Error(`interrupted: not starting ${what}`);
+}
 
 export function onCleanup(name: string, fn: () => Promise<void> | void): () => void {
   const action = { name, fn };
@@ -60,6 +70,7 @@ export async function runWithCleanup(main: () => Promise<void>): Promise<never> 
       process.exit(130);
     }
     signalledAt = Date.now();
+    aborted = true;
     console.error(`\n[bench] ${signal}: stopping servers and dropping bench databases...`);
     void runCleanup().finally(() => process.exit(130));
   };

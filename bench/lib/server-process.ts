@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT, serverEntryPath } from './build.js';
-import { onCleanup, onExitKill } from './cleanup.js';
+import { onCleanup, onExitKill, throwIfAborted } from './cleanup.js';
 import { HttpClient } from './http-client.js';
 import { createDatabase, dbUrl, deleteRedisKeys, dropDatabase, REDIS_URL } from './infra.js';
 import { RssMeter } from './rss.js';
@@ -81,6 +81,7 @@ export class ServerProcess {
 
   /** Creates the database and starts the server; registers everything for cleanup. */
   static async launch(opts: { name: string; scenario: string; runId: string; env?: Record<string, string>; cpuProfile?: boolean; keep?: boolean }): Promise<ServerProcess> {
+    throwIfAborted(`server ${opts.scenario}_${opts.name}`);
     mkdirSync(LOG_DIR, { recursive: true });
     const port = await freePort();
     const label = `${opts.scenario}_${opts.name}`.toLowerCase();
@@ -106,6 +107,7 @@ export class ServerProcess {
 
   async start(timeoutMs = 90_000): Promise<void> {
     if (this.running) return;
+    throwIfAborted(`server ${this.label}`);
     this.starts++;
     const log = openSync(this.logPath, 'a');
     const args = [];
