@@ -78,6 +78,8 @@ await runWithCleanup(async () => {
   results.fanout = await scenario('fanout', 'fanout', () => runFanout(ctx));
   results.catchup = await scenario('catchup', 'catchup', () => runCatchup(ctx));
 
+  // An interrupted run leaves the previous results in place.
+  if (isAborted()) return;
   const json = buildJson(results, opts, {
     runId,
     startedAt: new Date(started),
