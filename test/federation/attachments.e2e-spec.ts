@@ -10,7 +10,7 @@ import { type Federation, memberOf, shareWith, startFederation } from '../suppor
 import { downloadSha256, uploadFile, writeRandomFile } from '../support/files.js';
 import { http } from '../support/http.js';
 import { startProxiedFederation } from '../support/proxied-federation.js';
-import { metricValue } from '../support/remote-cluster.js';
+import { metricValue, storedRemote } from '../support/remote-cluster.js';
 import { sendFrame } from '../support/shared-channel.js';
 import type { ThrottleProxy } from '../support/throttle-proxy.js';
 
@@ -214,6 +214,20 @@ describe('an attachment transfer cut off half-way', () => {
     expect(res.body).toMatchObject({ status: 'FAIL', payload: null });
     expect(res.body.err).toMatch(/larger than this server's MAX_FILE_SIZE of 10485760 bytes/);
     expect(await B.inst.query('SELECT id FROM upload_sessions WHERE req_file_id = $1', [file.id])).toEqual([]);
+
+    // A body over the limit on the upload route itself is a 413, refused before it is read.
+    const small = await sendFrame(B.inst, fed.remoteIds[1], 'sharedchannel_upload', {
+      id: newId(), type: 'attachment', create_at: 0, user_id: alice.id, channel_id: channel, filename: 'small.bin',
+      file_size: 1024, file_offset: 0, remote_id: fed.remoteIds[1], req_file_id: newId(),
+    });
+    expect(small.body.status).toBe('OK');
+    const token = (await storedRemote(B.inst, fed.remoteIds[1])).token as string;
+    const tooBig = await http(B.inst, 'POST', `/api/v4/remotecluster/upload/${small.body.payload.id}`, {
+      headers: { 'X-RemoteCluster-Id': fed.remoteIds[1], 'X-RemoteCluster-Token': token },
+      rawBody: Buffer.alloc(11 * MiB),
+    });
+    expect(tooBig.status).toBe(413);
+    expect(tooBig.body.message).toMatch(/larger than this server's limit of 10485760 bytes/);
   }, 60_000);
 
   it('upload sessions are forgotten after a week, with the bytes of one never finished', async () => {

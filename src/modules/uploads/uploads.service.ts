@@ -160,6 +160,8 @@ export class UploadsService implements OnModuleInit {
       const remaining = session.file_size - offset;
       const declared = Number(req.headers['content-length']);
       const multipart = /^multipart\/form-data/i.test(req.headers['content-type'] ?? '');
+      const max = this.config.files.maxFileSize;
+      if (Number.isFinite(declared) && declared > max + (multipart ? 64 * 1024 : 0)) return refuse(UploadsErrors.tooLarge(declared, max));
       if (!multipart && Number.isFinite(declared) && declared > remaining) return refuse(UploadsErrors.tooMuchData(session.file_size));
 
       let size = offset;
