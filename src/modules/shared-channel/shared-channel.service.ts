@@ -137,6 +137,10 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
       });
       this.logger.log({ channel_id: channelId, remote_id: remoteId }, 'remote offline: invite stored until it is back');
       this.ephemeral(auth.userId, channelId, `\`${rc.display_name}\` is offline; the invitation will be sent when it is back online.`);
+      // It may have come back while the invite was being stored: its online event then found nothing pending and
+      // the invite would wait for the next one. Deliveries are serialised per remote and idempotent.
+      const now = await this.remoteClusters.getRemote(remoteId);
+      if (now && this.remoteClusters.isOnline(now)) void this.resumeRemote(remoteId);
       return 'pending';
     }
 
