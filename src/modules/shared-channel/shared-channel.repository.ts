@@ -217,6 +217,10 @@ export class SharedChannelRepository {
     await this.remotes.update({ channel_id: channelId, remote_id: remoteId, delete_at: Not(0) }, { unshare_pending: false });
   }
 
+  async deleteRemoteRow(tx: Tx, id: string): Promise<void> {
+    await tx.getRepository(SharedChannelRemoteEntity).delete({ id });
+  }
+
   async softDeleteRemote(tx: Tx, id: string, now: number, unsharePending: boolean): Promise<void> {
     await tx.getRepository(SharedChannelRemoteEntity).update({ id }, { delete_at: now, update_at: now, unshare_pending: unsharePending });
   }

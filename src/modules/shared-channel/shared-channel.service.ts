@@ -144,14 +144,48 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
       return 'pending';
     }
 
-    const delivery = await this.deliverInvite(channel, share, rc);
+    // The invitation is recorded (unconfirmed) before it leaves: the remote creates its side on receipt and may
+    // sync back (its members, its first posts) before its answer is here. Without the row the home would answer
+    // "channel is no longer shared" and both sides would drop each other for good.
+    await this.tx.run(async (tx) => {
+      await this.ensureHomeShare(tx, share, channel);
+      await this.repo.upsertRemote(tx, this.remoteRow(channelId, remoteId, auth.userId, false));
+    });
+    let delivery: Delivery;
+    try {
+      delivery = await this.deliverInvite(channel, share, rc);
+    } catch (err) {
+      await this.revertInvite(channel, remoteId, existing, !existingShare);
+      throw err;
+    }
     if (!delivery.ok) {
+      await this.revertInvite(channel, remoteId, existing, !existingShare);
       this.ephemeral(auth.userId, channelId, `Error sending channel invite for ${rc.display_name}: ${delivery.reason}`);
       throw SharedChannelErrors.inviteFailed(rc.display_name, delivery.reason);
     }
     await this.confirmInvite(channel, share, rc, auth.userId, false);
     this.ephemeral(auth.userId, channelId, `\`${rc.display_name}\` has been added to channel.`);
     return 'shared';
+  }
+
+  /**
+   * An online invite that failed leaves nothing behind: the (channel, remote) row goes back to what it was (or
+   * away), and a share this invite created goes too when no other remote joined it meanwhile. A row that is no
+   * longer the unconfirmed one this invite wrote (confirmed by a concurrent delivery, withdrawn) is left alone.
+   */
+  private async revertInvite(channel: ChannelEntity, remoteId: string, before: SharedChannelRemoteEntity | null, createdShare: boolean): Promise<void> {
+    await this.tx.run(async (tx) => {
+      await this.repo.findShareForUpdate(tx, channel.id);
+      const current = await this.repo.findRemoteForUpdate(tx, channel.id, remoteId);
+      if (current && !current.delete_at && !current.is_invite_confirmed) {
+        if (before) await this.repo.upsertRemote(tx, before);
+        else await this.repo.deleteRemoteRow(tx, current.id);
+      }
+      if (createdShare && (await this.repo.countActiveRemotes(tx, channel.id)) === 0) {
+        await this.repo.deleteShare(tx, channel.id);
+        await this.channels.setShared(tx, channel.id, false);
+      }
+    });
   }
 
   /** A D or G channel can only go to a workspace one of its members comes from. */
