@@ -31,6 +31,7 @@ await runWithCleanup(async () => {
   const ctx: Ctx = { runId, opts, log };
   log(`run ${runId}: ${opts.quick ? 'quick' : 'full'}; posts ${opts.posts}, remotes ${opts.remotes}, lag ${opts.rate}/s for ${opts.durationS} s, writers ${opts.writers}`);
   if (opts.serverNodeOptions) BENCH_SERVER_ENV.NODE_OPTIONS = opts.serverNodeOptions;
+  Object.assign(BENCH_SERVER_ENV, opts.serverEnv);
   await checkServices();
   const load0 = loadavg()[0];
   if (load0 > cpus().length / 2) log(`warning: load average ${load0.toFixed(1)} on ${cpus().length} cores before the run: other work is running, figures will be low`);

@@ -29,6 +29,8 @@ export interface BenchOptions {
   keep: boolean;
   /** NODE_OPTIONS for every server (experiments, e.g. "--max-old-space-size=160"). */
   serverNodeOptions: string | undefined;
+  /** Extra environment for every server (experiments with settings, e.g. SYNC_BATCH_POSTS=500). */
+  serverEnv: Record<string, string>;
 }
 
 export const SCENARIOS = ['baseline', 'throughput', 'lag', 'fanout', 'catchup'] as const;
@@ -46,6 +48,7 @@ const HELP = `npm run bench -- [options]
   --profile          run the throughput and catch-up instances under node --cpu-prof; summarise the measured windows
   --keep             keep the bench databases (default: dropped at exit)
   --server-node-options=...    NODE_OPTIONS for every server process (e.g. --server-node-options=--max-old-space-size=160)
+  --server-env K=V[,K=V]       extra settings for every server (e.g. --server-env SYNC_BATCH_POSTS=500); reported with the results
   --help`;
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
@@ -69,6 +72,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       profile: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       'server-node-options': { type: 'string' },
+      'server-env': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -102,5 +106,16 @@ export function parseOptions(argv: string[]): BenchOptions {
     profile: values.profile!,
     keep: values.keep!,
     serverNodeOptions: values['server-node-options'],
+    serverEnv: parseServerEnv(values['server-env']),
   };
+}
+
+function parseServerEnv(raw: string | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const pair of (raw ?? '').split(',').map((x) => x.trim()).filter(Boolean)) {
+    const m = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(pair);
+    if (!m) throw new Error(`--server-env: expected KEY=VALUE, got "${pair}"`);
+    env[m[1]] = m[2];
+  }
+  return env;
 }

@@ -81,9 +81,9 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(0) @Max(60_000)
   SYNC_DELAY_MS = 250;
 
-  /** Posts per sync message (Mattermost sends 50). */
+  /** Posts per sync pass; long ones are split over messages of at most 2 MiB (Mattermost sends 50 per message). */
   @Transform(toInt) @IsInt() @Min(1) @Max(1000)
-  SYNC_BATCH_POSTS = 100;
+  SYNC_BATCH_POSTS = 500;
 
   /** Sync jobs run at once per replica; a slow remote holds at most SYNC_PER_REMOTE_CONCURRENCY of them. */
   @Transform(toInt) @IsInt() @Min(1) @Max(256)

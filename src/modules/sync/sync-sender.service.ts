@@ -25,6 +25,7 @@ import {
   SYNC_BATCH_REACTIONS,
   SYNC_BATCH_USER_EVENTS,
   SYNC_BATCH_USERS,
+  SYNC_MAX_POSTS_BYTES,
   SYNC_RETRIES_PER_PASS,
 } from './sync.constants.js';
 import { SyncMetrics } from './sync.metrics.js';
@@ -183,11 +184,16 @@ export class SyncSender {
 
     if (allPosts.length) {
       const wirePosts = await this.toWirePosts(channelId, allPosts);
-      const reply = await this.send(channelId, remoteId, {
-        posts: wirePosts,
-        ...(Object.keys(mentions.transforms).length ? { mention_transforms: mentions.transforms } : {}),
-      });
-      const rejected = new Set(reply?.post_errors ?? []);
+      // Long posts split the batch over several messages of at most SYNC_MAX_POSTS_BYTES each; every message is
+      // applied idempotently and the cursor moves only after the last one, so a failure half way is re-sent whole.
+      const rejected = new Set<string>();
+      for (const chunk of chunkBySize(wirePosts, SYNC_MAX_POSTS_BYTES)) {
+        const reply = await this.send(channelId, remoteId, {
+          posts: chunk,
+          ...(Object.keys(mentions.transforms).length ? { mention_transforms: mentions.transforms } : {}),
+        });
+        for (const id of reply?.post_errors ?? []) rejected.add(id);
+      }
       for (const post of allPosts) {
         if (rejected.has(post.id)) {
           const row = await this.repo.recordRejection(post, remoteId, `rejected by ${remote.name}`, now, postRetryBackoffMs, this.config.sync.postMaxAttempts);
@@ -421,4 +427,23 @@ export class SyncSender {
     }
     return (response.payload as SyncResponse | null) ?? null;
   }
+}
+
+/** Consecutive slices of `items` whose JSON stays under `maxBytes` (an item larger than that travels alone). */
+export function chunkBySize<T>(items: T[], maxBytes: number): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const item of items) {
+    const bytes = Buffer.byteLength(JSON.stringify(item));
+    if (current.length && size + bytes > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(item);
+    size += bytes;
+  }
+  if (current.length) chunks.push(current);
+  return chunks;
 }

@@ -28,3 +28,14 @@ export const SYNC_STALLED_CHECK_MS = 5_000;
 export const GLOBAL_USER_SYNC_BATCH = 25;
 /** Batches one global user sync job sends before it queues the next job (so one job never runs for long). */
 export const GLOBAL_USER_SYNC_BATCHES_PER_JOB = 40;
+/**
+ * How long one sync job keeps taking further batches of a backlog before it hands the rest to a new job: long
+ * enough that a catch-up does not pay a queue round trip per batch, short enough that a worker slot is not held
+ * for long (the lock is renewed meanwhile).
+ */
+export const SYNC_JOB_BUDGET_MS = 2_000;
+/**
+ * Most bytes of posts in one sync message. A batch of SYNC_BATCH_POSTS long posts is split over several messages,
+ * so no peer (Mattermost's receiver included) is handed a request of many megabytes.
+ */
+export const SYNC_MAX_POSTS_BYTES = 2 * 1024 * 1024;

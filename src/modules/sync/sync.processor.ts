@@ -3,7 +3,7 @@ import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { JobName, type JobPayloads, QueueName } from '../../queue/queue.constants.js';
-import { PER_REMOTE_BUSY_DELAY_MS, SYNC_LOCK_MS, SYNC_STALLED_CHECK_MS } from './sync.constants.js';
+import { PER_REMOTE_BUSY_DELAY_MS, SYNC_JOB_BUDGET_MS, SYNC_LOCK_MS, SYNC_STALLED_CHECK_MS } from './sync.constants.js';
 import { GlobalUserSyncService } from './global-user-sync.service.js';
 import { SyncScheduler } from './sync-scheduler.service.js';
 import { SyncSender, type SyncPassResult } from './sync-sender.service.js';
@@ -58,7 +58,16 @@ export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap 
     }
     this.activePerRemote.set(remoteId, active + 1);
     try {
+      // A backlog is drained batch after batch within one job (no queue round trip between batches); what is
+      // left after the budget goes to a fresh job, so other channels get the slot in between.
+      const deadline = Date.now() + SYNC_JOB_BUDGET_MS;
       const result = await this.sender.run(channelId, remoteId);
+      while (result.more && Date.now() < deadline) {
+        const next = await this.sender.run(channelId, remoteId);
+        for (const k of Object.keys(result.sent) as Array<keyof SyncPassResult['sent']>) result.sent[k] += next.sent[k];
+        result.more = next.more;
+        result.offline = next.offline;
+      }
       if (result.more) await this.scheduler.enqueue(channelId, remoteId, 0);
       return result;
     } finally {

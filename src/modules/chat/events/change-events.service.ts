@@ -28,6 +28,16 @@ export class ChangeEventsService {
     return { ...event, at } as ChangeEvent;
   }
 
+  /** record() for many changes of one transaction, written in one statement. */
+  async recordMany(tx: Tx, events: NewChangeEvent[], at = Date.now()): Promise<ChangeEvent[]> {
+    if (!events.length) return [];
+    await this.journal.insertMany(
+      tx,
+      events.map(({ kind, channel_id, origin_remote_id, ...data }) => ({ kind, channel_id, origin_remote_id, data, create_at: at })),
+    );
+    return events.map((event) => ({ ...event, at }) as ChangeEvent);
+  }
+
   publish(events: ChangeEvent | ChangeEvent[]): void {
     for (const event of Array.isArray(events) ? events : [events]) {
       for (const listener of this.listeners) {

@@ -100,8 +100,7 @@ export class ChannelImportService {
         events.push({ kind, channel_id: channelId, origin_remote_id: originRemoteId, post_id: post.id, root_id: post.root_id });
       }
       await this.feed.notePosts(tx, channelId, inserted, lastCreate, lastRoot);
-      const published: ChangeEvent[] = [];
-      for (const e of events) published.push(await this.events.record(tx, e, now));
+      const published = await this.events.recordMany(tx, events, now);
       return { written: rows.map((r) => r.id), published };
     });
     this.events.publish(published);
@@ -128,23 +127,18 @@ export class ChannelImportService {
     const now = Date.now();
     const { written, published } = await this.tx.run(async (tx) => {
       const rows = await this.feed.upsertReactions(tx, accepted);
-      const published: ChangeEvent[] = [];
-      for (const row of rows) {
-        published.push(
-          await this.events.record(
-            tx,
-            {
-              kind: row.delete_at ? ChangeKind.ReactionRemoved : ChangeKind.ReactionAdded,
-              channel_id: channelId,
-              origin_remote_id: originRemoteId,
-              post_id: row.post_id,
-              user_id: row.user_id,
-              emoji_name: row.emoji_name,
-            },
-            now,
-          ),
-        );
-      }
+      const published = await this.events.recordMany(
+        tx,
+        rows.map((row) => ({
+          kind: row.delete_at ? ChangeKind.ReactionRemoved : ChangeKind.ReactionAdded,
+          channel_id: channelId,
+          origin_remote_id: originRemoteId,
+          post_id: row.post_id,
+          user_id: row.user_id,
+          emoji_name: row.emoji_name,
+        })),
+        now,
+      );
       return { written: rows.map((r) => r.post_id), published };
     });
     this.events.publish(published);
@@ -168,22 +162,17 @@ export class ChannelImportService {
     if (!accepted.length) return { written: [], errors };
     const { written, published } = await this.tx.run(async (tx) => {
       const rows = await this.feed.upsertAcks(tx, accepted);
-      const published: ChangeEvent[] = [];
-      for (const row of rows) {
-        published.push(
-          await this.events.record(
-            tx,
-            {
-              kind: row.acknowledged_at ? ChangeKind.AckAdded : ChangeKind.AckRemoved,
-              channel_id: channelId,
-              origin_remote_id: originRemoteId,
-              post_id: row.post_id,
-              user_id: row.user_id,
-            },
-            now,
-          ),
-        );
-      }
+      const published = await this.events.recordMany(
+        tx,
+        rows.map((row) => ({
+          kind: row.acknowledged_at ? ChangeKind.AckAdded : ChangeKind.AckRemoved,
+          channel_id: channelId,
+          origin_remote_id: originRemoteId,
+          post_id: row.post_id,
+          user_id: row.user_id,
+        })),
+        now,
+      );
       return { written: rows.map((r) => r.post_id), published };
     });
     this.events.publish(published);
