@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger 
 import type { Request, Response } from 'express';
 import { AppError, type AppErrorBody } from './app-error.js';
 import { getRequestId } from './request-id.js';
+import { isDataException, pgErrorCode } from './pg-errors.js';
 
 const HTTP_IDS: Record<number, [string, string]> = {
   400: ['api.context.invalid_body_param.app_error', 'Invalid request.'],
@@ -39,9 +40,15 @@ export function toAppError(err: unknown): AppError {
     return new AppError(id, message, status, e.message ?? '');
   }
   // PostgreSQL refusing connections or cancelling for load is the server being busy, not the request being bad.
-  const pgCode = (e as { code?: string; driverError?: { code?: string } })?.code ?? (e as { driverError?: { code?: string } })?.driverError?.code;
+  const pgCode = pgErrorCode(e);
   if (pgCode === '53300' || pgCode === '57P03') {
     return new AppError('app.server_busy', 'The server is busy; try again shortly.', 503);
+  }
+  // SQLSTATE class 22 (data exception) is the request's data that the database cannot store: a NUL character in
+  // text or JSON, a value out of range. Validation lets a few such values through; they are the client's error.
+  if (isDataException(e)) {
+    const detail = (e as { message?: string })?.message ?? '';
+    return new AppError('api.context.invalid_body_param.app_error', 'The request contains a value that cannot be stored.', 400, detail);
   }
   return new AppError('app.internal_error', 'An internal error occurred. Quote the request id when reporting it.', 500);
 }

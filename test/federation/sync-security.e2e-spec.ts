@@ -109,4 +109,27 @@ describe('sync receiver: authorization first, nothing applied that the sender do
     expect(res.payload!.post_errors).toHaveLength(2);
     expect(await snapshot()).toEqual(before);
   });
+
+  it('refuses an item carrying a NUL character (PostgreSQL cannot store it) alone, and applies the rest', async () => {
+    const [A] = fed.sides;
+    const nulMessage = post({ message: 'nul\u0000inside' });
+    const nulProps = post({ props: { attachments: [{ text: 'ok', nested: { 'k\u0000': 'v' } }] } });
+    const fine = post({ message: 'an ordinary post next to them' });
+    const nulUser = newId();
+    const now = Date.now();
+    const res = await frameFromB({
+      id: newId(),
+      channel_id: channel,
+      posts: [nulMessage, nulProps, fine],
+      reactions: [{ user_id: bob.id, post_id: alicePost, emoji_name: 'x\u0000', create_at: now, update_at: now, delete_at: 0, remote_id: null, channel_id: channel }],
+      users: { [nulUser]: { id: nulUser, username: 'carol', nickname: 'nul\u0000nick', email: 'c@example.com', create_at: now, update_at: now, delete_at: 0,
+        auth_service: '', first_name: '', last_name: '', position: '', roles: 'system_user', locale: 'en', timezone: {}, disable_welcome_email: false } },
+    });
+    expect(res.status).toBe('OK');
+    expect(new Set(res.payload!.post_errors)).toEqual(new Set([nulMessage.id, nulProps.id]));
+    expect(res.payload!.reaction_errors).toEqual([alicePost]);
+    expect(res.payload!.user_errors).toEqual([nulUser]);
+    expect(await A.inst.query('SELECT id FROM users WHERE id = $1', [nulUser])).toEqual([]);
+    expect(await A.inst.query('SELECT id FROM posts WHERE id = ANY($1) ORDER BY id', [[nulMessage.id, nulProps.id, fine.id]])).toEqual([{ id: fine.id }]);
+  });
 });

@@ -32,6 +32,7 @@ import { applyMentionTransforms, type MentionTarget } from './mentions.js';
 import { toLocalPermalinks } from './permalinks.js';
 import { SyncMetrics } from './sync.metrics.js';
 import { wireAckProblem, wirePostProblem, wireReactionProblem, wireStatusProblem } from './sync-wire.js';
+import { isDataException } from '../../common/pg-errors.js';
 
 const ID_RE = /^[a-z0-9]{26}$/;
 
@@ -141,10 +142,11 @@ export class SyncReceiver implements OnModuleInit {
         res.users_syncd!.push(user.id);
         res.users_last_update_at = Math.max(res.users_last_update_at, typeof user.update_at === 'number' ? user.update_at : 0);
       } catch (err) {
-        if (!(err instanceof RemoteUserError)) throw err;
+        // A value the database cannot store (a NUL character) refuses this user alone, not the whole message.
+        if (!(err instanceof RemoteUserError) && !isDataException(err)) throw err;
         res.user_errors!.push(typeof user?.id === 'string' ? user.id : '');
         this.metrics.itemErrors.inc({ remote_id: sender.remote_id, kind: 'user' });
-        this.logger.warn({ remote_id: sender.remote_id, err: err.message }, 'rejected a user');
+        this.logger.warn({ remote_id: sender.remote_id, err: err instanceof Error ? err.message : String(err) }, 'rejected a user');
       }
     }
     if (res.users_syncd!.length) this.metrics.itemsReceived.inc({ remote_id: sender.remote_id, kind: 'user' }, res.users_syncd!.length);

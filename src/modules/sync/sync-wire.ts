@@ -40,7 +40,15 @@ export function toWireStatus(s: StatusEntity): WireStatus {
 const ID_RE = /^[a-z0-9]{26}$/;
 const isId = (v: unknown): v is string => typeof v === 'string' && ID_RE.test(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
-const isStr = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max;
+/** PostgreSQL stores no NUL character in text or jsonb: an item carrying one is refused alone, not the message. */
+const hasNul = (v: string): boolean => v.includes('\u0000');
+function deepHasNul(v: unknown, depth = 0): boolean {
+  if (typeof v === 'string') return hasNul(v);
+  if (!v || typeof v !== 'object' || depth > 64) return false;
+  if (Array.isArray(v)) return v.some((x) => deepHasNul(x, depth + 1));
+  return Object.entries(v).some(([k, x]) => hasNul(k) || deepHasNul(x, depth + 1));
+}
+const isStr = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max && !hasNul(v);
 
 /** Hand-written shape checks for the hot path: a fraction of class-validator's cost per item (see the benchmark). */
 export function wirePostProblem(p: unknown): string | null {
@@ -55,6 +63,9 @@ export function wirePostProblem(p: unknown): string | null {
   if (!isStr(o.message, 16383 * 4)) return 'invalid message';
   if (!(o.type === undefined || isStr(o.type, 64))) return 'invalid type';
   if (!(o.props === undefined || o.props === null || (typeof o.props === 'object' && !Array.isArray(o.props)))) return 'invalid props';
+  if (o.props && deepHasNul(o.props)) return 'props contain a NUL character';
+  if (typeof o.hashtags === 'string' && hasNul(o.hashtags)) return 'invalid hashtags';
+  if (typeof o.original_id === 'string' && hasNul(o.original_id)) return 'invalid original_id';
   if (!(o.file_ids === undefined || o.file_ids === null || (Array.isArray(o.file_ids) && o.file_ids.length <= 10 && o.file_ids.every(isId)))) {
     return 'invalid file_ids';
   }
