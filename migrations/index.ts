@@ -7,6 +7,7 @@ import { ChannelChangeSequence1795648766267 } from './1795648766267-ChannelChang
 import { SharedChannelUnsharePending1795648994659 } from './1795648994659-SharedChannelUnsharePending.js';
 import { SyncPostRetries1795649120064 } from './1795649120064-SyncPostRetries.js';
 import { AttachmentsMembershipUserSync1795650019069 } from './1795650019069-AttachmentsMembershipUserSync.js';
+import { PostCountersTrigger1795660782506 } from './1795660782506-PostCountersTrigger.js';
 
 /** Every migration, oldest first. `npm run migration:generate` appends here; a test checks none is missing. */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -18,4 +19,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   SharedChannelUnsharePending1795648994659,
   SyncPostRetries1795649120064,
   AttachmentsMembershipUserSync1795650019069,
+  PostCountersTrigger1795660782506,
 ];

@@ -87,5 +87,15 @@ describe('sync between two servers: everything made on either side reaches the o
     expect(Number(eventsAfter) - Number(eventsBefore)).toBe(1);
     expect(await metricValue(B.inst, 'shared_channels_sync_lag_seconds_count')).toBeGreaterThan(0);
     expect((await channelState(B.inst, channel)).posts).toHaveLength(2);
+    // The channel's counters count each post once, however often it arrived (B's own notices included).
+    const [counters] = await B.inst.query<{ total_msg_count: string; last_post_at: string }>(
+      'SELECT total_msg_count::text, last_post_at::text FROM channels WHERE id = $1',
+      [channel],
+    );
+    const [live] = await B.inst.query<{ n: string; last: string }>(
+      'SELECT count(*)::text AS n, max(create_at)::text AS last FROM posts WHERE channel_id = $1 AND delete_at = 0',
+      [channel],
+    );
+    expect(counters).toEqual({ total_msg_count: live.n, last_post_at: live.last });
   });
 });

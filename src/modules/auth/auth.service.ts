@@ -60,22 +60,14 @@ export class AuthService {
   /** Resolves a bearer token (session or personal access token) to who is calling, or null. */
   async authenticate(token: string): Promise<AuthContext | null> {
     if (!token || token.length > 128) return null;
-    const hash = hashToken(token);
-    const session = await this.sessions.findSessionByTokenHash(hash);
-    if (session) {
-      if (session.expires_at <= Date.now()) {
-        await this.sessions.deleteSession(session.id);
-        return null;
-      }
-      const user = await this.users.findById(session.user_id);
-      if (!user || user.delete_at) return null;
-      return { userId: user.id, sessionId: session.id, roles: user.roles, isAccessToken: false };
+    const found = await this.sessions.findCredentialByTokenHash(hashToken(token));
+    if (!found) return null;
+    if (found.kind === 'session' && found.expiresAt <= Date.now()) {
+      await this.sessions.deleteSession(found.id);
+      return null;
     }
-    const pat = await this.sessions.findAccessTokenByHash(hash);
-    if (!pat || !pat.is_active) return null;
-    const user = await this.users.findById(pat.user_id);
-    if (!user || user.delete_at) return null;
-    return { userId: user.id, sessionId: pat.id, roles: user.roles, isAccessToken: true };
+    if (!found.isActive || !found.user || found.user.deleteAt) return null;
+    return { userId: found.user.id, sessionId: found.id, roles: found.user.roles, isAccessToken: found.kind === 'access_token' };
   }
 
   async getUser(id: string): Promise<UserEntity> {

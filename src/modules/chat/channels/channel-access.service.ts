@@ -94,10 +94,10 @@ export class ChannelAccess {
    * Then every registered write policy is consulted.
    */
   async writable(auth: AuthContext, channelId: string, action: ChannelWriteAction = 'manage', origin: ChangeOrigin = LOCAL_ORIGIN): Promise<ChannelEntity> {
-    const channel = await this.channel(channelId);
-    if (channel.delete_at) throw ChatErrors.channelDeleted();
     const systemAdmin = isSystemAdmin(auth.roles);
-    const member = systemAdmin ? null : await this.channels.findMember(channelId, auth.userId);
+    // Both reads at once (the pool runs them in parallel): this is on every post, reaction and edit.
+    const [channel, member] = await Promise.all([this.channel(channelId), systemAdmin ? null : this.channels.findMember(channelId, auth.userId)]);
+    if (channel.delete_at) throw ChatErrors.channelDeleted();
     if (!systemAdmin && !member) throw ChatErrors.notChannelMember();
     for (const policy of this.writePolicies) {
       await policy({ auth, channel, action, origin, systemAdmin, channelAdmin: !!member?.scheme_admin });

@@ -36,18 +36,6 @@ export class ChannelRepository {
   }
 
   /** Counts a new post and moves last_post_at forward, never backward. */
-  async notePost(tx: Tx, channelId: string, createAt: number, isRoot: boolean): Promise<void> {
-    await tx
-      .createQueryBuilder()
-      .update(ChannelEntity)
-      .set({
-        total_msg_count: () => 'total_msg_count + 1',
-        last_post_at: () => `GREATEST(last_post_at, ${Number(createAt)})`,
-        ...(isRoot ? { last_root_post_at: () => `GREATEST(last_root_post_at, ${Number(createAt)})` } : {}),
-      })
-      .where('id = :channelId', { channelId })
-      .execute();
-  }
 
   findMember(channelId: string, userId: string): Promise<ChannelMemberEntity | null> {
     return this.members.findOneBy({ channel_id: channelId, user_id: userId });

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Tx } from '../../../database/transaction-runner.js';
+import type { ChangeEventEntity } from './change-event.entity.js';
 import { ChangeEventRepository } from './change-event.repository.js';
 import type { ChangeEvent, NewChangeEvent } from './change-event.types.js';
 
@@ -23,9 +24,17 @@ export class ChangeEventsService {
   }
 
   async record(tx: Tx, event: NewChangeEvent, at = Date.now()): Promise<ChangeEvent> {
-    const { kind, channel_id, origin_remote_id, ...data } = event;
-    await this.journal.insert(tx, { kind, channel_id, origin_remote_id, data, create_at: at });
+    await this.journal.insert(tx, this.journalRow(event, at));
     return { ...event, at } as ChangeEvent;
+  }
+
+  /**
+   * The journal row of a change, for a writer that puts it in the same statement as the change itself (see
+   * PostRepository.insertWithJournal); it then publishes { ...event, at } after that statement.
+   */
+  journalRow(event: NewChangeEvent, at: number): Omit<ChangeEventEntity, 'seq'> {
+    const { kind, channel_id, origin_remote_id, ...data } = event;
+    return { kind, channel_id, origin_remote_id, data, create_at: at };
   }
 
   /** record() for many changes of one transaction, written in one statement. */

@@ -218,16 +218,6 @@ export class ChannelFeedRepository {
     return rows;
   }
 
-  /** Counts new posts and moves last_post_at, as local posting does. */
-  async notePosts(tx: Tx, channelId: string, count: number, lastCreateAt: number, lastRootCreateAt: number): Promise<void> {
-    if (!count) return;
-    await tx.query(
-      `UPDATE channels SET total_msg_count = total_msg_count + $2, last_post_at = GREATEST(last_post_at, $3),
-              last_root_post_at = GREATEST(last_root_post_at, $4) WHERE id = $1`,
-      [channelId, count, lastCreateAt, lastRootCreateAt],
-    );
-  }
-
   /**
    * Attaches unattached files of the channel to a post written elsewhere (those present locally): only files the
    * post's author created and the same origin sent, so a post cannot claim somebody else's upload.

@@ -84,22 +84,14 @@ export class ChannelImportService {
       const rows = await this.feed.upsertPosts(tx, accepted);
       const byId = new Map(accepted.map((p) => [p.id, p]));
       const events: NewChangeEvent[] = [];
-      let inserted = 0;
-      let lastCreate = 0;
-      let lastRoot = 0;
       for (const row of rows) {
         const post = byId.get(row.id)!;
         const before = existing.get(row.id);
-        if (row.inserted && !post.delete_at) {
-          inserted++;
-          lastCreate = Math.max(lastCreate, post.create_at);
-          if (!post.root_id) lastRoot = Math.max(lastRoot, post.create_at);
-        }
         if (post.file_ids?.length) await this.feed.attachFiles(tx, post, now);
         const kind = post.delete_at && !before?.delete_at ? ChangeKind.PostDeleted : row.inserted ? ChangeKind.PostCreated : ChangeKind.PostEdited;
         events.push({ kind, channel_id: channelId, origin_remote_id: originRemoteId, post_id: post.id, root_id: post.root_id });
       }
-      await this.feed.notePosts(tx, channelId, inserted, lastCreate, lastRoot);
+      // The channel's post counters move in the database (trigger posts_note_inserted), from inserted rows only.
       const published = await this.events.recordMany(tx, events, now);
       return { written: rows.map((r) => r.id), published };
     });

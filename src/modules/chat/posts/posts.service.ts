@@ -7,7 +7,7 @@ import { ChannelAccess } from '../channels/channel-access.service.js';
 import { ChannelRepository } from '../channels/channel.repository.js';
 import { isSystemPostType, POST_MESSAGE_MAX_RUNES, POSTS_PER_PAGE_MAX, SYSTEM_GENERIC_POST_TYPE } from '../chat.constants.js';
 import { ChatErrors } from '../chat.errors.js';
-import { ChangeKind, LOCAL_ORIGIN, type ChangeEvent, type ChangeOrigin } from '../events/change-event.types.js';
+import { ChangeKind, LOCAL_ORIGIN, type ChangeEvent, type ChangeOrigin, type NewChangeEvent } from '../events/change-event.types.js';
 import { ChangeEventsService } from '../events/change-events.service.js';
 import { toFileInfoJson } from '../files/file-info.mapper.js';
 import { FileInfoRepository } from '../files/file-info.repository.js';
@@ -84,19 +84,24 @@ export class PostsService {
       pending_post_id: dto.pending_post_id ?? '',
       remote_id: origin.remoteId,
     });
+    const newEvent: NewChangeEvent = { kind: ChangeKind.PostCreated, channel_id: channel.id, origin_remote_id: origin.remoteId, post_id: post.id, root_id: rootId };
+    if (!fileIds.length) {
+      // The common case in one statement (post + journal row); see PostRepository.insertWithJournal.
+      await this.posts.insertWithJournal(post, this.events.journalRow(newEvent, now));
+      this.events.publish({ ...newEvent, at: now } as ChangeEvent);
+      if (!rootId) return toPostJson(post, { reply_count: 0, last_reply_at: 0, reactions: [], acknowledgements: [], files: [] });
+      return (await this.render([post]))[0];
+    }
     const event = await this.tx.run(async (tx) => {
-      if (fileIds.length) {
-        const infos = await this.files.findByIdsForUpdate(tx, fileIds);
-        const bad = fileIds.filter((id) => {
-          const f = infos.find((i) => i.id === id);
-          return !f || f.delete_at || f.post_id || f.channel_id !== channel.id || (f.creator_id !== auth.userId && !isSystemAdmin(auth.roles));
-        });
-        if (bad.length) throw ChatErrors.invalidFileIds(`unusable file ids: ${bad.join(', ')}`);
-        await this.files.attachToPost(tx, fileIds, post.id, now);
-      }
+      const infos = await this.files.findByIdsForUpdate(tx, fileIds);
+      const bad = fileIds.filter((id) => {
+        const f = infos.find((i) => i.id === id);
+        return !f || f.delete_at || f.post_id || f.channel_id !== channel.id || (f.creator_id !== auth.userId && !isSystemAdmin(auth.roles));
+      });
+      if (bad.length) throw ChatErrors.invalidFileIds(`unusable file ids: ${bad.join(', ')}`);
+      await this.files.attachToPost(tx, fileIds, post.id, now);
       await this.posts.insert(tx, post);
-      await this.channels.notePost(tx, channel.id, now, !rootId);
-      return this.events.record(tx, { kind: ChangeKind.PostCreated, channel_id: channel.id, origin_remote_id: origin.remoteId, post_id: post.id, root_id: rootId }, now);
+      return this.events.record(tx, newEvent, now);
     });
     this.events.publish(event);
     return (await this.render([post]))[0];
@@ -130,7 +135,6 @@ export class PostsService {
       remote_id: null,
     });
     await this.posts.insert(tx, post);
-    await this.channels.notePost(tx, spec.channel_id, now, true);
     const event = await this.events.record(
       tx,
       { kind: ChangeKind.PostCreated, channel_id: spec.channel_id, origin_remote_id: null, post_id: post.id, root_id: '' },
