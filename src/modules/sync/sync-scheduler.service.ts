@@ -1,6 +1,7 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
+import { Coalescer } from '../../common/coalescer.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { BullBoardService } from '../../queue/bull-board.service.js';
 import { JobProducer } from '../../queue/job-producer.js';
@@ -32,7 +33,9 @@ export function syncJobKey(channelId: string, remoteId: string): string {
 @Injectable()
 export class SyncScheduler implements OnModuleInit, OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SyncScheduler.name);
-  private readonly remotesCache = new Map<string, { remoteIds: string[]; at: number }>();
+  private readonly remotesCache = new Map<string, { remoteIds: Promise<string[]>; at: number }>();
+  /** Redis adds per (channel, remote, delay): at most one in flight, a burst folded into one follow-up. */
+  private readonly adds = new Coalescer();
 
   constructor(
     @InjectQueue(QueueName.Sync) private readonly queue: Queue,
@@ -91,6 +94,12 @@ export class SyncScheduler implements OnModuleInit, OnApplicationBootstrap, OnAp
   }
 
   async enqueue(channelId: string, remoteId: string, delayMs = this.config.sync.delayMs): Promise<void> {
+    // A burst of changes (a bulk import publishes hundreds at once) makes one Redis add, plus one more after it if
+    // changes came meanwhile; that one starts after they all committed, so none is missed by the run it schedules.
+    await this.adds.run(`${syncJobKey(channelId, remoteId)}:${delayMs}`, () => this.addSyncJob(channelId, remoteId, delayMs));
+  }
+
+  private async addSyncJob(channelId: string, remoteId: string, delayMs: number): Promise<void> {
     await this.queue.add(
       JobName.SyncChannel,
       { channel_id: channelId, remote_id: remoteId },
@@ -135,11 +144,16 @@ export class SyncScheduler implements OnModuleInit, OnApplicationBootstrap, OnAp
     this.remotesCache.delete(channelId);
   }
 
-  private async remotesOf(channelId: string): Promise<string[]> {
+  /** The promise is cached, so the hundreds of events of one import share one query. */
+  private remotesOf(channelId: string): Promise<string[]> {
     const hit = this.remotesCache.get(channelId);
     if (hit && Date.now() - hit.at < REMOTES_CACHE_MS) return hit.remoteIds;
-    const remoteIds = (await this.shares.findActiveRemotes(channelId)).map((r) => r.remote_id);
-    this.remotesCache.set(channelId, { remoteIds, at: Date.now() });
+    const remoteIds = this.shares.findActiveRemotes(channelId).then((rows) => rows.map((r) => r.remote_id));
+    const entry = { remoteIds, at: Date.now() };
+    this.remotesCache.set(channelId, entry);
+    remoteIds.catch(() => {
+      if (this.remotesCache.get(channelId) === entry) this.remotesCache.delete(channelId);
+    });
     return remoteIds;
   }
 
