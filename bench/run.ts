@@ -93,7 +93,11 @@ await runWithCleanup(async () => {
   });
   json.load_average = load;
   if (opts.profile) {
-    json.profile = summarizeProfiles(PROFILE_DIR, runId, { ...results.throughput?.profile_windows, ...results.catchup?.profile_windows });
+    json.profile = [
+      ...summarizeProfiles(PROFILE_DIR, runId, results.throughput?.profile_windows, 'throughput flood'),
+      ...summarizeProfiles(PROFILE_DIR, runId, results.throughput?.sync_only_profile_windows, 'sync engine alone'),
+      ...summarizeProfiles(PROFILE_DIR, runId, results.catchup?.profile_windows, 'catch-up'),
+    ];
   }
   const rows = targetRows(results);
   mkdirSync(RESULTS, { recursive: true });

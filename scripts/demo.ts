@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import pg from 'pg';
+import { startNodeFlags } from './start-flags.js';
 
 const args = process.argv.slice(2);
 const EXIT = args.includes('--exit');
@@ -59,7 +60,7 @@ async function startServer(name: string, port: number): Promise<Server> {
   await sql('postgres', `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
   await sql('postgres', `CREATE DATABASE ${db}`);
   const url = `http://localhost:${port}`;
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
+  const child = spawn(process.execPath, [...startNodeFlags(), 'dist/src/main.js'], {
     env: {
       ...process.env,
       PORT: String(port),

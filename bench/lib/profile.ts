@@ -31,6 +31,8 @@ function area(url: string, name: string): string {
 
 export interface ProfileSummary {
   file: string;
+  /** Which measured phase the window is (e.g. the flood, the sync engine alone, the catch-up). */
+  phase?: string;
   /** Seconds of samples summarised: the measured window when one was given, else the whole process life. */
   profiled_s: number;
   window: ProfileWindow | null;
@@ -40,7 +42,7 @@ export interface ProfileSummary {
 }
 
 /** Self time per function and per area from V8 .cpuprofile files (node --cpu-prof) of this run. */
-export function summarizeProfiles(dir: string, runId: string, windows: Record<string, ProfileWindow> = {}): ProfileSummary[] {
+export function summarizeProfiles(dir: string, runId: string, windows: Record<string, ProfileWindow> = {}, phase?: string): ProfileSummary[] {
   let files: string[];
   try {
     files = readdirSync(dir).filter((f) => f.startsWith(runId) && f.endsWith('.cpuprofile'));
@@ -52,7 +54,7 @@ export function summarizeProfiles(dir: string, runId: string, windows: Record<st
     .sort()
     .flatMap((f) => {
       const key = f.slice(runId.length + 1, -'.cpuprofile'.length);
-      return windows[key] ? [summarize(join(dir, f), f, windows[key])] : [];
+      return windows[key] ? [{ ...summarize(join(dir, f), f, windows[key]), ...(phase ? { phase } : {}) }] : [];
     });
 }
 

@@ -80,17 +80,29 @@ export function targetRows(r: RunResults): TargetRow[] {
   });
   const sum = (o: Record<string, number> | undefined, keys?: string[]) =>
     o ? round(Object.entries(o).filter(([k]) => (keys ? keys.includes(k) : k !== 'harness')).reduce((a, [, v]) => a + v, 0), 3) : null;
+  const syncOnly = num(r.throughput?.sync_only?.posts_per_s);
+  const syncOnlyRatio = ratio(syncOnly, pipe);
+  rows.push({
+    figure: `Sync engine alone: ${r.throughput?.sync_only?.posts ?? '?'} posts waiting on A (its sync queue paused), resume to last on B; warm processes, A's API not in the way`,
+    measured: syncOnly,
+    unit: 'posts/s',
+    target: 'ratio ≥ 0.30 (read against the sync engine)',
+    baseline: pipe,
+    baseline_what: 'raw pipeline (6a), posts/s',
+    ratio: syncOnlyRatio,
+    met: syncOnlyRatio === null ? null : syncOnlyRatio >= 0.3,
+  });
   const drain = num(r.catchup?.drain_posts_per_s);
   const drainRatio = ratio(drain, pipe);
   rows.push({
-    figure: `Sync drain rate: ${r.catchup?.backlog.posts ?? '?'} backlog posts A→B after B's restart (first to last on B; A's API not in the way)`,
+    figure: `Sync drain rate after B's restart: ${r.catchup?.backlog.posts ?? '?'} backlog posts, first to last on B (B's code still cold)`,
     measured: drain,
     unit: 'posts/s',
-    target: '(ratio ≥ 0.30 read against the sync engine alone)',
+    target: '—',
     baseline: pipe,
     baseline_what: 'raw pipeline (6a), posts/s',
     ratio: drainRatio,
-    met: drainRatio === null ? null : drainRatio >= 0.3,
+    met: null,
   });
   const cpuServer = sum(r.throughput?.cpu_ms_per_post);
   const cpuBase = sum(r.baseline?.pipeline_cpu_ms_per_post);
@@ -268,6 +280,8 @@ export function buildJson(
     throughput_posts_per_s: thr,
     baseline_pipeline_posts_per_s: pipe,
     throughput_ratio: ratio(thr, pipe),
+    sync_only_posts_per_s: num(r.throughput?.sync_only?.posts_per_s),
+    sync_only_ratio: ratio(num(r.throughput?.sync_only?.posts_per_s), pipe),
     write_posts_per_s: num(r.throughput?.write_posts_per_s),
     baseline_insert_posts_per_s: num(r.baseline?.insert_posts_per_s),
     lag_ms: { delay_default: pick(r.lagDefault?.lag_ms), delay_0: pick(r.lag0?.lag_ms) },
@@ -324,6 +338,13 @@ export function buildMarkdown(json: Record<string, any>, rows: TargetRow[], r: R
       `  Sync passes during the flood: ${t.stages.passes} (one every ${t.stages.window_ms_per_pass} ms), ${t.stages.messages} messages; B spent ${t.stages.receiver_ms_per_message} ms handling each.`,
       `  The same clients into an unshared channel (A's API with no sync behind it): ${t.api_only.posts} posts at ${t.api_only.posts_per_s} posts/s, CPU ms per post A ${t.api_only.cpu_ms_per_post.A}, pg_A ${t.api_only.cpu_ms_per_post.pg_A}; busy % A ${t.api_only.busy_pct.A}, pg_A ${t.api_only.busy_pct.pg_A}.`,
     );
+    if (t.sync_only) {
+      const so = t.sync_only;
+      out.push(
+        `- Sync engine alone: ${so.posts} posts written on A with its sync queue paused, then resumed: ${so.posts_per_s} posts/s from the resume to the last post on B (first post on B ${so.first_post_after_resume_ms} ms after the resume; first to last ${so.first_to_last_posts_per_s} posts/s).`,
+        `  CPU ms per post: ${Object.entries(so.cpu_ms_per_post).map(([k, v]) => `${k} ${v}`).join(', ')}; busy (% of one core): ${Object.entries(so.busy_pct).map(([k, v]) => `${k} ${v}`).join(', ')}. ${so.stages.passes} sync passes, ${so.stages.messages} messages; B spent ${so.stages.receiver_ms_per_message} ms handling each.`,
+      );
+    }
   }
   for (const l of [r.lagDefault, r.lag0]) {
     if (!l) continue;

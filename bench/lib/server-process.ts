@@ -8,6 +8,7 @@ import { onCleanup, onExitKill, throwIfAborted } from './cleanup.js';
 import { HttpClient } from './http-client.js';
 import { createDatabase, dbUrl, deleteRedisKeys, dropDatabase, REDIS_URL } from './infra.js';
 import { RssMeter } from './rss.js';
+import { startNodeFlags } from '../../scripts/start-flags.js';
 
 export const BENCH_ADMIN = { username: 'benchadmin', password: 'Bench-admin-pass-1', email: 'benchadmin@example.com' };
 export const LOG_DIR = join(ROOT, 'bench/results/logs');
@@ -110,7 +111,8 @@ export class ServerProcess {
     throwIfAborted(`server ${this.label}`);
     this.starts++;
     const log = openSync(this.logPath, 'a');
-    const args = [];
+    // The flags npm start uses (the V8 heap cap), so the RSS measured here is what an operator gets.
+    const args = [...startNodeFlags()];
     if (this.cpuProfile) {
       mkdirSync(PROFILE_DIR, { recursive: true });
       args.push('--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`, `--cpu-prof-name=${this.runId}-${this.label}-${this.starts}.cpuprofile`);

@@ -1,4 +1,6 @@
+import { Queue } from 'bullmq';
 import { createChannel } from '../lib/federation.js';
+import { REDIS_URL } from '../lib/infra.js';
 import { floodPosts } from '../lib/load.js';
 import { MemoryAtPeak, memoryOf, scrape, type SyncStages, syncStages } from '../lib/metrics.js';
 import { type Percentiles, percentiles, round } from '../lib/stats.js';
@@ -13,7 +15,24 @@ export interface ApiOnlyResult {
   busy_pct: Record<string, number>;
 }
 
+/**
+ * The sync engine alone, on warm processes: A's sync queue is paused (BullMQ, from outside) while A takes the
+ * posts, then resumed; the rate is posts / (last on B - resume). A's API is not in the way, nothing restarts.
+ */
+export interface SyncOnlyResult {
+  posts: number;
+  /** posts / (last post on B - queue resumed): includes the job pick-up after the resume. */
+  posts_per_s: number;
+  /** posts / (last - first post on B). */
+  first_to_last_posts_per_s: number;
+  first_post_after_resume_ms: number;
+  cpu_ms_per_post: Record<string, number>;
+  busy_pct: Record<string, number>;
+  stages: SyncStages;
+}
+
 export interface ThroughputResult {
+  sync_only: SyncOnlyResult;
   api_only: ApiOnlyResult;
   posts: number;
   writers: number;
@@ -43,6 +62,8 @@ export interface ThroughputResult {
   memory_after: Record<string, ReturnType<typeof memoryOf>>;
   /** The flood, in ms since each instance was spawned: what --profile summarises. */
   profile_windows: Record<string, { fromMs: number; toMs: number }>;
+  /** The sync-engine-alone stage, likewise. */
+  sync_only_profile_windows: Record<string, { fromMs: number; toMs: number }>;
 }
 
 export async function runThroughput(ctx: Ctx): Promise<ThroughputResult> {
@@ -100,7 +121,50 @@ export async function runThroughput(ctx: Ctx): Promise<ThroughputResult> {
     const lag = percentiles(flood.posts.map((p) => watcher.seen.get(p.id)! - p.committedAt));
     log(`throughput: ${Math.round(rate)} posts/s A->B (A wrote at ${Math.round(writeRate)}/s, B finished ${Math.round(lastSeen - flood.finishedAt)} ms after the last write)`);
     log(`throughput: CPU ms per post: ${Object.entries(used.cpu_ms).map(([k, v]) => `${k} ${v}`).join(', ')}; busy %: ${Object.entries(used.busy_pct).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    // Stage 3: the sync engine alone. With A's sync queue paused the posts pile up on A (the scheduler's jobs wait
+    // in Redis); resuming it lets warm processes drain them as fast as the engine goes.
+    const syncQueue = new Queue('sync', { connection: { url: REDIS_URL, maxRetriesPerRequest: null }, prefix: `${hub.server.queuePrefix}:bull` }); // as src/queue/queue.module.ts names it
+    let syncOnly: SyncOnlyResult;
+    let syncOnlyWindows: Record<string, { fromMs: number; toMs: number }>;
+    try {
+      const watcher3 = new PostWatcher(remotes[0].db, channelId, 2);
+      await watcher3.start();
+      await syncQueue.pause();
+      // A job already running when the queue paused finishes its pass (up to SYNC_JOB_BUDGET_MS); let it.
+      await new Promise((r) => setTimeout(r, 2_500));
+      const backlog = await floodPosts(hub.server.api, writers, channelId, opts.posts, opts.writers, 'sync-only');
+      const early = backlog.posts.filter((p) => watcher3.seen.has(p.id)).length;
+      if (early) throw new Error(`sync only: ${early} posts reached B while A's sync queue was paused: the pause did not hold`);
+      const [a3, b3] = [await scrape(hub.server.api), await scrape(remotes[0].server.api)];
+      const cpu3 = new PhaseCpu(c);
+      await cpu3.start();
+      log(`throughput: ${opts.posts} posts waiting on A with its sync queue paused; resuming...`);
+      const resumedAt = Date.now();
+      await syncQueue.resume();
+      await watcher3.waitForAll(backlog.posts.map((p) => p.id), Math.max(120_000, opts.posts * 20), 'sync only: posts reaching B');
+      const used3 = await cpu3.stop(opts.posts);
+      await watcher3.stop();
+      const times = backlog.posts.map((p) => watcher3.seen.get(p.id)!);
+      const [first, last] = [Math.min(...times), Math.max(...times)];
+      const [a3After, b3After] = [await scrape(hub.server.api), await scrape(remotes[0].server.api)];
+      syncOnly = {
+        posts: opts.posts,
+        posts_per_s: Math.round(opts.posts / Math.max(0.001, (last - resumedAt) / 1000)),
+        first_to_last_posts_per_s: Math.round(opts.posts / Math.max(0.001, (last - first) / 1000)),
+        first_post_after_resume_ms: round(first - resumedAt),
+        cpu_ms_per_post: used3.cpu_ms,
+        busy_pct: used3.busy_pct,
+        stages: syncStages({ before: a3, after: a3After }, { before: b3, after: b3After }, last - resumedAt),
+      };
+      syncOnlyWindows = Object.fromEntries(c.servers.map((s) => s.profileWindow(resumedAt, last)));
+      log(`throughput: sync engine alone: ${syncOnly.posts_per_s} posts/s from resume to the last post on B (first after ${syncOnly.first_post_after_resume_ms} ms; first to last ${syncOnly.first_to_last_posts_per_s}/s)`);
+    } finally {
+      await syncQueue.resume().catch(() => undefined);
+      await syncQueue.close().catch(() => undefined);
+    }
+
     const result: ThroughputResult = {
+      sync_only: syncOnly,
       api_only: apiOnly,
       posts: opts.posts,
       writers: opts.writers,
@@ -118,6 +182,7 @@ export async function runThroughput(ctx: Ctx): Promise<ThroughputResult> {
       memory_at_peak: memoryAtPeak,
       memory_after: { A: memoryOf(aAfter), B: memoryOf(bAfter) },
       profile_windows: Object.fromEntries(c.servers.map((s) => s.profileWindow(flood.startedAt, lastSeen))),
+      sync_only_profile_windows: syncOnlyWindows,
     };
     return result;
   } catch (err) {
