@@ -8,6 +8,7 @@ import { SharedChannelUnsharePending1795648994659 } from './1795648994659-Shared
 import { SyncPostRetries1795649120064 } from './1795649120064-SyncPostRetries.js';
 import { AttachmentsMembershipUserSync1795650019069 } from './1795650019069-AttachmentsMembershipUserSync.js';
 import { PostCountersTrigger1795660782506 } from './1795660782506-PostCountersTrigger.js';
+import { JournalCommitOrder1795662722855 } from './1795662722855-JournalCommitOrder.js';
 
 /** Every migration, oldest first. `npm run migration:generate` appends here; a test checks none is missing. */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -20,4 +21,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   SyncPostRetries1795649120064,
   AttachmentsMembershipUserSync1795650019069,
   PostCountersTrigger1795660782506,
+  JournalCommitOrder1795662722855,
 ];

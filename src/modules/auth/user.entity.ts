@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import { IdColumn, MsColumn } from '../../database/columns.js';
+import { bigintToNumber, IdColumn, MsColumn } from '../../database/columns.js';
 
 /**
  * Mattermost's User, one row per local or synthetic (remote) user. Column names are Mattermost's JSON names.
@@ -7,12 +7,18 @@ import { IdColumn, MsColumn } from '../../database/columns.js';
  */
 @Entity('users')
 @Index('idx_users_update_at_id', ['update_at', 'id'])
+@Index('idx_users_sync_seq', ['sync_seq'])
 export class UserEntity {
   @PrimaryColumn({ type: 'varchar', length: 26 })
   id: string;
 
   @MsColumn() create_at: number;
   @MsColumn() update_at: number;
+  /**
+   * Commit order of changes to local users, stamped by a trigger under the journal's user-level lock (see
+   * ChangeEventEntity.order_seq): the global user sync's cursor. 0 for remote users.
+   */
+  @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) sync_seq: number;
   @MsColumn() delete_at: number;
 
   @Index('uq_users_username', { unique: true })

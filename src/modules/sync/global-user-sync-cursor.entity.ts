@@ -11,5 +11,7 @@ export class GlobalUserSyncCursorEntity {
   @PrimaryColumn({ type: 'varchar', length: 26 }) remote_id: string;
   @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) cursor_update_at: number;
   @IdColumn({ default: '' }) cursor_user_id: string;
+  /** users.sync_seq of the last local user delivered: the cursor itself (commit order, never skips). */
+  @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) cursor_seq: number;
   @MsColumn() update_at: number;
 }

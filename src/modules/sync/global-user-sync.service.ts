@@ -22,10 +22,10 @@ export interface GlobalUserSyncResult {
 
 /**
  * Global user sync (protocol 6.4): every local user, not only those of shared channels, goes to a remote in
- * batches of GLOBAL_USER_SYNC_BATCH over sharedchannel_global_user_sync, oldest change first. The (update_at, id)
- * cursor per remote moves only when a batch was accepted, and past exactly the last user of it, so users sharing a
- * timestamp at a batch boundary are all sent (Mattermost's bare update_at cursor can skip them: section 12.19) and
- * a second run sends only users changed since.
+ * batches of GLOBAL_USER_SYNC_BATCH over sharedchannel_global_user_sync, oldest change first. The cursor per remote
+ * is users.sync_seq, stamped in commit order: it moves only when a batch was accepted, past exactly the last user
+ * of it, and a second run sends only users changed since. Mattermost's bare update_at cursor skips users sharing a
+ * timestamp at a batch boundary (section 12.19) and any change that commits after a newer one was read.
  */
 @Injectable()
 export class GlobalUserSyncService {
@@ -45,7 +45,7 @@ export class GlobalUserSyncService {
 
   /** Forgets how far a remote got: its next run sends every local user again. */
   async reset(remoteId: string): Promise<void> {
-    await this.repo.saveUserSyncCursor(remoteId, 0, '', Date.now());
+    await this.repo.saveUserSyncCursor(remoteId, 0, 0, '', Date.now());
   }
 
   async run(remoteId: string, maxBatches = GLOBAL_USER_SYNC_BATCHES_PER_JOB): Promise<GlobalUserSyncResult> {
@@ -56,10 +56,10 @@ export class GlobalUserSyncService {
     if (!this.remotes.isOnline(remote)) return { sent: 0, more: false, skipped: 'offline' };
 
     const row = await this.repo.findUserSyncCursor(remoteId);
-    const cursor = { update_at: row?.cursor_update_at ?? 0, user_id: row?.cursor_user_id ?? '' };
+    const cursor = { seq: row?.cursor_seq ?? 0, update_at: row?.cursor_update_at ?? 0, user_id: row?.cursor_user_id ?? '' };
     let sent = 0;
     for (let batch = 0; batch < maxBatches; batch++) {
-      const page = await this.repo.localUsersAfter(cursor, GLOBAL_USER_SYNC_BATCH);
+      const page = await this.repo.localUsersAfter(cursor.seq, GLOBAL_USER_SYNC_BATCH);
       if (!page.length) return { sent, more: false };
       const ids = page.map((r) => r.id);
       const order = new Map(ids.map((id, i) => [id, i]));
@@ -84,10 +84,11 @@ export class GlobalUserSyncService {
         this.logger.warn({ remote_id: remoteId, users: reply.user_errors }, 'remote refused users of a global user sync');
       }
       // Past the last user of the page as it was read: one updated since has a newer update_at and comes again.
+      cursor.seq = page[page.length - 1].sync_seq;
       cursor.update_at = page[page.length - 1].update_at;
       cursor.user_id = page[page.length - 1].id;
       const now = Date.now();
-      await this.repo.saveUserSyncCursor(remoteId, cursor.update_at, cursor.user_id, now);
+      await this.repo.saveUserSyncCursor(remoteId, cursor.seq, cursor.update_at, cursor.user_id, now);
       await this.remotes.recordGlobalUserSync(remoteId, cursor.update_at);
       const accepted = users.length - refused;
       sent += accepted;

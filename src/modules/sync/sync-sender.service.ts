@@ -333,7 +333,7 @@ export class SyncSender {
       last_post_seq: await this.feed.seqBefore('posts', scr.channel_id, since),
       last_reaction_seq: await this.feed.seqBefore('reactions', scr.channel_id, since),
       last_ack_seq: await this.feed.seqBefore('post_acknowledgements', scr.channel_id, since),
-      last_user_event_seq: await this.feed.lastJournalSeq(),
+      last_user_event_seq: await this.feed.lastUserJournalSeq(),
     };
     // A channel with no change at all still needs a non-zero marker so this runs once.
     if (!fields.last_post_seq && !fields.last_reaction_seq && !fields.last_ack_seq && !fields.last_user_event_seq) return scr;

@@ -34,7 +34,7 @@ export class SyncRepository {
             OR EXISTS (SELECT 1 FROM post_acknowledgements a WHERE a.channel_id = scr.channel_id AND a.seq > scr.last_ack_seq)
             OR EXISTS (SELECT 1 FROM sync_post_retries t WHERE t.channel_id = scr.channel_id AND t.remote_id = scr.remote_id
                          AND NOT t.parked AND t.next_attempt_at <= $2)
-            OR ($3 AND EXISTS (SELECT 1 FROM change_events e WHERE e.channel_id = scr.channel_id AND e.seq > scr.last_member_event_seq
+            OR ($3 AND EXISTS (SELECT 1 FROM change_events e WHERE e.channel_id = scr.channel_id AND e.order_seq > scr.last_member_event_seq
                                  AND e.kind IN ('member_added', 'member_removed'))))`,
       [onlineSince, now, members],
     );
@@ -50,21 +50,25 @@ export class SyncRepository {
     );
   }
 
-  /** Local users after the (update_at, id) cursor, oldest change first: the next batch of the global user sync. */
-  async localUsersAfter(cursor: { update_at: number; user_id: string }, limit: number): Promise<Array<{ id: string; update_at: number }>> {
-    const rows: Array<{ id: string; update_at: string }> = await this.db.query(
-      'SELECT id, update_at FROM users WHERE remote_id IS NULL AND (update_at, id) > ($1, $2) ORDER BY update_at, id LIMIT $3',
-      [cursor.update_at, cursor.user_id, limit],
+  /**
+   * Local users changed after the cursor, in commit order (users.sync_seq, stamped under a lock held until
+   * commit): the next batch of the global user sync. A user whose change commits late gets a later sync_seq, so
+   * no batch can have passed it.
+   */
+  async localUsersAfter(afterSeq: number, limit: number): Promise<Array<{ id: string; update_at: number; sync_seq: number }>> {
+    const rows: Array<{ id: string; update_at: string; sync_seq: string }> = await this.db.query(
+      'SELECT id, update_at, sync_seq FROM users WHERE remote_id IS NULL AND sync_seq > $1 ORDER BY sync_seq LIMIT $2',
+      [afterSeq, limit],
     );
-    return rows.map((r) => ({ id: r.id, update_at: Number(r.update_at) }));
+    return rows.map((r) => ({ id: r.id, update_at: Number(r.update_at), sync_seq: Number(r.sync_seq) }));
   }
 
   findUserSyncCursor(remoteId: string): Promise<GlobalUserSyncCursorEntity | null> {
     return this.userCursors.findOneBy({ remote_id: remoteId });
   }
 
-  async saveUserSyncCursor(remoteId: string, updateAt: number, userId: string, now: number): Promise<void> {
-    await this.userCursors.upsert({ remote_id: remoteId, cursor_update_at: updateAt, cursor_user_id: userId, update_at: now }, ['remote_id']);
+  async saveUserSyncCursor(remoteId: string, seq: number, updateAt: number, userId: string, now: number): Promise<void> {
+    await this.userCursors.upsert({ remote_id: remoteId, cursor_seq: seq, cursor_update_at: updateAt, cursor_user_id: userId, update_at: now }, ['remote_id']);
   }
 
   dueRetries(channelId: string, remoteId: string, now: number, limit: number): Promise<PostRetryEntity[]> {

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Tx } from '../../../database/transaction-runner.js';
-import type { ChangeEventEntity } from './change-event.entity.js';
+import type { JournalRow } from './change-event.entity.js';
 import { ChangeEventRepository } from './change-event.repository.js';
 import type { ChangeEvent, NewChangeEvent } from './change-event.types.js';
 
@@ -32,7 +32,7 @@ export class ChangeEventsService {
    * The journal row of a change, for a writer that puts it in the same statement as the change itself (see
    * PostRepository.insertWithJournal); it then publishes { ...event, at } after that statement.
    */
-  journalRow(event: NewChangeEvent, at: number): Omit<ChangeEventEntity, 'seq'> {
+  journalRow(event: NewChangeEvent, at: number): JournalRow {
     const { kind, channel_id, origin_remote_id, ...data } = event;
     return { kind, channel_id, origin_remote_id, data, create_at: at };
   }

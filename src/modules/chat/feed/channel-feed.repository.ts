@@ -124,12 +124,13 @@ export class ChannelFeedRepository {
   /** Changes to users (profile, picture, status) journalled after `seq`, for users who are members of the channel. */
   async userEventsAfter(channelId: string, seq: number, limit: number): Promise<Array<{ seq: number; kind: string; user_id: string }>> {
     const rows: Array<{ seq: string; kind: string; user_id: string }> = await this.db.query(
-      `SELECT e.seq, e.kind, e.data->>'user_id' AS user_id
+      // order_seq, not seq: commit order (see ChangeEventEntity.order_seq), so the cursor never passes a late commit.
+      `SELECT e.order_seq AS seq, e.kind, e.data->>'user_id' AS user_id
          FROM change_events e
-        WHERE e.seq > $2 AND e.channel_id IS NULL
+        WHERE e.channel_id IS NULL AND e.order_seq > $2
           AND e.kind IN ('user_updated', 'user_picture_updated', 'status_changed')
           AND EXISTS (SELECT 1 FROM channel_members m WHERE m.channel_id = $1 AND m.user_id = e.data->>'user_id')
-        ORDER BY e.seq LIMIT $3`,
+        ORDER BY e.order_seq LIMIT $3`,
       [channelId, seq, limit],
     );
     return rows.map((r) => ({ seq: Number(r.seq), kind: r.kind, user_id: r.user_id }));
@@ -142,10 +143,10 @@ export class ChannelFeedRepository {
     limit: number,
   ): Promise<Array<{ seq: number; kind: string; user_id: string; origin_remote_id: string | null; create_at: number }>> {
     const rows: Array<{ seq: string; kind: string; user_id: string; origin_remote_id: string | null; create_at: string }> = await this.db.query(
-      `SELECT seq, kind, data->>'user_id' AS user_id, origin_remote_id, create_at
+      `SELECT order_seq AS seq, kind, data->>'user_id' AS user_id, origin_remote_id, create_at
          FROM change_events
-        WHERE channel_id = $1 AND seq > $2 AND kind IN ('member_added', 'member_removed')
-        ORDER BY seq LIMIT $3`,
+        WHERE channel_id = $1 AND order_seq > $2 AND kind IN ('member_added', 'member_removed')
+        ORDER BY order_seq LIMIT $3`,
       [channelId, seq, limit],
     );
     return rows.map((r) => ({ ...r, seq: Number(r.seq), create_at: num(r.create_at) }));
@@ -171,8 +172,9 @@ export class ChannelFeedRepository {
     return rows.map((r) => r.user_id);
   }
 
-  async lastJournalSeq(): Promise<number> {
-    const rows = await this.db.query('SELECT COALESCE(MAX(seq), 0) AS seq FROM change_events');
+  /** Where the user-level journal (commit order) ends now: a new share's user-event cursor starts here. */
+  async lastUserJournalSeq(): Promise<number> {
+    const rows = await this.db.query('SELECT COALESCE(MAX(order_seq), 0) AS seq FROM change_events WHERE channel_id IS NULL');
     return num(rows[0]?.seq);
   }
 

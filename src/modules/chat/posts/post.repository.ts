@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { In, Repository } from 'typeorm';
 import type { Tx } from '../../../database/transaction-runner.js';
-import type { ChangeEventEntity } from '../events/change-event.entity.js';
+import type { JournalRow } from '../events/change-event.entity.js';
 import { PostAcknowledgementEntity } from './post-acknowledgement.entity.js';
 import { PostEntity } from './post.entity.js';
 import { ReactionEntity } from './reaction.entity.js';
@@ -47,7 +47,7 @@ export class PostRepository {
    * INSERTs, the channel counters - now moved by the posts_note_inserted trigger - and COMMIT). It is as atomic
    * as the transaction was, and the channel-sequence trigger still stamps the post under the channel row's lock.
    */
-  async insertWithJournal(post: PostEntity, journal: Omit<ChangeEventEntity, 'seq'>): Promise<void> {
+  async insertWithJournal(post: PostEntity, journal: JournalRow): Promise<void> {
     const params: unknown[] = [];
     const values = NEW_POST_COLUMNS.map((c) => {
       params.push(c === 'props' || c === 'file_ids' ? JSON.stringify(post[c] ?? (c === 'file_ids' ? [] : {})) : post[c]);
