@@ -1,9 +1,9 @@
-import { TopicRegistry, type TopicHandler } from '../../src/modules/remote-cluster/topic-registry.service.js';
 import { TOPIC_CHANNEL_INVITE } from '../../src/modules/shared-channel/wire.types.js';
 import { createChannel, createPost } from '../support/chat.js';
 import { eventually } from '../support/eventually.js';
 import { converged, memberOf, startFederation, type Federation } from '../support/federation.js';
 import { http } from '../support/http.js';
+import { wrapTopic } from '../support/topics.js';
 
 /**
  * The remote creates its side of a shared channel when the invite arrives and may sync back before its answer
@@ -30,11 +30,8 @@ describe('a remote that syncs back before its invite answer arrives', () => {
 
     // The remote's invite handler, wrapped: it creates the channel as usual, then a local user joins and posts,
     // and only once that post has been offered to the home (or 3 s passed) does the answer go back.
-    const registry = remote.inst.app!.get(TopicRegistry);
-    const handlers = (registry as unknown as { handlers: Map<string, TopicHandler> }).handlers;
-    const original = handlers.get(TOPIC_CHANNEL_INVITE)!;
     let earlyPostId = '';
-    handlers.set(TOPIC_CHANNEL_INVITE, async (rc, msg) => {
+    const restore = wrapTopic(remote.inst, TOPIC_CHANNEL_INVITE, (original) => async (rc, msg) => {
       const answer = await original(rc, msg);
       const reader = await memberOf(remote, 'race-reader', channelId);
       earlyPostId = (await createPost(remote.inst, reader.token, channelId, 'written before the invite answer')).id;
@@ -55,7 +52,7 @@ describe('a remote that syncs back before its invite answer arrives', () => {
       const res = await http(hub.inst, 'POST', `/api/v4/remotecluster/${remoteId}/channels/${channelId}/invite`, { token: hub.token });
       expect(res.status).toBe(200);
     } finally {
-      handlers.set(TOPIC_CHANNEL_INVITE, original);
+      restore();
     }
     expect(earlyPostId).not.toBe('');
 

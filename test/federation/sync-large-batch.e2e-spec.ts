@@ -1,11 +1,11 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { QueueName } from '../../src/queue/queue.constants.js';
-import { TopicRegistry, type TopicHandler } from '../../src/modules/remote-cluster/topic-registry.service.js';
 import { TOPIC_SYNC } from '../../src/modules/shared-channel/wire.types.js';
 import { SYNC_MAX_POSTS_BYTES } from '../../src/modules/sync/sync.constants.js';
 import { createChannel, createPost } from '../support/chat.js';
 import { converged, type Federation, memberOf, shareWith, startFederation } from '../support/federation.js';
+import { wrapTopic } from '../support/topics.js';
 
 const POSTS = 150;
 const LONG = 'x'.repeat(16_000);
@@ -31,12 +31,9 @@ describe('a batch of long posts is split into messages of bounded size', () => {
     await converged([A.inst, B.inst], channel);
 
     // Record the size of every sync message B receives for the channel.
-    const registry = B.inst.app!.get(TopicRegistry);
-    const handlers = (registry as unknown as { handlers: Map<string, TopicHandler> }).handlers;
-    const original = handlers.get(TOPIC_SYNC)!;
     const postBytes: number[] = [];
-    handlers.set(TOPIC_SYNC, (rc, msg) => {
-      const posts = (msg.payload as { channel_id?: string; posts?: unknown[] }).posts;
+    const restore = wrapTopic(B.inst, TOPIC_SYNC, (original) => (rc, msg) => {
+      const posts = (msg.payload as { posts?: unknown[] }).posts;
       if (posts?.length) postBytes.push(posts.reduce<number>((n, p) => n + Buffer.byteLength(JSON.stringify(p)), 0));
       return original(rc, msg);
     });
@@ -54,7 +51,7 @@ describe('a batch of long posts is split into messages of bounded size', () => {
       const state = await converged([A.inst, B.inst], channel, 30_000);
       expect(state.posts.filter((p) => ids.includes(p.id)).map((p) => p.id)).toEqual(ids);
     } finally {
-      handlers.set(TOPIC_SYNC, original);
+      restore();
     }
     expect(postBytes.length).toBeGreaterThanOrEqual(2);
     for (const bytes of postBytes) expect(bytes).toBeLessThanOrEqual(SYNC_MAX_POSTS_BYTES);

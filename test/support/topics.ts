@@ -1,0 +1,15 @@
+import { TopicRegistry, type TopicHandler } from '../../src/modules/remote-cluster/topic-registry.service.js';
+import type { Instance } from './instance.js';
+
+/**
+ * Replaces an in-process instance's handler of a remote-cluster topic with `wrap(original)`, as a peer that
+ * observes or delays what it receives; returns the function that puts the original back. Test-only: the
+ * registry refuses a second registration, so this reaches into its table.
+ */
+export function wrapTopic(inst: Instance, topic: string, wrap: (original: TopicHandler) => TopicHandler): () => void {
+  const handlers = (inst.app!.get(TopicRegistry) as unknown as { handlers: Map<string, TopicHandler> }).handlers;
+  const original = handlers.get(topic);
+  if (!original) throw new Error(`topic ${topic} is not registered on ${inst.name}`);
+  handlers.set(topic, wrap(original));
+  return () => handlers.set(topic, original);
+}
