@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { Tx } from '../../../database/transaction-runner.js';
 import type { PostAcknowledgementEntity } from '../posts/post-acknowledgement.entity.js';
-import type { PostEntity } from '../posts/post.entity.js';
+import { type PostEntity, POST_WRITE_COLUMNS, pushPostParams } from '../posts/post.entity.js';
 import type { ReactionEntity } from '../posts/reaction.entity.js';
 
 export interface SeqCursor {
@@ -194,19 +194,10 @@ export class ChannelFeedRepository {
    */
   async upsertPosts(tx: Tx, posts: PostEntity[]): Promise<Array<{ id: string; inserted: boolean }>> {
     if (!posts.length) return [];
-    const cols = ['id', 'create_at', 'update_at', 'edit_at', 'delete_at', 'is_pinned', 'user_id', 'channel_id', 'root_id',
-      'original_id', 'message', 'type', 'props', 'hashtags', 'file_ids', 'pending_post_id', 'remote_id'] as const;
     const params: unknown[] = [];
-    const values = posts.map((p) => {
-      const row = cols.map((c) => {
-        const v = c === 'props' || c === 'file_ids' ? JSON.stringify(p[c] ?? (c === 'file_ids' ? [] : {})) : p[c];
-        params.push(v);
-        return `$${params.length}`;
-      });
-      return `(${row.join(', ')})`;
-    });
+    const values = posts.map((p) => `(${pushPostParams(params, p).join(', ')})`);
     const rows: Array<{ id: string; inserted: boolean }> = await tx.query(
-      `INSERT INTO posts (${cols.join(', ')}) VALUES ${values.join(', ')}
+      `INSERT INTO posts (${POST_WRITE_COLUMNS.join(', ')}) VALUES ${values.join(', ')}
        ON CONFLICT (id) DO UPDATE SET
          update_at = EXCLUDED.update_at, edit_at = EXCLUDED.edit_at, delete_at = EXCLUDED.delete_at,
          is_pinned = EXCLUDED.is_pinned, message = EXCLUDED.message, type = EXCLUDED.type, props = EXCLUDED.props,

@@ -32,3 +32,15 @@ export class PostEntity {
   /** Channel change sequence at this row's last write (set by trigger; see ChannelEntity.last_seq). */
   @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) seq: number;
 }
+
+/** The columns a post is written with (seq comes from the channel-sequence trigger), in one order for raw SQL. */
+export const POST_WRITE_COLUMNS = ['id', 'create_at', 'update_at', 'edit_at', 'delete_at', 'is_pinned', 'user_id', 'channel_id', 'root_id',
+  'original_id', 'message', 'type', 'props', 'hashtags', 'file_ids', 'pending_post_id', 'remote_id'] as const;
+
+/** One post as query parameters in POST_WRITE_COLUMNS order (JSON columns serialised), appended to `params`. */
+export function pushPostParams(params: unknown[], post: Omit<PostEntity, 'seq'>): string[] {
+  return POST_WRITE_COLUMNS.map((c) => {
+    params.push(c === 'props' || c === 'file_ids' ? JSON.stringify(post[c] ?? (c === 'file_ids' ? [] : {})) : post[c]);
+    return `$${params.length}`;
+  });
+}

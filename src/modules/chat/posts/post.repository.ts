@@ -4,12 +4,8 @@ import { In, Repository } from 'typeorm';
 import type { Tx } from '../../../database/transaction-runner.js';
 import type { JournalRow } from '../events/change-event.entity.js';
 import { PostAcknowledgementEntity } from './post-acknowledgement.entity.js';
-import { PostEntity } from './post.entity.js';
+import { PostEntity, POST_WRITE_COLUMNS, pushPostParams } from './post.entity.js';
 import { ReactionEntity } from './reaction.entity.js';
-
-/** Columns a new post is written with (seq comes from the channel-sequence trigger). */
-const NEW_POST_COLUMNS = ['id', 'create_at', 'update_at', 'edit_at', 'delete_at', 'is_pinned', 'user_id', 'channel_id', 'root_id',
-  'original_id', 'message', 'type', 'props', 'hashtags', 'file_ids', 'pending_post_id', 'remote_id'] as const;
 
 export interface ThreadStats {
   root_id: string;
@@ -49,13 +45,10 @@ export class PostRepository {
    */
   async insertWithJournal(post: PostEntity, journal: JournalRow): Promise<void> {
     const params: unknown[] = [];
-    const values = NEW_POST_COLUMNS.map((c) => {
-      params.push(c === 'props' || c === 'file_ids' ? JSON.stringify(post[c] ?? (c === 'file_ids' ? [] : {})) : post[c]);
-      return `$${params.length}`;
-    });
+    const values = pushPostParams(params, post);
     const n = params.push(journal.kind, journal.channel_id, journal.origin_remote_id, JSON.stringify(journal.data), journal.create_at);
     await this.posts.query(
-      `WITH p AS (INSERT INTO posts (${NEW_POST_COLUMNS.join(', ')}) VALUES (${values.join(', ')}) RETURNING id)
+      `WITH p AS (INSERT INTO posts (${POST_WRITE_COLUMNS.join(', ')}) VALUES (${values.join(', ')}) RETURNING id)
        INSERT INTO change_events (kind, channel_id, origin_remote_id, data, create_at)
        SELECT $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n} FROM p`,
       params,
