@@ -12,6 +12,7 @@ import { ChangeEventEntity } from './events/change-event.entity.js';
 import { ChangeEventRepository } from './events/change-event.repository.js';
 import { ChangeEventsService } from './events/change-events.service.js';
 import { ChannelFeedRepository } from './feed/channel-feed.repository.js';
+import { ChannelFeed } from './feed/channel-feed.service.js';
 import { ChannelImportService } from './feed/channel-import.service.js';
 import { FileInfoEntity } from './files/file-info.entity.js';
 import { FileInfoRepository } from './files/file-info.repository.js';
@@ -75,10 +76,11 @@ import { UsersProfileService } from './users/users-profile.service.js';
     FilesService,
     UsersProfileService,
     ChannelFeedRepository,
+    ChannelFeed,
     ChannelImportService,
   ],
   exports: [
-    ChannelFeedRepository,
+    ChannelFeed,
     ChannelImportService,
     ChangeEventsService,
     ChannelAccess,

@@ -9,7 +9,7 @@ import { ChannelsService } from '../chat/channels/channels.service.js';
 import type { ChangeEvent, ChangeOrigin } from '../chat/events/change-event.types.js';
 import { ChangeKind } from '../chat/events/change-event.types.js';
 import { ChangeEventsService } from '../chat/events/change-events.service.js';
-import { ChannelFeedRepository } from '../chat/feed/channel-feed.repository.js';
+import { ChannelFeed } from '../chat/feed/channel-feed.service.js';
 import { TeamsService } from '../chat/teams/teams.service.js';
 import type { RemoteClusterJson } from '../remote-cluster/remote-cluster.mapper.js';
 import type { MembershipChangeMsg } from '../shared-channel/wire.types.js';
@@ -45,7 +45,7 @@ export class MembershipService {
   private readonly applied: Counter<'remote_id' | 'kind'>;
 
   constructor(
-    private readonly feed: ChannelFeedRepository,
+    private readonly feed: ChannelFeed,
     private readonly users: UserDirectory,
     private readonly channels: ChannelsService,
     private readonly teams: TeamsService,

@@ -12,6 +12,7 @@ import { SharedChannelUserEntity } from './shared-channel-user.entity.js';
 import { SharedChannelController } from './shared-channel.controller.js';
 import { SharedChannelEntity } from './shared-channel.entity.js';
 import { SharedChannelRepository } from './shared-channel.repository.js';
+import { SharedChannelStore } from './shared-channel-store.service.js';
 import { SharedChannelService } from './shared-channel.service.js';
 
 /**
@@ -26,7 +27,7 @@ import { SharedChannelService } from './shared-channel.service.js';
     TypeOrmModule.forFeature([SharedChannelEntity, SharedChannelRemoteEntity, SharedChannelUserEntity, SharedChannelAttachmentEntity]),
   ],
   controllers: [SharedChannelController],
-  providers: [SharedChannelRepository, RemoteUsersService, SharedChannelService, SharedChannelInboundService, SharedChannelEventsService],
-  exports: [SharedChannelRepository, RemoteUsersService, SharedChannelService, SharedChannelEventsService],
+  providers: [SharedChannelStore, SharedChannelRepository, RemoteUsersService, SharedChannelService, SharedChannelInboundService, SharedChannelEventsService],
+  exports: [SharedChannelStore, RemoteUsersService, SharedChannelService, SharedChannelEventsService],
 })
 export class SharedChannelModule {}

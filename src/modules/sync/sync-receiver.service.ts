@@ -13,7 +13,7 @@ import type { RemoteClusterMsg } from '../remote-cluster/dto/frame.dto.js';
 import { TopicRegistry } from '../remote-cluster/topic-registry.service.js';
 import { RemoteUserError, RemoteUsersService } from '../shared-channel/remote-users.service.js';
 import type { SharedChannelEntity } from '../shared-channel/shared-channel.entity.js';
-import { SharedChannelRepository } from '../shared-channel/shared-channel.repository.js';
+import { SharedChannelStore } from '../shared-channel/shared-channel-store.service.js';
 import {
   emptySyncResponse,
   NO_LONGER_SHARED,
@@ -64,7 +64,7 @@ export class SyncReceiver implements OnModuleInit {
 
   constructor(
     private readonly topics: TopicRegistry,
-    private readonly shares: SharedChannelRepository,
+    private readonly shares: SharedChannelStore,
     private readonly remoteUsers: RemoteUsersService,
     private readonly users: UserDirectory,
     private readonly importer: ChannelImportService,

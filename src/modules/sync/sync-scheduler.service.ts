@@ -10,7 +10,7 @@ import type { ChangeEvent } from '../chat/events/change-event.types.js';
 import { ChangeEventsService } from '../chat/events/change-events.service.js';
 import { ConnectionStateService } from '../remote-cluster/connection-state.service.js';
 import { SharedChannelEventsService } from '../shared-channel/shared-channel-events.service.js';
-import { SharedChannelRepository } from '../shared-channel/shared-channel.repository.js';
+import { SharedChannelStore } from '../shared-channel/shared-channel-store.service.js';
 import { SharedChannelService } from '../shared-channel/shared-channel.service.js';
 import { SYNC_JOB_ATTEMPTS, SYNC_JOB_BACKOFF_MS } from './sync.constants.js';
 import { SyncMetrics } from './sync.metrics.js';
@@ -42,7 +42,7 @@ export class SyncScheduler implements OnModuleInit, OnApplicationBootstrap, OnAp
     private readonly jobs: JobProducer,
     private readonly changes: ChangeEventsService,
     private readonly connections: ConnectionStateService,
-    private readonly shares: SharedChannelRepository,
+    private readonly shares: SharedChannelStore,
     private readonly shareEvents: SharedChannelEventsService,
     private readonly sharing: SharedChannelService,
     private readonly sender: SyncSender,

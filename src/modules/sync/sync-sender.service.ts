@@ -3,7 +3,7 @@ import { UnrecoverableError } from 'bullmq';
 import { newId } from '../../common/ids.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { UserDirectory, type UserRecord } from '../auth/user-directory.service.js';
-import { ChannelFeedRepository, type SeqCursor } from '../chat/feed/channel-feed.repository.js';
+import { ChannelFeed, type SeqCursor } from '../chat/feed/channel-feed.service.js';
 import type { PostEntity } from '../chat/posts/post.entity.js';
 import { UsersProfileService } from '../chat/users/users-profile.service.js';
 import { MEMBERSHIP_BATCH, MEMBER_EVENTS_PER_PASS, type MembershipCollection, MembershipService } from '../membership/membership.service.js';
@@ -12,7 +12,7 @@ import { RemoteClusterService } from '../remote-cluster/remote-cluster.service.j
 import { sanitizeUserForSync } from '../shared-channel/remote-users.service.js';
 import type { SharedChannelRemoteEntity } from '../shared-channel/shared-channel-remote.entity.js';
 import { SharedChannelUserEntity } from '../shared-channel/shared-channel-user.entity.js';
-import { SharedChannelRepository } from '../shared-channel/shared-channel.repository.js';
+import { SharedChannelStore } from '../shared-channel/shared-channel-store.service.js';
 import type { SharedChannelEntity } from '../shared-channel/shared-channel.entity.js';
 import { NO_LONGER_SHARED, type SyncMsg, type SyncResponse, TOPIC_SYNC, type WirePost, type WireUser } from '../shared-channel/wire.types.js';
 import { AttachmentIncompleteError, AttachmentSender } from '../uploads/attachment-sender.service.js';
@@ -61,8 +61,8 @@ export class SyncSender {
   private noLongerShared?: (channelId: string, remoteId: string) => Promise<void>;
 
   constructor(
-    private readonly shares: SharedChannelRepository,
-    private readonly feed: ChannelFeedRepository,
+    private readonly shares: SharedChannelStore,
+    private readonly feed: ChannelFeed,
     private readonly users: UserDirectory,
     private readonly profiles: UsersProfileService,
     private readonly remotes: RemoteClusterService,
@@ -168,7 +168,7 @@ export class SyncSender {
     if (memberships) {
       sent.memberships = await this.sendMemberships(channelId, remoteId, memberships, now);
       if (memberships.scanned) {
-        await this.shares.updateRemote(undefined, scr.id, {
+        await this.shares.saveCursors(scr.id, {
           last_member_event_seq: memberships.lastSeq,
           last_members_sync_at: Math.max(scr.last_members_sync_at, memberships.lastAt),
         });
@@ -213,7 +213,7 @@ export class SyncSender {
     }
     if (ackRows.length) {
       const last = ackRows[ackRows.length - 1];
-      await this.shares.updateRemote(undefined, scr.id, { last_ack_seq: last.seq, last_ack_key: last.key, update_at: Date.now() });
+      await this.shares.saveCursors(scr.id, { last_ack_seq: last.seq, last_ack_key: last.key, update_at: Date.now() });
     }
 
     if (reactions.length) {
@@ -222,7 +222,7 @@ export class SyncSender {
     }
     if (reactionRows.length) {
       const last = reactionRows[reactionRows.length - 1];
-      await this.shares.updateRemote(undefined, scr.id, { last_reaction_seq: last.seq, last_reaction_key: last.key, update_at: Date.now() });
+      await this.shares.saveCursors(scr.id, { last_reaction_seq: last.seq, last_reaction_key: last.key, update_at: Date.now() });
     }
 
     if (ownStatuses.length) {
@@ -230,7 +230,7 @@ export class SyncSender {
       sent.statuses = ownStatuses.length;
     }
     if (userEvents.length) {
-      await this.shares.updateRemote(undefined, scr.id, { last_user_event_seq: userEvents[userEvents.length - 1].seq });
+      await this.shares.saveCursors(scr.id, { last_user_event_seq: userEvents[userEvents.length - 1].seq });
     }
 
     // Pictures last, as Mattermost does: of everyone this pass sent or referenced whose picture changed.
@@ -337,7 +337,7 @@ export class SyncSender {
     };
     // A channel with no change at all still needs a non-zero marker so this runs once.
     if (!fields.last_post_seq && !fields.last_reaction_seq && !fields.last_ack_seq && !fields.last_user_event_seq) return scr;
-    await this.shares.updateRemote(undefined, scr.id, fields);
+    await this.shares.saveCursors(scr.id, fields);
     return { ...scr, ...fields };
   }
 
@@ -395,7 +395,7 @@ export class SyncSender {
     // Mattermost's timestamp cursor fields are kept meaningful for the API: the newest create and update covered.
     const newestCreate = scanned.reduce((a, p) => (p.create_at > a.create_at || (p.create_at === a.create_at && p.id > a.id) ? p : a), scanned[0]);
     const newestUpdate = scanned.reduce((a, p) => (p.update_at > a.update_at || (p.update_at === a.update_at && p.id > a.id) ? p : a), scanned[0]);
-    await this.shares.updateRemote(undefined, scr.id, {
+    await this.shares.saveCursors(scr.id, {
       last_post_seq: cursor.seq,
       last_post_seq_id: cursor.key,
       last_post_create_at: Math.max(scr.last_post_create_at, newestCreate.create_at),

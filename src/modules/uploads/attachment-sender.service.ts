@@ -9,7 +9,7 @@ import { FilesService } from '../chat/files/files.service.js';
 import { RemoteClusterTransportError } from '../remote-cluster/remote-cluster.client.js';
 import { RemoteClusterService } from '../remote-cluster/remote-cluster.service.js';
 import { SharedChannelAttachmentEntity } from '../shared-channel/shared-channel-attachment.entity.js';
-import { SharedChannelRepository } from '../shared-channel/shared-channel.repository.js';
+import { SharedChannelStore } from '../shared-channel/shared-channel-store.service.js';
 import { TOPIC_UPLOAD } from '../shared-channel/wire.types.js';
 import { parseSavedSession, UPLOAD_TYPE_ATTACHMENT, type WireUploadSession } from './dto/upload-session.dto.js';
 
@@ -46,7 +46,7 @@ export class AttachmentSender {
   constructor(
     private readonly filesService: FilesService,
     private readonly remotes: RemoteClusterService,
-    private readonly shares: SharedChannelRepository,
+    private readonly shares: SharedChannelStore,
     @Inject(FILE_STORE) private readonly store: FileStore,
     metrics: MetricsService,
   ) {

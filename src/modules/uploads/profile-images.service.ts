@@ -10,7 +10,7 @@ import { profileImageKey, UsersProfileService } from '../chat/users/users-profil
 import { RemoteClusterTransportError } from '../remote-cluster/remote-cluster.client.js';
 import { RemoteClusterService } from '../remote-cluster/remote-cluster.service.js';
 import { SharedChannelUserEntity } from '../shared-channel/shared-channel-user.entity.js';
-import { SharedChannelRepository } from '../shared-channel/shared-channel.repository.js';
+import { SharedChannelStore } from '../shared-channel/shared-channel-store.service.js';
 import { UploadsErrors } from './uploads.errors.js';
 
 /**
@@ -26,7 +26,7 @@ export class ProfileImagesService {
     private readonly users: UserDirectory,
     private readonly profiles: UsersProfileService,
     private readonly remotes: RemoteClusterService,
-    private readonly shares: SharedChannelRepository,
+    private readonly shares: SharedChannelStore,
     @Inject(FILE_STORE) private readonly store: FileStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     metrics: MetricsService,

@@ -12,7 +12,7 @@ import { parseMultipart } from '../chat/files/multipart.js';
 import type { RemoteClusterMsg } from '../remote-cluster/dto/frame.dto.js';
 import type { RemoteClusterJson } from '../remote-cluster/remote-cluster.mapper.js';
 import { TopicRegistry } from '../remote-cluster/topic-registry.service.js';
-import { SharedChannelRepository } from '../shared-channel/shared-channel.repository.js';
+import { SharedChannelStore } from '../shared-channel/shared-channel-store.service.js';
 import { TOPIC_UPLOAD } from '../shared-channel/wire.types.js';
 import { parseUploadSession, UPLOAD_TYPE_ATTACHMENT, type WireUploadSession } from './dto/upload-session.dto.js';
 import { UploadSessionEntity } from './upload-session.entity.js';
@@ -61,7 +61,7 @@ export class UploadsService implements OnModuleInit {
   constructor(
     private readonly topics: TopicRegistry,
     private readonly repo: UploadsRepository,
-    private readonly shares: SharedChannelRepository,
+    private readonly shares: SharedChannelStore,
     private readonly files: FilesService,
     private readonly users: UserDirectory,
     @Inject(FILE_STORE) private readonly store: FileStore,

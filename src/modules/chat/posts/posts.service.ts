@@ -4,7 +4,6 @@ import { TransactionRunner, type Tx } from '../../../database/transaction-runner
 import type { AuthContext } from '../../auth/auth-context.js';
 import { isSystemAdmin } from '../../auth/permissions.js';
 import { ChannelAccess } from '../channels/channel-access.service.js';
-import { ChannelRepository } from '../channels/channel.repository.js';
 import { isSystemPostType, POST_MESSAGE_MAX_RUNES, POSTS_PER_PAGE_MAX, SYSTEM_GENERIC_POST_TYPE } from '../chat.constants.js';
 import { ChatErrors } from '../chat.errors.js';
 import { ChangeKind, LOCAL_ORIGIN, type ChangeEvent, type ChangeOrigin, type NewChangeEvent } from '../events/change-event.types.js';
@@ -49,7 +48,6 @@ export class PostsService {
   constructor(
     private readonly posts: PostRepository,
     private readonly files: FileInfoRepository,
-    private readonly channels: ChannelRepository,
     private readonly access: ChannelAccess,
     private readonly events: ChangeEventsService,
     private readonly tx: TransactionRunner,

@@ -1,0 +1,54 @@
+import { Injectable } from '@nestjs/common';
+import { ChannelFeedRepository, type SeqCursor } from './channel-feed.repository.js';
+
+export type { SeqCursor };
+
+/**
+ * What other modules may read of a channel's content by change sequence (the sync engine's sender, membership
+ * sync). The chat module exports this service, never its repository (STYLE: modules meet through services).
+ */
+@Injectable()
+export class ChannelFeed {
+  constructor(private readonly repo: ChannelFeedRepository) {}
+
+  /** The largest seq of a post, reaction or acknowledgement of the channel written before `since`. */
+  seqBefore(table: 'posts' | 'reactions' | 'post_acknowledgements', channelId: string, since: number) {
+    return this.repo.seqBefore(table, channelId, since);
+  }
+
+  postsAfter(channelId: string, after: SeqCursor, limit: number) {
+    return this.repo.postsAfter(channelId, after, limit);
+  }
+
+  postsByIds(ids: string[]) {
+    return this.repo.postsByIds(ids);
+  }
+
+  reactionsAfter(channelId: string, after: SeqCursor, limit: number) {
+    return this.repo.reactionsAfter(channelId, after, limit);
+  }
+
+  acksAfter(channelId: string, after: SeqCursor, limit: number) {
+    return this.repo.acksAfter(channelId, after, limit);
+  }
+
+  userEventsAfter(channelId: string, seq: number, limit: number) {
+    return this.repo.userEventsAfter(channelId, seq, limit);
+  }
+
+  memberEventsAfter(channelId: string, seq: number, limit: number) {
+    return this.repo.memberEventsAfter(channelId, seq, limit);
+  }
+
+  lastUserJournalSeq() {
+    return this.repo.lastUserJournalSeq();
+  }
+
+  channelMemberIds(channelId: string, userIds: string[]) {
+    return this.repo.channelMemberIds(channelId, userIds);
+  }
+
+  teamMemberIds(teamId: string, userIds: string[]) {
+    return this.repo.teamMemberIds(teamId, userIds);
+  }
+}

@@ -1,0 +1,53 @@
+import { Injectable } from '@nestjs/common';
+import type { SharedChannelAttachmentEntity } from './shared-channel-attachment.entity.js';
+import type { SharedChannelRemoteEntity } from './shared-channel-remote.entity.js';
+import type { SharedChannelUserEntity } from './shared-channel-user.entity.js';
+import { SharedChannelRepository } from './shared-channel.repository.js';
+
+/**
+ * The shared-channel records the sync engine and the uploads module read and advance: shares, (channel, remote)
+ * rows and their cursors, per-remote user and attachment sync state. The module exports this service, never its
+ * repository (STYLE: modules meet through services).
+ */
+@Injectable()
+export class SharedChannelStore {
+  constructor(private readonly repo: SharedChannelRepository) {}
+
+  findShare(channelId: string) {
+    return this.repo.findShare(channelId);
+  }
+
+  /** The (channel, remote) row, deleted or not. */
+  findRemote(channelId: string, remoteId: string) {
+    return this.repo.findRemote(channelId, remoteId);
+  }
+
+  findActiveRemotes(channelId: string) {
+    return this.repo.findActiveRemotes(channelId);
+  }
+
+  findActiveChannelsOfRemote(remoteId: string) {
+    return this.repo.findActiveChannelsOfRemote(remoteId);
+  }
+
+  /** Moves a (channel, remote) row's cursors (only after the peer accepted what they cover). */
+  saveCursors(id: string, fields: Partial<SharedChannelRemoteEntity>) {
+    return this.repo.updateRemote(undefined, id, fields);
+  }
+
+  findChannelUsers(channelId: string, remoteId: string, userIds: string[]) {
+    return this.repo.findChannelUsers(channelId, remoteId, userIds);
+  }
+
+  upsertChannelUsers(rows: SharedChannelUserEntity[]) {
+    return this.repo.upsertChannelUsers(rows);
+  }
+
+  findAttachments(remoteId: string, fileIds: string[]) {
+    return this.repo.findAttachments(remoteId, fileIds);
+  }
+
+  upsertAttachment(row: SharedChannelAttachmentEntity) {
+    return this.repo.upsertAttachment(row);
+  }
+}
