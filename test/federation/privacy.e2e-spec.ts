@@ -81,9 +81,15 @@ describe('privacy: what leaves the server', () => {
     expect(all).not.toMatch(/\$2[aby]?\$\d\d\$/);
     expect(all).not.toContain('example.com');
 
-    // Carol was mentioned, so B knows her (to show the mention), but she joined neither B's team nor the channel.
-    const [carolOnB] = await B.inst.query<{ remote_id: string }>('SELECT remote_id FROM users WHERE id = $1', [carol.id]);
-    expect(carolOnB.remote_id).toBe(remoteId);
+    // Carol was mentioned but is not in the channel: no sync message of the channel carries her profile (a
+    // Mattermost receiver joins every user of such a message to its team and channel). B knows her only from the
+    // global user sync, which joins nobody anywhere.
+    const channelUsers = bodies
+      .map((b) => (JSON.parse(b) as { msg: { topic: string; payload: { channel_id?: string; users?: Record<string, unknown> } } }).msg)
+      .filter((m) => m.topic === 'sharedchannel_sync' && m.payload.channel_id === channel)
+      .flatMap((m) => Object.keys(m.payload.users ?? {}));
+    expect(channelUsers).toContain(alice.id);
+    expect(channelUsers).not.toContain(carol.id);
     expect(await B.inst.query('SELECT 1 FROM team_members WHERE user_id = $1', [carol.id])).toEqual([]);
     expect(await B.inst.query('SELECT 1 FROM channel_members WHERE user_id = $1', [carol.id])).toEqual([]);
     // The mentions read as B's names: hers with A's suffix, B's own user without one.

@@ -140,8 +140,8 @@ export class SyncSender {
     const allPosts = [...posts, ...retryPosts];
     const mentions = await this.resolveMentions(channelId, share, allPosts);
 
-    // 4. Users to send: everyone the content refers to (mentioned users too: their profile only, the receiver
-    // never makes them members), plus changed members; never the remote's own users.
+    // 4. Users to send: everyone the content refers to (mentioned users only when they are channel members), plus
+    // changed members; never the remote's own users.
     const referenced = new Set<string>([
       ...posts.map((p) => p.user_id),
       ...retryPosts.map((p) => p.user_id),
@@ -288,6 +288,7 @@ export class SyncSender {
       this.feed.channelMemberIds(channelId, ids),
       share?.team_id ? this.feed.teamMemberIds(share.team_id, ids) : Promise.resolve([]),
     ]);
+    const members = new Set(inChannel);
     const eligible = new Set([...inChannel, ...inTeam]);
     const transforms: Record<string, string> = {};
     const users = new Map<string, UserRecord>();
@@ -296,7 +297,10 @@ export class SyncSender {
       if (!mention) continue;
       const user = found.get(mention)!;
       transforms[mention] = user.id;
-      users.set(user.id, user);
+      // Only members of the shared channel travel as profiles. A Mattermost receiver adds every user of a sync
+      // message to its team and channel (section 12.12): a mentioned non-member would be joined there. Without
+      // the profile the receiver still renders the mention, as @name:<this server's connection name>.
+      if (members.has(user.id)) users.set(user.id, user);
     }
     return { transforms, users: [...users.values()] };
   }
