@@ -4,6 +4,9 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { Counter } from 'prom-client';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
+import type { Redis } from 'ioredis';
+import { acquireLease } from '../../redis/redis-lease.js';
+import { REDIS_CLIENT } from '../../redis/redis.module.js';
 import { UserDirectory } from '../auth/user-directory.service.js';
 import { FILE_STORE, type FileStore, FileTooLargeError } from '../chat/files/file-store.js';
 import { toFileInfoJson, type FileInfoJson } from '../chat/files/file-info.mapper.js';
@@ -18,6 +21,9 @@ import { parseUploadSession, UPLOAD_TYPE_ATTACHMENT, type WireUploadSession } fr
 import { UploadSessionEntity } from './upload-session.entity.js';
 import { UploadRejected, UploadsErrors } from './uploads.errors.js';
 import { UploadsRepository } from './uploads.repository.js';
+
+/** Time-to-live of the per-session writer lease (renewed every third of it while a body streams in). */
+const UPLOAD_LEASE_MS = 30_000;
 
 /** A session (and the partial file of one never finished) is forgotten this long after it was created. */
 export const UPLOAD_SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
@@ -54,7 +60,6 @@ function toWireSession(s: UploadSessionEntity): WireUploadSession {
 export class UploadsService implements OnModuleInit {
   private readonly logger = new Logger(UploadsService.name);
   /** Sessions whose bytes are arriving on this replica: a second request for one is refused, not interleaved. */
-  private readonly receiving = new Set<string>();
   private readonly bytesReceived: Counter<'remote_id'>;
   private readonly filesReceived: Counter<'remote_id'>;
 
@@ -66,6 +71,7 @@ export class UploadsService implements OnModuleInit {
     private readonly users: UserDirectory,
     @Inject(FILE_STORE) private readonly store: FileStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(REDIS_CLIENT) private readonly redis: Redis,
     metrics: MetricsService,
   ) {
     this.bytesReceived = metrics.counter('shared_channels_upload_bytes_received_total', 'Attachment bytes received from remotes and stored', ['remote_id']);
@@ -153,8 +159,10 @@ export class UploadsService implements OnModuleInit {
       return { complete: true, info: toFileInfoJson(info) };
     }
     if (session.file_size > this.config.files.maxFileSize) return refuse(UploadsErrors.tooLarge(session.file_size, this.config.files.maxFileSize));
-    if (this.receiving.has(uploadId)) return refuse(UploadsErrors.busy());
-    this.receiving.add(uploadId);
+    // One writer per session across every replica (they may share FILES_DIR): a lease in Redis, renewed while
+    // the body streams in.
+    const lease = await acquireLease(this.redis, `upload-busy:${uploadId}`, UPLOAD_LEASE_MS);
+    if (!lease) return refuse(UploadsErrors.busy());
     try {
       const offset = Math.min((await this.store.size(session.path)) ?? 0, session.file_size);
       const remaining = session.file_size - offset;
@@ -196,7 +204,7 @@ export class UploadsService implements OnModuleInit {
       }
       return { complete: true, info: toFileInfoJson(await this.complete(session, size, offset === 0 && appendedHash ? appendedHash : null)) };
     } finally {
-      this.receiving.delete(uploadId);
+      await lease.release();
     }
   }
 
