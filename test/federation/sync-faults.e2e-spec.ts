@@ -76,7 +76,13 @@ describe('sync under faults: nothing lost, nothing doubled, nothing blocked', ()
       expect(await queue.count()).toBeGreaterThan(0);
       // Everything of A's sync queue, including the sweep's scheduler, is gone.
       expect(await deleteKeys(`${A.inst.queuePrefix}:bull:sync:*`)).toBeGreaterThan(0);
-      expect(await queue.count()).toBe(0);
+      // The scheduler's last add (a burst is folded into one follow-up) may land just after the flush: flush
+      // until none is left, as a Redis that lost its data would hold none.
+      await eventually(async () => {
+        await deleteKeys(`${A.inst.queuePrefix}:bull:sync:*`);
+        await new Promise((r) => setTimeout(r, 100));
+        expect(await queue.count()).toBe(0);
+      });
     } finally {
       worker.resume();
     }
