@@ -4,8 +4,7 @@ import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { TransactionRunner } from '../../database/transaction-runner.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { UserDirectory, type UserRecord } from '../auth/user-directory.service.js';
-import type { ChannelEntity } from '../chat/channels/channel.entity.js';
-import { ChannelsService } from '../chat/channels/channels.service.js';
+import { ChannelsService, type ChannelRecord } from '../chat/channels/channels.service.js';
 import type { ChangeEvent, ChangeOrigin } from '../chat/events/change-event.types.js';
 import { ChangeKind } from '../chat/events/change-event.types.js';
 import { ChangeEventsService } from '../chat/events/change-events.service.js';
@@ -97,7 +96,7 @@ export class MembershipService {
    * an add brings the user into the channel's team first. Returns the ids of the users whose change was refused
    * (membership_errors); accepted changes are written in one transaction.
    */
-  async apply(sender: RemoteClusterJson, channel: ChannelEntity, changes: MembershipChangeMsg[]): Promise<string[]> {
+  async apply(sender: RemoteClusterJson, channel: ChannelRecord, changes: MembershipChangeMsg[]): Promise<string[]> {
     const errors: string[] = [];
     const refuse = (userId: unknown, reason: string) => {
       errors.push(typeof userId === 'string' ? userId : '');

@@ -4,8 +4,7 @@ import { newId } from '../../common/ids.js';
 import { TransactionRunner } from '../../database/transaction-runner.js';
 import { UserDirectory, type UserRecord } from '../auth/user-directory.service.js';
 import { ChannelAccess } from '../chat/channels/channel-access.service.js';
-import type { ChannelEntity } from '../chat/channels/channel.entity.js';
-import { ChannelsService, directChannelName, groupChannelName } from '../chat/channels/channels.service.js';
+import { ChannelsService, directChannelName, groupChannelName, type ChannelRecord } from '../chat/channels/channels.service.js';
 import { LOCAL_ORIGIN, type ChangeEvent, type ChangeOrigin } from '../chat/events/change-event.types.js';
 import { ChangeEventsService } from '../chat/events/change-events.service.js';
 import { TeamsService } from '../chat/teams/teams.service.js';
@@ -33,7 +32,7 @@ interface Participant {
 
 /** What the transaction creates: a new channel, or an existing one shared again by the same home. */
 type ChannelPlan =
-  | { kind: 'restore'; channel: ChannelEntity }
+  | { kind: 'restore'; channel: ChannelRecord }
   | { kind: 'create'; team_id: string; name: string; display_name: string; members: Array<{ userId: string; admin: boolean; origin: ChangeOrigin }> };
 
 /**
@@ -126,12 +125,12 @@ export class SharedChannelInboundService implements OnModuleInit {
     try {
       events = await this.tx.run(async (tx) => {
         const out: ChangeEvent[] = [];
-        let target: ChannelEntity;
+        let target: ChannelRecord;
         if (plan.kind === 'create') {
           target = await this.channels.insertChannel(tx, {
             id: channelId,
             team_id: plan.team_id,
-            type: invite.type as ChannelEntity['type'],
+            type: invite.type as ChannelRecord['type'],
             name: plan.name,
             display_name: plan.display_name,
             header: invite.header,
@@ -251,7 +250,7 @@ export class SharedChannelInboundService implements OnModuleInit {
   }
 
   /** The receiver's SharedChannel: not home, homed on the sender, read-only as the invite says. */
-  private receivedShare(channel: ChannelEntity, invite: ChannelInviteMsg, rc: RemoteClusterJson): SharedChannelEntity {
+  private receivedShare(channel: ChannelRecord, invite: ChannelInviteMsg, rc: RemoteClusterJson): SharedChannelEntity {
     const now = Date.now();
     return Object.assign(new SharedChannelEntity(), {
       channel_id: channel.id,
@@ -271,7 +270,7 @@ export class SharedChannelInboundService implements OnModuleInit {
   }
 
   /** The receiver treats the home as a remote of the channel too, and syncs back to it from now on (cursors now). */
-  private homeRow(channel: ChannelEntity, invite: ChannelInviteMsg, rc: RemoteClusterJson): SharedChannelRemoteEntity {
+  private homeRow(channel: ChannelRecord, invite: ChannelInviteMsg, rc: RemoteClusterJson): SharedChannelRemoteEntity {
     const now = Date.now();
     return Object.assign(new SharedChannelRemoteEntity(), {
       id: newId(),

@@ -1,8 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import type { SharedChannelAttachmentEntity } from './shared-channel-attachment.entity.js';
+import { SharedChannelAttachmentEntity } from './shared-channel-attachment.entity.js';
 import type { SharedChannelRemoteEntity } from './shared-channel-remote.entity.js';
-import type { SharedChannelUserEntity } from './shared-channel-user.entity.js';
+import { SharedChannelUserEntity } from './shared-channel-user.entity.js';
+import type { SharedChannelEntity } from './shared-channel.entity.js';
 import { SharedChannelRepository } from './shared-channel.repository.js';
+
+/** Shared-channel records as other modules see them (STYLE: no module imports another's entities). */
+export type SharedChannelRecord = SharedChannelEntity;
+export type SharedChannelRemoteRecord = SharedChannelRemoteEntity;
+export type SharedChannelUserRow = Omit<SharedChannelUserEntity, never>;
+export type SharedChannelAttachmentRow = Omit<SharedChannelAttachmentEntity, never>;
 
 /**
  * The shared-channel records the sync engine and the uploads module read and advance: shares, (channel, remote)
@@ -39,15 +46,15 @@ export class SharedChannelStore {
     return this.repo.findChannelUsers(channelId, remoteId, userIds);
   }
 
-  upsertChannelUsers(rows: SharedChannelUserEntity[]) {
-    return this.repo.upsertChannelUsers(rows);
+  upsertChannelUsers(rows: SharedChannelUserRow[]) {
+    return this.repo.upsertChannelUsers(rows.map((r) => Object.assign(new SharedChannelUserEntity(), r)));
   }
 
   findAttachments(remoteId: string, fileIds: string[]) {
     return this.repo.findAttachments(remoteId, fileIds);
   }
 
-  upsertAttachment(row: SharedChannelAttachmentEntity) {
-    return this.repo.upsertAttachment(row);
+  upsertAttachment(row: SharedChannelAttachmentRow) {
+    return this.repo.upsertAttachment(Object.assign(new SharedChannelAttachmentEntity(), row));
   }
 }

@@ -6,8 +6,7 @@ import type { AuthContext } from '../auth/auth-context.js';
 import { isSystemAdmin, Permission, rolesHavePermission } from '../auth/permissions.js';
 import { UserDirectory } from '../auth/user-directory.service.js';
 import { ChannelAccess, type ChannelWriteAttempt } from '../chat/channels/channel-access.service.js';
-import type { ChannelEntity } from '../chat/channels/channel.entity.js';
-import { ChannelsService } from '../chat/channels/channels.service.js';
+import { ChannelsService, type ChannelRecord } from '../chat/channels/channels.service.js';
 import type { ChangeEvent } from '../chat/events/change-event.types.js';
 import { ChangeEventsService } from '../chat/events/change-events.service.js';
 import { PostsService } from '../chat/posts/posts.service.js';
@@ -97,7 +96,7 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
     if (!rolesHavePermission(auth.roles, Permission.ManageSharedChannels)) throw SharedChannelErrors.forbidden();
   }
 
-  private async assertChannelAdmin(auth: AuthContext, channel: ChannelEntity): Promise<void> {
+  private async assertChannelAdmin(auth: AuthContext, channel: ChannelRecord): Promise<void> {
     if (isSystemAdmin(auth.roles)) return;
     if (!(await this.access.isChannelAdmin(channel.id, auth.userId))) throw SharedChannelErrors.forbidden();
   }
@@ -173,7 +172,7 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
    * away), and a share this invite created goes too when no other remote joined it meanwhile. A row that is no
    * longer the unconfirmed one this invite wrote (confirmed by a concurrent delivery, withdrawn) is left alone.
    */
-  private async revertInvite(channel: ChannelEntity, remoteId: string, before: SharedChannelRemoteEntity | null, createdShare: boolean): Promise<void> {
+  private async revertInvite(channel: ChannelRecord, remoteId: string, before: SharedChannelRemoteEntity | null, createdShare: boolean): Promise<void> {
     await this.tx.run(async (tx) => {
       await this.repo.findShareForUpdate(tx, channel.id);
       const current = await this.repo.findRemoteForUpdate(tx, channel.id, remoteId);
@@ -189,12 +188,12 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
   }
 
   /** A D or G channel can only go to a workspace one of its members comes from. */
-  private async assertRemoteParticipates(channel: ChannelEntity, rc: RemoteRef): Promise<void> {
+  private async assertRemoteParticipates(channel: ChannelRecord, rc: RemoteRef): Promise<void> {
     const members = await this.users.findMany(await this.channels.memberIds(channel.id));
     if (!members.some((u) => u.remote_id === rc.remote_id)) throw SharedChannelErrors.remoteNotParticipant(rc.display_name);
   }
 
-  private newHomeShare(channel: ChannelEntity, creatorId: string, readonly: boolean): SharedChannelEntity {
+  private newHomeShare(channel: ChannelRecord, creatorId: string, readonly: boolean): SharedChannelEntity {
     const now = Date.now();
     return Object.assign(new SharedChannelEntity(), {
       channel_id: channel.id,
@@ -214,7 +213,7 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
   }
 
   /** Mattermost's shareIfNotShared, inside the invite's transaction; also locks the share for the decision. */
-  private async ensureHomeShare(tx: Tx, share: SharedChannelEntity, channel: ChannelEntity): Promise<void> {
+  private async ensureHomeShare(tx: Tx, share: SharedChannelEntity, channel: ChannelRecord): Promise<void> {
     await this.repo.insertShare(tx, share);
     const locked = await this.repo.findShareForUpdate(tx, channel.id);
     if (!locked?.home) throw SharedChannelErrors.notHome();
@@ -246,7 +245,7 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
   }
 
   /** The sharedchannel_invite payload, from the channel and its share as they are now. */
-  async buildInvite(channel: ChannelEntity, share: SharedChannelEntity, rc: RemoteRef): Promise<ChannelInviteMsg> {
+  async buildInvite(channel: ChannelRecord, share: SharedChannelEntity, rc: RemoteRef): Promise<ChannelInviteMsg> {
     const invite: ChannelInviteMsg = {
       channel_id: channel.id,
       team_id: '',
@@ -271,7 +270,7 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
   }
 
   /** Sends the invite; `refused` when the remote answered FAIL (sending it again will not help). */
-  private async deliverInvite(channel: ChannelEntity, share: SharedChannelEntity, rc: RemoteRef): Promise<Delivery> {
+  private async deliverInvite(channel: ChannelRecord, share: SharedChannelEntity, rc: RemoteRef): Promise<Delivery> {
     const invite = await this.buildInvite(channel, share, rc);
     try {
       const reply = await this.remoteClusters.sendMsg(rc.remote_id, TOPIC_CHANNEL_INVITE, invite);
@@ -288,7 +287,7 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
    * the remote_confirmed event (the sync engine schedules the first sync). A pending invite that was withdrawn
    * while it travelled is not revived: the remote is told to unshare instead.
    */
-  private async confirmInvite(channel: ChannelEntity, share: SharedChannelEntity, rc: RemoteRef, creatorId: string, wasPending: boolean): Promise<void> {
+  private async confirmInvite(channel: ChannelRecord, share: SharedChannelEntity, rc: RemoteRef, creatorId: string, wasPending: boolean): Promise<void> {
     const result = await this.tx.run(async (tx) => {
       await this.ensureHomeShare(tx, share, channel);
       const current = await this.repo.findRemoteForUpdate(tx, channel.id, rc.remote_id);
@@ -345,7 +344,7 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
    * Soft-deletes the (channel, remote) row; with no live remote left the channel is unshared here (share row
    * deleted, Channel.shared cleared). A system post says what happened. `tellPeer` records and sends the unshare.
    */
-  private async removeRemote(channel: ChannelEntity, rc: RemoteRef, opts: { actorUserId?: string; tellPeer: boolean }): Promise<boolean> {
+  private async removeRemote(channel: ChannelRecord, rc: RemoteRef, opts: { actorUserId?: string; tellPeer: boolean }): Promise<boolean> {
     const now = Date.now();
     const result = await this.tx.run(async (tx) => {
       await this.repo.findShareForUpdate(tx, channel.id);

@@ -1,19 +1,17 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { isDataException } from '../../common/pg-errors.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { UserDirectory } from '../auth/user-directory.service.js';
 import { ChannelAccess } from '../chat/channels/channel-access.service.js';
 import { ChannelsService } from '../chat/channels/channels.service.js';
+import type { PostRecord, ReactionRecord, StatusValue } from '../chat/feed/channel-feed.service.js';
 import { ChannelImportService } from '../chat/feed/channel-import.service.js';
-import type { PostEntity } from '../chat/posts/post.entity.js';
-import type { ReactionEntity } from '../chat/posts/reaction.entity.js';
-import type { StatusValue } from '../chat/users/status.entity.js';
 import { MembershipService } from '../membership/membership.service.js';
 import type { RemoteClusterJson } from '../remote-cluster/remote-cluster.mapper.js';
 import type { RemoteClusterMsg } from '../remote-cluster/dto/frame.dto.js';
 import { TopicRegistry } from '../remote-cluster/topic-registry.service.js';
 import { RemoteUserError, RemoteUsersService } from '../shared-channel/remote-users.service.js';
-import type { SharedChannelEntity } from '../shared-channel/shared-channel.entity.js';
-import { SharedChannelStore } from '../shared-channel/shared-channel-store.service.js';
+import { SharedChannelStore, type SharedChannelRecord } from '../shared-channel/shared-channel-store.service.js';
 import {
   emptySyncResponse,
   NO_LONGER_SHARED,
@@ -32,7 +30,6 @@ import { applyMentionTransforms, type MentionTarget } from './mentions.js';
 import { toLocalPermalinks } from './permalinks.js';
 import { SyncMetrics } from './sync.metrics.js';
 import { wireAckProblem, wirePostProblem, wireReactionProblem, wireStatusProblem } from './sync-wire.js';
-import { isDataException } from '../../common/pg-errors.js';
 
 const ID_RE = /^[a-z0-9]{26}$/;
 
@@ -124,7 +121,7 @@ export class SyncReceiver implements OnModuleInit {
   }
 
   /** For O and P channels: links to the shared channel's posts on the sender's site, rewritten to ours (9.1). */
-  private async permalinkRewriter(share: SharedChannelEntity): Promise<(message: string) => string> {
+  private async permalinkRewriter(share: SharedChannelRecord): Promise<(message: string) => string> {
     if ((share.type !== 'O' && share.type !== 'P') || !share.team_id) return (m) => m;
     let teamName: string;
     try {
@@ -171,7 +168,7 @@ export class SyncReceiver implements OnModuleInit {
     }
     const transforms = msg.mention_transforms ?? {};
     const targets = await this.mentionTargets(Object.values(transforms));
-    const entities: PostEntity[] = valid.map((p) => ({
+    const entities: PostRecord[] = valid.map((p) => ({
       id: p.id,
       create_at: p.create_at,
       update_at: p.update_at,
@@ -213,7 +210,7 @@ export class SyncReceiver implements OnModuleInit {
   }
 
   private async receiveReactions(sender: RemoteClusterJson, channelId: string, reactions: WireReaction[], readOnly: boolean, res: SyncResponse): Promise<void> {
-    const rows: ReactionEntity[] = [];
+    const rows: ReactionRecord[] = [];
     for (const r of reactions) {
       const problem = readOnly ? 'channel is read-only' : wireReactionProblem(r);
       if (problem) {

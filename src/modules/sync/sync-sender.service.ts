@@ -3,17 +3,13 @@ import { UnrecoverableError } from 'bullmq';
 import { newId } from '../../common/ids.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { UserDirectory, type UserRecord } from '../auth/user-directory.service.js';
-import { ChannelFeed, type SeqCursor } from '../chat/feed/channel-feed.service.js';
-import type { PostEntity } from '../chat/posts/post.entity.js';
+import { ChannelFeed, type SeqCursor, type PostRecord } from '../chat/feed/channel-feed.service.js';
 import { UsersProfileService } from '../chat/users/users-profile.service.js';
 import { MEMBERSHIP_BATCH, MEMBER_EVENTS_PER_PASS, type MembershipCollection, MembershipService } from '../membership/membership.service.js';
 import { RemoteClusterTransportError } from '../remote-cluster/remote-cluster.client.js';
 import { RemoteClusterService } from '../remote-cluster/remote-cluster.service.js';
 import { sanitizeUserForSync } from '../shared-channel/remote-users.service.js';
-import type { SharedChannelRemoteEntity } from '../shared-channel/shared-channel-remote.entity.js';
-import { SharedChannelUserEntity } from '../shared-channel/shared-channel-user.entity.js';
-import { SharedChannelStore } from '../shared-channel/shared-channel-store.service.js';
-import type { SharedChannelEntity } from '../shared-channel/shared-channel.entity.js';
+import { SharedChannelStore, type SharedChannelRecord, type SharedChannelRemoteRecord, type SharedChannelUserRow } from '../shared-channel/shared-channel-store.service.js';
 import { NO_LONGER_SHARED, type SyncMsg, type SyncResponse, TOPIC_SYNC, type WirePost, type WireUser } from '../shared-channel/wire.types.js';
 import { AttachmentIncompleteError, AttachmentSender } from '../uploads/attachment-sender.service.js';
 import { ProfileImagesService } from '../uploads/profile-images.service.js';
@@ -277,8 +273,8 @@ export class SyncSender {
    */
   private async resolveMentions(
     channelId: string,
-    share: SharedChannelEntity | null,
-    posts: PostEntity[],
+    share: SharedChannelRecord | null,
+    posts: PostRecord[],
   ): Promise<{ transforms: Record<string, string>; users: UserRecord[] }> {
     const lists = posts.filter((p) => !p.delete_at).flatMap((p) => possibleMentions(p.message));
     if (!lists.length) return { transforms: {}, users: [] };
@@ -306,7 +302,7 @@ export class SyncSender {
   }
 
   /** The wire posts, with permalinks to posts of this channel pointing at their shared form (section 9.1). */
-  private async toWirePosts(channelId: string, posts: PostEntity[]): Promise<WirePost[]> {
+  private async toWirePosts(channelId: string, posts: PostRecord[]): Promise<WirePost[]> {
     const linked = [...new Set(posts.flatMap((p) => permalinkPostIds(p.message)))];
     const sameChannel = new Set(linked.length ? (await this.feed.postsByIds(linked)).filter((p) => p.channel_id === channelId).map((p) => p.id) : []);
     return posts.map((p) => {
@@ -330,7 +326,7 @@ export class SyncSender {
    * Seq cursors start where Mattermost's timestamp cursors say the share began (invite time): history before the
    * invite is not sent, as Mattermost does; everything changed since is.
    */
-  private async initialiseCursors(scr: SharedChannelRemoteEntity): Promise<SharedChannelRemoteEntity> {
+  private async initialiseCursors(scr: SharedChannelRemoteRecord): Promise<SharedChannelRemoteRecord> {
     if (scr.last_post_seq || scr.last_reaction_seq || scr.last_ack_seq || scr.last_user_event_seq) return scr;
     const since = scr.last_post_update_at || scr.create_at;
     const fields = {
@@ -346,7 +342,7 @@ export class SyncSender {
   }
 
   /** Replies need their root on the receiver first: a root not yet sent travels just before its first reply. */
-  private async withRootsFirst(posts: PostEntity[], scr: SharedChannelRemoteEntity, remoteId: string): Promise<PostEntity[]> {
+  private async withRootsFirst(posts: PostRecord[], scr: SharedChannelRemoteRecord, remoteId: string): Promise<PostRecord[]> {
     const inBatch = new Set(posts.map((p) => p.id));
     const missing = [...new Set(posts.map((p) => p.root_id).filter((r) => r && !inBatch.has(r)))];
     if (!missing.length) return posts;
@@ -355,7 +351,7 @@ export class SyncSender {
         .filter((r) => r.remote_id !== remoteId && (r.seq > scr.last_post_seq || (r.seq === scr.last_post_seq && r.id > scr.last_post_seq_id)))
         .map((r) => [r.id, r]),
     );
-    const out: PostEntity[] = [];
+    const out: PostRecord[] = [];
     for (const p of posts) {
       const root = p.root_id ? roots.get(p.root_id) : undefined;
       if (root && !inBatch.has(root.id)) {
@@ -381,8 +377,8 @@ export class SyncSender {
     await this.shares.upsertChannelUsers(
       users
         .filter((u) => ok.has(u.id))
-        .map((u) =>
-          Object.assign(new SharedChannelUserEntity(), {
+        .map(
+          (u): SharedChannelUserRow => ({
             id: existing.get(u.id)?.id ?? newId(),
             user_id: u.id,
             channel_id: channelId,
@@ -395,7 +391,7 @@ export class SyncSender {
     );
   }
 
-  private async savePostCursor(scr: SharedChannelRemoteEntity, cursor: SeqCursor, scanned: PostEntity[]): Promise<void> {
+  private async savePostCursor(scr: SharedChannelRemoteRecord, cursor: SeqCursor, scanned: PostRecord[]): Promise<void> {
     // Mattermost's timestamp cursor fields are kept meaningful for the API: the newest create and update covered.
     const newestCreate = scanned.reduce((a, p) => (p.create_at > a.create_at || (p.create_at === a.create_at && p.id > a.id) ? p : a), scanned[0]);
     const newestUpdate = scanned.reduce((a, p) => (p.update_at > a.update_at || (p.update_at === a.update_at && p.id > a.id) ? p : a), scanned[0]);

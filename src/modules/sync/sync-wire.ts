@@ -1,12 +1,9 @@
-import type { PostAcknowledgementEntity } from '../chat/posts/post-acknowledgement.entity.js';
-import type { PostEntity } from '../chat/posts/post.entity.js';
+import type { AckRecord, PostRecord, ReactionRecord, StatusRecord } from '../chat/feed/channel-feed.service.js';
 import { postCoreJson } from '../chat/posts/post.mapper.js';
-import type { ReactionEntity } from '../chat/posts/reaction.entity.js';
-import type { StatusEntity } from '../chat/users/status.entity.js';
 import type { WireAck, WirePost, WireReaction, WireStatus } from '../shared-channel/wire.types.js';
 
 /** Post JSON in Go's field order (wire-samples "Post.*"). No metadata: a Mattermost receiver would replace acks from it. */
-export function toWirePost(p: PostEntity): WirePost {
+export function toWirePost(p: PostRecord): WirePost {
   return {
     ...postCoreJson(p),
     ...(p.remote_id ? { remote_id: p.remote_id } : {}),
@@ -16,7 +13,7 @@ export function toWirePost(p: PostEntity): WirePost {
   };
 }
 
-export function toWireReaction(r: ReactionEntity): WireReaction {
+export function toWireReaction(r: ReactionRecord): WireReaction {
   return {
     user_id: r.user_id,
     post_id: r.post_id,
@@ -29,11 +26,11 @@ export function toWireReaction(r: ReactionEntity): WireReaction {
   };
 }
 
-export function toWireAck(a: PostAcknowledgementEntity): WireAck {
+export function toWireAck(a: AckRecord): WireAck {
   return { user_id: a.user_id, post_id: a.post_id, acknowledged_at: a.acknowledged_at, channel_id: a.channel_id, ...(a.remote_id ? { remote_id: a.remote_id } : {}) };
 }
 
-export function toWireStatus(s: StatusEntity): WireStatus {
+export function toWireStatus(s: StatusRecord): WireStatus {
   return { user_id: s.user_id, status: s.status, manual: s.manual, last_activity_at: s.last_activity_at, dnd_end_time: s.dnd_end_time };
 }
 

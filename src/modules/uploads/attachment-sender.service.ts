@@ -3,13 +3,12 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Counter } from 'prom-client';
 import { newId } from '../../common/ids.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
-import type { FileInfoEntity } from '../chat/files/file-info.entity.js';
+import type { FileInfoRecord } from '../chat/feed/channel-feed.service.js';
 import { FILE_STORE, type FileStore } from '../chat/files/file-store.js';
 import { FilesService } from '../chat/files/files.service.js';
 import { RemoteClusterTransportError } from '../remote-cluster/remote-cluster.client.js';
 import { RemoteClusterService } from '../remote-cluster/remote-cluster.service.js';
-import { SharedChannelAttachmentEntity } from '../shared-channel/shared-channel-attachment.entity.js';
-import { SharedChannelStore } from '../shared-channel/shared-channel-store.service.js';
+import { SharedChannelStore, type SharedChannelAttachmentRow } from '../shared-channel/shared-channel-store.service.js';
 import { TOPIC_UPLOAD } from '../shared-channel/wire.types.js';
 import { parseSavedSession, UPLOAD_TYPE_ATTACHMENT, type WireUploadSession } from './dto/upload-session.dto.js';
 
@@ -73,18 +72,18 @@ export class AttachmentSender {
   }
 
   /** true when the remote has the file; false when it refused it for good. */
-  private async sendOne(remoteId: string, post: PostWithFiles, info: FileInfoEntity, row: SharedChannelAttachmentEntity | null): Promise<boolean> {
+  private async sendOne(remoteId: string, post: PostWithFiles, info: FileInfoRecord, row: SharedChannelAttachmentRow | null): Promise<boolean> {
     // last_sync_at 0 marks a transfer in progress: same session. A finished one whose file changed starts anew.
     const uploadId = row && !row.last_sync_at && row.upload_id ? row.upload_id : newId();
     const now = Date.now();
-    const tracking = Object.assign(new SharedChannelAttachmentEntity(), {
+    const tracking: SharedChannelAttachmentRow = {
       id: row?.id ?? newId(),
       file_id: info.id,
       remote_id: remoteId,
       create_at: row?.create_at ?? now,
       last_sync_at: 0,
       upload_id: uploadId,
-    });
+    };
     if (!row || row.upload_id !== uploadId || row.last_sync_at) await this.shares.upsertAttachment(tracking);
 
     const session: WireUploadSession = {

@@ -9,8 +9,7 @@ import { FILE_STORE, type FileStore } from '../chat/files/file-store.js';
 import { profileImageKey, UsersProfileService } from '../chat/users/users-profile.service.js';
 import { RemoteClusterTransportError } from '../remote-cluster/remote-cluster.client.js';
 import { RemoteClusterService } from '../remote-cluster/remote-cluster.service.js';
-import { SharedChannelUserEntity } from '../shared-channel/shared-channel-user.entity.js';
-import { SharedChannelStore } from '../shared-channel/shared-channel-store.service.js';
+import { SharedChannelStore, type SharedChannelUserRow } from '../shared-channel/shared-channel-store.service.js';
 import { UploadsErrors } from './uploads.errors.js';
 
 /**
@@ -82,7 +81,7 @@ export class ProfileImagesService {
       }
       const now = Date.now();
       await this.shares.upsertChannelUsers([
-        Object.assign(new SharedChannelUserEntity(), {
+        {
           id: row?.id ?? newId(),
           user_id: user.id,
           channel_id: channelId,
@@ -90,7 +89,7 @@ export class ProfileImagesService {
           create_at: row?.create_at ?? now,
           last_sync_at: row?.last_sync_at ?? 0,
           last_picture_sync_at: user.last_picture_update,
-        }),
+        },
       ]);
     }
     return sent;

@@ -18,6 +18,9 @@ import { ChannelEntity, type ChannelType } from './channel.entity.js';
 import { ChannelRepository } from './channel.repository.js';
 import type { CreateChannelDto, PatchChannelDto } from './dto/channel.dto.js';
 
+/** A channel as other modules see it (STYLE: no module imports another's entities). */
+export type ChannelRecord = ChannelEntity;
+
 /** Mattermost's DM channel name: the two user ids, sorted, joined by "__". */
 export function directChannelName(a: string, b: string): string {
   return [a, b].sort().join('__');

@@ -1,7 +1,20 @@
 import { Injectable } from '@nestjs/common';
+import type { FileInfoEntity } from '../files/file-info.entity.js';
+import type { PostAcknowledgementEntity } from '../posts/post-acknowledgement.entity.js';
+import type { PostEntity } from '../posts/post.entity.js';
+import type { ReactionEntity } from '../posts/reaction.entity.js';
+import type { StatusEntity } from '../users/status.entity.js';
 import { ChannelFeedRepository, type SeqCursor } from './channel-feed.repository.js';
 
 export type { SeqCursor };
+export type { StatusValue } from '../users/status.entity.js';
+
+/** The chat core's records as other modules see them (STYLE: no module imports another's entities). */
+export type PostRecord = PostEntity;
+export type ReactionRecord = ReactionEntity;
+export type AckRecord = PostAcknowledgementEntity;
+export type StatusRecord = StatusEntity;
+export type FileInfoRecord = FileInfoEntity;
 
 /**
  * What other modules may read of a channel's content by change sequence (the sync engine's sender, membership
