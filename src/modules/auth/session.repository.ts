@@ -40,10 +40,6 @@ export class SessionRepository {
     };
   }
 
-  findSessionByTokenHash(tokenHash: string): Promise<SessionEntity | null> {
-    return this.sessions.findOneBy({ token_hash: tokenHash });
-  }
-
   async deleteSession(id: string): Promise<void> {
     await this.sessions.delete({ id });
   }
@@ -55,10 +51,6 @@ export class SessionRepository {
 
   async insertAccessToken(token: UserAccessTokenEntity): Promise<void> {
     await this.tokens.insert(token);
-  }
-
-  findAccessTokenByHash(tokenHash: string): Promise<UserAccessTokenEntity | null> {
-    return this.tokens.findOneBy({ token_hash: tokenHash });
   }
 
   findAccessTokenById(id: string): Promise<UserAccessTokenEntity | null> {

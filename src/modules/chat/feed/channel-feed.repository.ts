@@ -51,11 +51,6 @@ export class ChannelFeedRepository {
     return tx ?? this.db;
   }
 
-  async channelSeq(channelId: string): Promise<number> {
-    const rows = await this.db.query('SELECT last_seq FROM channels WHERE id = $1', [channelId]);
-    return num(rows[0]?.last_seq);
-  }
-
   /** The highest seq below the first row of `table` in the channel changed at or after `since` (ms). */
   async seqBefore(table: 'posts' | 'reactions' | 'post_acknowledgements', channelId: string, since: number): Promise<number> {
     const rows = await this.db.query(
