@@ -107,14 +107,14 @@ export async function checkServices(): Promise<void> {
   try {
     await adminQuery('SELECT 1');
   } catch (err) {
-    throw new Error(`PostgreSQL is not reachable at ${PG_ADMIN_URL}: ${(err as Error).message}`);
+    throw new Error(`PostgreSQL is not reachable at ${PG_ADMIN_URL}: ${(err as Error).message}`, { cause: err });
   }
   const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000 });
   try {
     await redis.connect();
     await redis.ping();
   } catch (err) {
-    throw new Error(`Redis is not reachable at ${REDIS_URL}: ${(err as Error).message}`);
+    throw new Error(`Redis is not reachable at ${REDIS_URL}: ${(err as Error).message}`, { cause: err });
   } finally {
     redis.disconnect();
   }

@@ -10,7 +10,7 @@ export async function scrape(api: HttpClient): Promise<Scrape> {
   for (const line of res.text.split('\n')) {
     const m = /^([a-zA-Z_:][\w:]*)(\{([^}]*)\})? (\S+)$/.exec(line);
     if (!m) continue;
-    const labels = Object.fromEntries([...(m[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    const labels = Object.fromEntries([...(m[3] ?? '').matchAll(/\b(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
     out.set(`${m[1]}${m[2] ?? ''}`, { name: m[1], labels, value: Number(m[4]) });
   }
   return out;

@@ -1,3 +1,4 @@
+import { trimTrailing } from '../common/strings.js';
 import 'reflect-metadata';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
@@ -47,7 +48,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   if (problems.length) throw new ConfigError(problems);
 
   return {
-    http: { port: vars.PORT, siteUrl: vars.SITE_URL.replace(/\/+$/, ''), trustProxy: parseTrustProxy(vars.TRUST_PROXY) },
+    http: { port: vars.PORT, siteUrl: trimTrailing(vars.SITE_URL, '/'), trustProxy: parseTrustProxy(vars.TRUST_PROXY) },
     database: { url: vars.DATABASE_URL, migrationsRun: vars.MIGRATIONS_RUN, poolSize: vars.DATABASE_POOL_SIZE },
     redis: { url: vars.REDIS_URL, queuePrefix: vars.QUEUE_PREFIX },
     files: { dir: vars.FILES_DIR, maxFileSize: vars.MAX_FILE_SIZE },

@@ -70,10 +70,10 @@ export async function metricValue(inst: Instance, name: string, labels: Record<s
   const res = await http<string>(inst, 'GET', '/metrics');
   let total = 0;
   for (const line of res.text.split('\n')) {
-    const m = /^([a-zA-Z_:][\w:]*)(\{([^}]*)\})? (\S+)$/.exec(line);
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[3] ?? '').matchAll(/(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += Number(m[4]);
+    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/\b(\w+)="([^"]*)"/g)].map((x) => [x[1], x[2]]));
+    if (Object.entries(labels).every(([k, v]) => have[k] === v)) total += Number(m[3]);
   }
   return total;
 }

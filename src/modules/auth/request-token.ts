@@ -24,8 +24,8 @@ function cookieValue(header: string | undefined, name: string): string | undefin
 export function extractClientToken(headers: IncomingHttpHeaders, query: Record<string, unknown> = {}): string | undefined {
   const auth = headers.authorization;
   if (typeof auth === 'string') {
-    const match = /^(bearer|token)\s+(\S+)\s*$/i.exec(auth);
-    if (match) return match[2];
+    const match = /^(?:bearer|token)\s+(\S+)\s*$/i.exec(auth);
+    if (match) return match[1];
   }
   const cookie = cookieValue(headers.cookie, SESSION_COOKIE);
   if (cookie) return cookie;

@@ -1,3 +1,4 @@
+import { trimTrailing } from '../../common/strings.js';
 import { createCipheriv, createDecipheriv, pbkdf2, randomBytes, scrypt } from 'node:crypto';
 import { isValidId } from '../../common/ids.js';
 
@@ -239,7 +240,7 @@ function decodeGoUrlBase64(code: string): Buffer {
   if (code.length > MAX_CODE_CHARS) throw new InviteError('base64', 'invite code is too long');
   const text = code.replace(/[\r\n]/g, '');
   if (!URL_BASE64_RE.test(text)) throw new InviteError('base64', 'invite code is not URL-safe base64');
-  const data = text.replace(/=+$/, '');
+  const data = trimTrailing(text, '=');
   const padding = text.length - data.length;
   if (data.length % 4 === 1) throw new InviteError('base64', 'invite code has an impossible length');
   if (padding > 0 && (text.length % 4 !== 0 || padding !== (4 - (data.length % 4)) % 4)) {

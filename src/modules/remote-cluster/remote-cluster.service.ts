@@ -1,3 +1,4 @@
+import { trimTrailing } from '../../common/strings.js';
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Counter } from 'prom-client';
@@ -136,7 +137,7 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
     await this.assertTeam(dto.default_team_id);
     const invite = await this.openInvite(dto.invite, dto.password, client);
     if (!isHttpUrl(invite.site_url)) throw AppError.invalidParam('invite', 'the invite site_url is not an http(s) URL');
-    if (invite.site_url.replace(/\/+$/, '') === this.config.http.siteUrl) {
+    if (trimTrailing(invite.site_url, '/') === this.config.http.siteUrl) {
       throw AppError.invalidParam('invite', 'the invite was issued by this server');
     }
 

@@ -72,7 +72,7 @@ export class SharedChannelInboundService implements OnModuleInit {
     } catch (err) {
       if (err instanceof ChannelShareRejected) throw err;
       this.logger.error({ err }, `${what} failed`);
-      throw new Error(`cannot process ${what}: internal error`);
+      throw new Error(`cannot process ${what}: internal error`, { cause: err });
     }
   }
 

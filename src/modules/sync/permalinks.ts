@@ -1,3 +1,5 @@
+import { trimTrailing } from '../../common/strings.js';
+
 /**
  * Permalinks in synced messages (protocol 9.1), with ports allowed in the host (Mattermost's regex has none, so
  * links to http://localhost:8065/... are never rewritten there: section 12 item 23).
@@ -28,6 +30,6 @@ export function toSharedPermalinks(message: string, sameChannel: ReadonlySet<str
 /** Inbound (O and P channels): `…/<team>/plshared/<id>` becomes this server's `<site>/<local team>/pl/<id>`. */
 export function toLocalPermalinks(message: string, siteUrl: string, localTeamName: string): string {
   if (!message.includes('/plshared/')) return message;
-  const site = siteUrl.replace(/\/+$/, '');
+  const site = trimTrailing(siteUrl, '/');
   return message.replace(linkRe('plshared'), (_link, _origin: string, _team: string, postId: string) => `${site}/${localTeamName}/pl/${postId}`);
 }

@@ -9,7 +9,7 @@ import { FILE_STORE, type FileStore } from '../chat/files/file-store.js';
 import { profileImageKey, UsersProfileService } from '../chat/users/users-profile.service.js';
 import { RemoteClusterTransportError } from '../remote-cluster/remote-cluster.client.js';
 import { RemoteClusterService } from '../remote-cluster/remote-cluster.service.js';
-import { SharedChannelStore, type SharedChannelUserRow } from '../shared-channel/shared-channel-store.service.js';
+import { SharedChannelStore } from '../shared-channel/shared-channel-store.service.js';
 import { UploadsErrors } from './uploads.errors.js';
 
 /**
