@@ -1,14 +1,10 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import express from 'express';
 import type { Logger as PinoLogger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { AppError } from '../common/app-error.js';
-import { sendAppError, toAppError } from '../common/app-error.filter.js';
+import { sendAppError } from '../common/app-error.filter.js';
 import { getRequestId, REQUEST_ID_HEADER, requestIdFor } from '../common/request-id.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
-
-/** Largest JSON body accepted: a full 100-post sync batch of maximum-length messages fits. */
-export const MAX_JSON_BODY_BYTES = 16 * 1024 * 1024;
 
 /**
  * Once the server has stopped listening (shutdown), every response closes its connection. Node's server.close()
@@ -68,17 +64,42 @@ export function httpMetrics(metrics: MetricsService): RequestHandler {
   };
 }
 
-/** JSON bodies up to MAX_JSON_BODY_BYTES; a malformed or oversized body is an AppError, never a 500. */
-export function jsonBody(): RequestHandler {
-  const parse = express.json({ limit: MAX_JSON_BODY_BYTES, type: ['application/json', 'application/*+json'] });
+/**
+ * Compressed request bodies are refused with 415: a few KB of gzip or brotli inflate to megabytes, and no client or
+ * peer of this server sends them (Mattermost's neither). JSON bodies are parsed later, per route, after the guards
+ * (common/json-body.ts); uploads are streamed by their routes.
+ */
+export function refuseEncodedBodies(): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    parse(req, res, (err?: unknown) => {
-      if (err) {
-        const appError = err instanceof AppError ? err : toAppError(err);
-        sendAppError(res, appError, getRequestId(req));
-        return;
+    const encoding = req.headers['content-encoding'];
+    if (encoding === undefined || encoding.trim().toLowerCase() === 'identity') return next();
+    res.setHeader('Connection', 'close');
+    sendAppError(
+      res,
+      new AppError('api.context.unsupported_media_type.app_error', 'Compressed request bodies are not accepted.', 415, `Content-Encoding: ${encoding.slice(0, 64)}`),
+      getRequestId(req),
+    );
+    req.resume();
+  };
+}
+
+/**
+ * A client or peer whose connection carries nothing for `idleMs` (the server's socket timeout) while its request
+ * body is still coming gets one 408 and the connection is closed; whoever was reading the body sees it end early and
+ * drops what it had (a partial upload file included). Without this a stalled body would hold its reader until Node's
+ * 5-minute request timeout.
+ */
+export function answerStalledBodies(): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    req.on('timeout', () => {
+      if (!res.headersSent) {
+        res.setHeader('Connection', 'close');
+        sendAppError(res, new AppError('api.context.request_timeout.app_error', 'The request body stopped arriving.', 408), getRequestId(req));
+        res.on('finish', () => req.socket.destroy());
+      } else {
+        req.socket.destroy();
       }
-      next();
     });
+    next();
   };
 }

@@ -15,9 +15,19 @@ export interface ChildInstance extends Instance {
   /** SIGKILL: no shutdown hooks, no graceful close, as a crash. */
   kill(): Promise<void>;
   output(): string;
+  /** Its FILES_DIR. */
+  readonly filesDir: string;
+  /** The process is still running (it has not crashed or been killed). */
+  running(): boolean;
 }
 
-/** The built server (dist/src/main.js) in its own process, for tests that must crash it. */
+/** Node's flags for the child: `npm start`'s heap cap, so a test sees the memory limit production has. */
+const START_NODE_ARGS = ['--max-old-space-size=256'];
+
+/**
+ * The built server (dist/src/main.js) in its own process, started as `npm start` starts it, for tests that must
+ * crash it or must see it survive (a crash or an out-of-memory kill there cannot take the test runner with it).
+ */
 export async function startChildInstance(name: string, env: Record<string, string> = {}): Promise<ChildInstance> {
   await ensureBuilt();
   const dbName = await cloneDatabase();
@@ -52,7 +62,7 @@ export async function startChildInstance(name: string, env: Record<string, strin
     app: undefined,
     async start() {
       if (child) return;
-      child = spawn(process.execPath, ['dist/src/main.js'], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(process.execPath, [...START_NODE_ARGS, 'dist/src/main.js'], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
       const started = child;
@@ -92,6 +102,8 @@ export async function startChildInstance(name: string, env: Record<string, strin
     },
     query: (sql, params) => queryDb(dbUrl(dbName), sql, params),
     output: () => out,
+    filesDir,
+    running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
   };
   await inst.start();
   return inst;
