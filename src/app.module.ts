@@ -13,6 +13,7 @@ import { SharedChannelModule } from './modules/shared-channel/shared-channel.mod
 import { RemoteClusterModule } from './modules/remote-cluster/remote-cluster.module.js';
 import { UploadsModule } from './modules/uploads/uploads.module.js';
 import { QueueModule } from './queue/queue.module.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { RedisModule } from './redis/redis.module.js';
 
 @Module({})
@@ -25,6 +26,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         DatabaseModule,
         RedisModule,
+        RateLimitModule,
         QueueModule,
         ScheduleModule.forRoot(),
         MetricsModule,

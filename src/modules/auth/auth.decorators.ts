@@ -2,6 +2,7 @@ import { applyDecorators, createParamDecorator, type ExecutionContext, SetMetada
 import { ApiBearerAuth, ApiForbiddenResponse, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { AuthContext, AuthenticatedRequest, RemoteCaller } from './auth-context.js';
 import type { Permission } from './permissions.js';
+import { RemoteRequestRateLimitGuard } from '../../rate-limit/remote-request-rate-limit.guard.js';
 import { RemoteClusterAuthGuard } from './remote-cluster-auth.guard.js';
 import { REQUIRED_PERMISSIONS, SessionAuthGuard } from './session-auth.guard.js';
 
@@ -25,10 +26,10 @@ export function Authenticated(): MethodDecorator & ClassDecorator {
   return RequirePermission();
 }
 
-/** Server-to-server route: a known, non-deleted remote cluster's id and token. */
+/** Server-to-server route: a known, non-deleted remote cluster's id and token, then that remote's rate limit. */
 export function RemoteClusterAuth(): MethodDecorator & ClassDecorator {
   return applyDecorators(
-    UseGuards(RemoteClusterAuthGuard),
+    UseGuards(RemoteClusterAuthGuard, RemoteRequestRateLimitGuard),
     ApiSecurity({ [SWAGGER_REMOTE_ID_SCHEME]: [], [SWAGGER_REMOTE_TOKEN_SCHEME]: [] }),
     ApiUnauthorizedResponse({ description: 'Unknown remote or wrong token' }),
   );

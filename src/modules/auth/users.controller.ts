@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Ip, Param, Post, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { UserIdParamPipe } from '../../common/id-param.pipe.js';
@@ -20,8 +20,8 @@ export class UsersController {
   @Post('login')
   @HttpCode(200)
   @ApiOkResponse({ description: 'The user; the session token is in the `Token` response header' })
-  async login(@Body() body: LoginDto, @Res({ passthrough: true }) res: Response): Promise<UserJson> {
-    const { user, token } = await this.auth.login(body.login_id, body.password, body.device_id);
+  async login(@Body() body: LoginDto, @Ip() ip: string, @Res({ passthrough: true }) res: Response): Promise<UserJson> {
+    const { user, token } = await this.auth.login(body.login_id, body.password, body.device_id, ip || 'unknown');
     res.setHeader('Token', token);
     res.cookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', path: '/' });
     return toUserJson(user, { self: true });

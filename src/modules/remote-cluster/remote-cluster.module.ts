@@ -6,7 +6,6 @@ import { REMOTE_CLUSTER_TOKEN_VERIFIER } from '../auth/remote-cluster-auth.guard
 import { AuthModule } from '../auth/auth.module.js';
 import { ChatModule } from '../chat/chat.module.js';
 import { ConnectionStateService } from './connection-state.service.js';
-import { InviteAttemptLimiter } from './invite-attempt-limiter.js';
 import { RemoteClusterHeartbeatProcessor } from './remote-cluster-heartbeat.processor.js';
 import { RemoteClusterHeartbeatService } from './remote-cluster-heartbeat.service.js';
 import { RemoteClusterInboundController } from './remote-cluster-inbound.controller.js';
@@ -33,7 +32,6 @@ import { TopicRegistry } from './topic-registry.service.js';
     RemoteClusterHeartbeatProcessor,
     ConnectionStateService,
     TopicRegistry,
-    InviteAttemptLimiter,
     { provide: REMOTE_CLUSTER_TOKEN_VERIFIER, useExisting: RemoteClusterService },
   ],
   // The verifier too: modules with server-to-server routes of their own (uploads) put @RemoteClusterAuth() on them.

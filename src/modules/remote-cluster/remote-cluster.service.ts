@@ -6,6 +6,7 @@ import { AppError } from '../../common/app-error.js';
 import { newId } from '../../common/ids.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
+import { RateLimits } from '../../rate-limit/rate-limits.service.js';
 import type { AuthContext } from '../auth/auth-context.js';
 import type { RemoteClusterTokenVerifier } from '../auth/remote-cluster-auth.guard.js';
 import { newOpaqueToken, safeEqual } from '../auth/tokens.js';
@@ -23,7 +24,6 @@ import type {
   ListRemoteClustersQuery,
   PatchRemoteClusterDto,
 } from './dto/remote-cluster.dto.js';
-import { InviteAttemptLimiter } from './invite-attempt-limiter.js';
 import { decryptInvite, encryptInvite, INVITE_VERSION, InviteError, type RemoteClusterInvite } from './invite-crypto.js';
 import { RemoteClusterHeartbeatService } from './remote-cluster-heartbeat.service.js';
 import { type PeerTarget, RemoteClusterClient, RemoteClusterTransportError, type StreamedBody, type UploadReply } from './remote-cluster.client.js';
@@ -81,7 +81,7 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
     private readonly client: RemoteClusterClient,
     private readonly heartbeat: RemoteClusterHeartbeatService,
     private readonly topics: TopicRegistry,
-    private readonly limiter: InviteAttemptLimiter,
+    private readonly limits: RateLimits,
     private readonly chat: ChannelAccess,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     metrics: MetricsService,
@@ -331,20 +331,21 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
     }
   }
 
-  /** Opens an invite under the per-client attempt limit; every failure is a clean 400 (or 429). */
-  private async openInvite(code: string, password: string, client: string): Promise<RemoteClusterInvite> {
-    if (!(await this.limiter.begin(client))) throw RemoteClusterErrors.tooManyAttempts();
-    let invite: RemoteClusterInvite;
-    try {
-      invite = await decryptInvite(code, password);
-    } catch (err) {
-      if (err instanceof InviteError) {
-        throw err.reason === 'base64' ? RemoteClusterErrors.base64(err.message) : RemoteClusterErrors.decrypt(err.message);
+  /**
+   * Opens an invite under the per-address limit of failed attempts (RATE_LIMIT_INVITE_FAILURES_PER_ADDRESS, shared
+   * by the replicas); every failure is a clean 400, or 429 once the window is used up.
+   */
+  private openInvite(code: string, password: string, client: string): Promise<RemoteClusterInvite> {
+    return this.limits.attempt([[this.limits.inviteFailuresByAddress, client]], async () => {
+      try {
+        return await decryptInvite(code, password);
+      } catch (err) {
+        if (err instanceof InviteError) {
+          throw err.reason === 'base64' ? RemoteClusterErrors.base64(err.message) : RemoteClusterErrors.decrypt(err.message);
+        }
+        throw err;
       }
-      throw err;
-    }
-    await this.limiter.succeeded(client);
-    return invite;
+    });
   }
 
   private sealInvite(rc: RemoteClusterEntity, password: string): Promise<string> {
