@@ -17,6 +17,12 @@ export const MAX_JSON_DEPTH = 64;
  */
 export const MAX_JSON_VALUES = 250_000;
 
+/** Bytes of `v` as JSON (UTF-8), as it is stored and sent: what the size caps on props count. */
+export function jsonBytes(v: unknown): number {
+  const text = JSON.stringify(v);
+  return text === undefined ? 0 : Buffer.byteLength(text);
+}
+
 const JSON_BODY = Symbol('JSON_BODY');
 type BodyMode = { limit: number } | 'streamed';
 

@@ -21,3 +21,6 @@ export const SYSTEM_GENERIC_POST_TYPE = 'system_generic';
 export function isSystemPostType(type: string): boolean {
   return type.startsWith(SYSTEM_POST_TYPE_PREFIX);
 }
+
+/** A user's timezone is three short strings (useAutomaticTimezone, automaticTimezone, manualTimezone): this many bytes of JSON at most. */
+export const TIMEZONE_MAX_BYTES = 1024;
