@@ -26,6 +26,7 @@ import { BULL_BOARD_PATH, BullBoardService } from '../queue/bull-board.service.j
 import {
   answerStalledBodies,
   closeConnectionsWhenStopping,
+  refuseConnectMethod,
   exactJsonContentType,
   httpMetrics,
   refuseEncodedBodies,
@@ -52,8 +53,11 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   app.use(httpMetrics(app.get(MetricsService)));
   app.use(refuseEncodedBodies());
   app.use(answerStalledBodies());
+  const server = app.getHttpServer() as Server;
   // A connection idle this long mid-request is answered 408 (answerStalledBodies) or closed.
-  (app.getHttpServer() as Server).timeout = config.http.idleTimeoutMs;
+  server.timeout = config.http.idleTimeoutMs;
+  // Node drops a CONNECT nobody listens for without a word; every request gets an answer.
+  server.on('connect', refuseConnectMethod);
   mountBullBoard(app);
 
   app.useGlobalFilters(new AppErrorFilter());

@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger as PinoLogger } from 'pino';
 import { pinoHttp } from 'pino-http';
@@ -73,13 +75,12 @@ export function refuseEncodedBodies(): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const encoding = req.headers['content-encoding'];
     if (encoding === undefined || encoding.trim().toLowerCase() === 'identity') return next();
-    res.setHeader('Connection', 'close');
+    // The body is read and dropped (Node drains it after the answer), never inflated.
     sendAppError(
       res,
       new AppError('api.context.unsupported_media_type.app_error', 'Compressed request bodies are not accepted.', 415, `Content-Encoding: ${encoding.slice(0, 64)}`),
       getRequestId(req),
     );
-    req.resume();
   };
 }
 
@@ -102,4 +103,10 @@ export function answerStalledBodies(): RequestHandler {
     });
     next();
   };
+}
+
+/** A server's 'connect' listener: this is no proxy, so CONNECT is 405 and the connection closes. */
+export function refuseConnectMethod(_req: IncomingMessage, socket: Duplex): void {
+  socket.on('error', () => undefined);
+  socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
 }

@@ -4,46 +4,9 @@ import { createChannel, createPost } from '../support/chat.js';
 import { eventually } from '../support/eventually.js';
 import { converged, type Federation, memberOf, shareWith, startFederation } from '../support/federation.js';
 import { http } from '../support/http.js';
+import { startPinger } from '../support/pinger.js';
 import type { Instance } from '../support/instance.js';
 import { remoteHeaders, storedRemote } from '../support/remote-cluster.js';
-
-/** Generous: the old text transforms took minutes to hours on these messages; a healthy server answers in milliseconds. */
-const PING_DEADLINE_MS = 5_000;
-
-/**
- * Pings both servers every 50 ms until stopped; every ping must be answered within PING_DEADLINE_MS. Both servers
- * run in this process, so a sync worker that blocks its event loop (a regex backtracking for hours) shows up as
- * pings that are never answered.
- */
-function pinger(insts: Instance[]) {
-  let running = true;
-  const failures: string[] = [];
-  let answered = 0;
-  const loop = (async () => {
-    while (running) {
-      await Promise.all(
-        insts.map(async (inst) => {
-          try {
-            const res = await fetch(`${inst.url}/api/v4/system/ping`, { signal: AbortSignal.timeout(PING_DEADLINE_MS) });
-            if (res.status !== 200) failures.push(`${inst.name}: ${res.status}`);
-            else answered++;
-            await res.arrayBuffer();
-          } catch (err) {
-            failures.push(`${inst.name}: ${(err as Error).message}`);
-          }
-        }),
-      );
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  })();
-  return {
-    async stop() {
-      running = false;
-      await loop;
-      return { failures, answered };
-    },
-  };
-}
 
 describe('hostile text and oversized items in a shared channel', () => {
   let fed: Federation;
@@ -80,7 +43,9 @@ describe('hostile text and oversized items in a shared channel', () => {
       'http://'.repeat(Math.floor(16_383 / 7)),
     ];
     for (const m of hostile) expect(m.length).toBeLessThanOrEqual(16_383);
-    const pings = pinger([A, B]);
+    // Both servers run in this process: a sync worker that blocks the event loop (a regex backtracking for hours)
+    // shows up as pings never answered.
+    const pings = startPinger([A, B]);
     const fromA: string[] = [];
     const fromB: string[] = [];
     try {
