@@ -55,12 +55,17 @@ export function checkJsonShape(buf: Uint8Array, maxDepth = MAX_JSON_DEPTH, maxVa
   for (let i = 0; i < n; i++) {
     const c = buf[i];
     if (c === QUOTE) {
-      // Skip the string: to the next quote that is not escaped.
-      for (i++; i < n; i++) {
-        const s = buf[i];
-        if (s === BACKSLASH) i++;
-        else if (s === QUOTE) break;
+      // Skip the string: to the next quote not escaped by an odd run of backslashes. indexOf is native, and most
+      // of a sync message's bytes are inside strings.
+      let end = i;
+      for (;;) {
+        end = buf.indexOf(QUOTE, end + 1);
+        if (end < 0) return; // unterminated: the parser reports it
+        let slashes = 0;
+        while (buf[end - 1 - slashes] === BACKSLASH) slashes++;
+        if (slashes % 2 === 0) break;
       }
+      i = end;
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
       if (++depth > maxDepth) throw bodyError(`JSON nesting deeper than ${maxDepth} levels`, 400, 'entity.too.deep');
       if (++values > maxValues) throw bodyError(`JSON body with more than ${maxValues} values`, 413, 'entity.too.many.values');
