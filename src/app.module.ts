@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
@@ -26,6 +27,8 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         QueueModule,
+        // In-process domain events (chat changes, shares, connection state): one emitter per app instance.
+        EventEmitterModule.forRoot({ wildcard: false, maxListeners: 50 }),
         ScheduleModule.forRoot(),
         MetricsModule,
         HealthModule,

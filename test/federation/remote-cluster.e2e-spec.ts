@@ -1,6 +1,7 @@
 import { createDecipheriv, pbkdf2Sync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ConnectionStateService, type ConnectionStateChange } from '../../src/modules/remote-cluster/connection-state.service.js';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { CONNECTION_STATE_EVENT, type ConnectionStateChange } from '../../src/modules/remote-cluster/connection-state.service.js';
 import { RemoteClusterService } from '../../src/modules/remote-cluster/remote-cluster.service.js';
 import { eventually } from '../support/eventually.js';
 import { http } from '../support/http.js';
@@ -41,7 +42,7 @@ describe('secure connection between two servers', () => {
 
   beforeAll(async () => {
     [a, b] = await startPair({ PING_INTERVAL_MS: String(PING_INTERVAL_MS), REMOTE_OFFLINE_AFTER_MS: String(REMOTE_OFFLINE_AFTER_MS) });
-    a.app!.get(ConnectionStateService).subscribe((change) => void eventsOnA.push(change));
+    a.app!.get(EventEmitter2).on(CONNECTION_STATE_EVENT, (change: ConnectionStateChange) => void eventsOnA.push(change));
     [adminA, adminB] = await Promise.all([adminWithTeam(a), adminWithTeam(b)]);
   });
   afterAll(() => Promise.all([a?.destroy(), b?.destroy()]));

@@ -20,7 +20,7 @@ import { TopicRegistry } from './topic-registry.service.js';
 /**
  * Secure connections to other servers: records and invites, the handshake, the token guard's verifier, the
  * heartbeat and its queue, the peer transport and the /msg topic registry. Later modules register topics on
- * TopicRegistry, send through RemoteClusterService.sendMsg and follow ConnectionStateService.
+ * TopicRegistry, send through RemoteClusterService.sendMsg and listen to CONNECTION_STATE_EVENT.
  */
 @Module({
   imports: [AuthModule, ChatModule, TypeOrmModule.forFeature([RemoteClusterEntity]), BullModule.registerQueue({ name: QueueName.RemoteCluster })],

@@ -1,5 +1,5 @@
-import { ChangeKind, type ChangeEvent } from '../../../src/modules/chat/events/change-event.types.js';
-import { ChangeEventsService } from '../../../src/modules/chat/events/change-events.service.js';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { CHAT_CHANGE_EVENT, ChangeKind, type ChangeEvent } from '../../../src/modules/chat/events/change-event.types.js';
 import { PostsService } from '../../../src/modules/chat/posts/posts.service.js';
 import { addToTeam, createChannel, createPost, createTeam, createUser, type TestUser } from '../../support/chat.js';
 import { eventually } from '../../support/eventually.js';
@@ -24,7 +24,7 @@ describe('change events: one typed event per change, with channel and origin, jo
     await addToTeam(a, admin, team, bob.id);
     channel = await createChannel(a, admin, team, 'events');
     seen = [];
-    a.app!.get(ChangeEventsService).subscribe((e) => {
+    a.app!.get(EventEmitter2).on(CHAT_CHANGE_EVENT, (e: ChangeEvent) => {
       seen.push(e);
     });
   });

@@ -1,3 +1,6 @@
+/** Event name of every committed chat change (payload: ChangeEvent), on the app's EventEmitter2. */
+export const CHAT_CHANGE_EVENT = 'chat.change';
+
 /** Every kind of change the chat core reports. The sync engine reacts to these; nothing else needs them. */
 export enum ChangeKind {
   PostCreated = 'post_created',
