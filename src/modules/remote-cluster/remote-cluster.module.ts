@@ -1,12 +1,14 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { QueueName } from '../../queue/queue.constants.js';
 import { REMOTE_CLUSTER_TOKEN_VERIFIER } from '../auth/remote-cluster-auth.guard.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { ChatModule } from '../chat/chat.module.js';
 import { ConnectionStateService } from './connection-state.service.js';
 import { InviteAttemptLimiter } from './invite-attempt-limiter.js';
+import { PeerAddressPolicy } from './peer-address-policy.js';
 import { RemoteClusterHeartbeatProcessor } from './remote-cluster-heartbeat.processor.js';
 import { RemoteClusterHeartbeatService } from './remote-cluster-heartbeat.service.js';
 import { RemoteClusterInboundController } from './remote-cluster-inbound.controller.js';
@@ -34,6 +36,11 @@ import { TopicRegistry } from './topic-registry.service.js';
     ConnectionStateService,
     TopicRegistry,
     InviteAttemptLimiter,
+    {
+      provide: PeerAddressPolicy,
+      useFactory: (config: AppConfig) => new PeerAddressPolicy(config.remoteCluster.allowedNetworks),
+      inject: [APP_CONFIG],
+    },
     { provide: REMOTE_CLUSTER_TOKEN_VERIFIER, useExisting: RemoteClusterService },
   ],
   // The verifier too: modules with server-to-server routes of their own (uploads) put @RemoteClusterAuth() on them.
