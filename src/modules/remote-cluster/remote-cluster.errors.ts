@@ -24,6 +24,9 @@ export const RemoteClusterErrors = {
   /** The inviting server could not be reached or answered nonsense: not the caller's fault. */
   acceptUnreachable: (detail: string) =>
     new AppError('api.remote_cluster.accept_invitation_error', 'Could not reach the inviting server to confirm the invitation.', 502, detail),
+  /** A peer URL this server will not call: malformed, or on the outbound deny list (REMOTE_ALLOWED_NETWORKS). */
+  siteUrlNotAllowed: (detail: string) =>
+    new AppError('api.remote_cluster.site_url_not_allowed.app_error', 'This server does not connect to that site URL.', 400, detail),
   tooManyAttempts: () =>
     new AppError('api.remote_cluster.accept_invite.rate_limited.app_error', 'Too many failed invitation attempts; try again later.', 429),
   remoteIdMismatch: (remoteId: string) =>

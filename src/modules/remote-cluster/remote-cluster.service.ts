@@ -24,6 +24,7 @@ import type {
   PatchRemoteClusterDto,
 } from './dto/remote-cluster.dto.js';
 import { InviteAttemptLimiter } from './invite-attempt-limiter.js';
+import { PeerAddressDeniedError, PeerAddressPolicy, parsePeerUrl, PeerUrlError, urlHost } from './peer-address-policy.js';
 import { decryptInvite, encryptInvite, INVITE_VERSION, InviteError, type RemoteClusterInvite } from './invite-crypto.js';
 import { RemoteClusterHeartbeatService } from './remote-cluster-heartbeat.service.js';
 import { type PeerTarget, RemoteClusterClient, RemoteClusterTransportError, type StreamedBody, type UploadReply } from './remote-cluster.client.js';
@@ -50,15 +51,6 @@ function generatePassword(): string {
   return out;
 }
 
-function isHttpUrl(value: string): boolean {
-  try {
-    const u = new URL(value);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
-  } catch {
-    return false;
-  }
-}
-
 export interface RemoteClusterWithInvite {
   remote_cluster: RemoteClusterJson;
   invite: string;
@@ -83,6 +75,7 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
     private readonly topics: TopicRegistry,
     private readonly limiter: InviteAttemptLimiter,
     private readonly chat: ChannelAccess,
+    private readonly policy: PeerAddressPolicy,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     metrics: MetricsService,
   ) {
@@ -136,7 +129,7 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
   async acceptInvite(auth: AuthContext, dto: AcceptRemoteClusterInviteDto, client: string): Promise<RemoteClusterJson> {
     await this.assertTeam(dto.default_team_id);
     const invite = await this.openInvite(dto.invite, dto.password, client);
-    if (!isHttpUrl(invite.site_url)) throw AppError.invalidParam('invite', 'the invite site_url is not an http(s) URL');
+    await this.assertPeerUrl(invite.site_url, 'the invite\'s site_url');
     if (trimTrailing(invite.site_url, '/') === this.config.http.siteUrl) {
       throw AppError.invalidParam('invite', 'the invite was issued by this server');
     }
@@ -170,8 +163,11 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
       await this.remotes.deleteUnconfirmed(rc.remote_id);
       this.client.forget(rc.remote_id);
       if (!(err instanceof RemoteClusterTransportError)) throw err;
-      this.logger.warn({ remote_id: rc.remote_id, kind: err.kind, err: err.message }, 'the inviting server did not confirm');
-      throw err.permanent ? RemoteClusterErrors.acceptRejected(err.message) : RemoteClusterErrors.acceptUnreachable(err.message);
+      // The log keeps the socket detail; the admin (any admin, on any URL an invite names) gets only the class.
+      this.logger.warn({ remote_id: rc.remote_id, kind: err.kind, reason: err.reason, err: err.message }, 'the inviting server did not confirm');
+      const detail = err.describe('the inviting server');
+      if (err.reason === 'denied') throw RemoteClusterErrors.siteUrlNotAllowed(detail);
+      throw err.permanent ? RemoteClusterErrors.acceptRejected(detail) : RemoteClusterErrors.acceptUnreachable(detail);
     }
     await this.heartbeat.pingSoon(rc.remote_id);
     return toRemoteClusterJson(rc);
@@ -230,6 +226,8 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
       throw RemoteClusterErrors.invalidPayload('the confirmation names another remote_id');
     }
     if (isConfirmed(rc)) throw RemoteClusterErrors.confirmRejected('the remote cluster has already been confirmed');
+    // Whoever holds the invite and its password chooses this URL: it must be one we would call.
+    await this.assertPeerUrl(confirm.site_url, 'the confirmation\'s site_url');
 
     let token: string;
     if ((confirm.version ?? 0) >= 2 && confirm.refreshed_token) {
@@ -316,6 +314,27 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
     const rc = await this.remotes.findActiveById(frame.remote_id);
     if (!rc) throw RemoteClusterErrors.remoteIdMismatch(frame.remote_id);
     return rc;
+  }
+
+  /**
+   * Refuses (400) a peer URL that is malformed or names, or resolves to, an address on the deny list, before
+   * anything is stored or sent. A name that does not resolve passes: the connection fails later with a
+   * classified reason, and the connect-time check still applies whatever the name resolves to then.
+   */
+  private async assertPeerUrl(siteUrl: string, what: string): Promise<void> {
+    let url: URL;
+    try {
+      url = parsePeerUrl(siteUrl);
+    } catch (err) {
+      if (err instanceof PeerUrlError) throw RemoteClusterErrors.siteUrlNotAllowed(`${what}: ${err.message}`);
+      throw err;
+    }
+    try {
+      await this.policy.resolveAllowed(urlHost(url));
+    } catch (err) {
+      if (err instanceof PeerAddressDeniedError) throw RemoteClusterErrors.siteUrlNotAllowed(`${what}: ${err.message}`);
+      this.logger.debug({ host: url.host, err: (err as Error).message }, 'peer name did not resolve');
+    }
   }
 
   private isExpired(rc: RemoteClusterEntity): boolean {

@@ -93,7 +93,7 @@ describe('remote cluster admin API', () => {
     expect((await call('POST', `/${id}/generate_invite`, {})).status).toBe(400);
     expect((await call('POST', `/${newId()}/generate_invite`, { password: 'p' })).status).toBe(404);
 
-    await a.query(`UPDATE remote_clusters SET site_url = 'https://peer.example.com' WHERE remote_id = $1`, [id]);
+    await a.query(`UPDATE remote_clusters SET site_url = 'http://127.0.0.1:9/peer' WHERE remote_id = $1`, [id]);
     expect((await call('POST', `/${id}/generate_invite`, { password: 'p' })).body).toMatchObject({
       id: 'api.remote_cluster.generate_invite_cluster_is_confirmed',
       status_code: 400,
@@ -129,7 +129,7 @@ describe('remote cluster admin API', () => {
   it('lists with Mattermost\'s filters and paging', async () => {
     const confirmed = await createRemote(admin, 'confirmed-one');
     const confirmedId = confirmed.remote_cluster.remote_id;
-    await a.query(`UPDATE remote_clusters SET site_url = 'https://one.example.com', last_ping_at = $2 WHERE remote_id = $1`, [confirmedId, Date.now()]);
+    await a.query(`UPDATE remote_clusters SET site_url = 'http://127.0.0.1:9/one', last_ping_at = $2 WHERE remote_id = $1`, [confirmedId, Date.now()]);
     const plugin = await createRemote(admin, 'a-plugin');
     await a.query(`UPDATE remote_clusters SET plugin_id = 'com.example.bridge', site_url = 'plugin_com.example.bridge' WHERE remote_id = $1`, [
       plugin.remote_cluster.remote_id,
