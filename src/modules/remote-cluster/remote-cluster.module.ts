@@ -17,6 +17,7 @@ import { RemoteClusterController } from './remote-cluster.controller.js';
 import { RemoteClusterEntity } from './remote-cluster.entity.js';
 import { RemoteClusterRepository } from './remote-cluster.repository.js';
 import { RemoteClusterService } from './remote-cluster.service.js';
+import { RemoteClusterTokens } from './remote-cluster-tokens.service.js';
 import { TopicRegistry } from './topic-registry.service.js';
 
 /**
@@ -41,7 +42,8 @@ import { TopicRegistry } from './topic-registry.service.js';
       useFactory: (config: AppConfig) => new PeerAddressPolicy(config.remoteCluster.allowedNetworks),
       inject: [APP_CONFIG],
     },
-    { provide: REMOTE_CLUSTER_TOKEN_VERIFIER, useExisting: RemoteClusterService },
+    RemoteClusterTokens,
+    { provide: REMOTE_CLUSTER_TOKEN_VERIFIER, useExisting: RemoteClusterTokens },
   ],
   // The verifier too: modules with server-to-server routes of their own (uploads) put @RemoteClusterAuth() on them.
   exports: [RemoteClusterService, RemoteClusterClient, TopicRegistry, ConnectionStateService, REMOTE_CLUSTER_TOKEN_VERIFIER],

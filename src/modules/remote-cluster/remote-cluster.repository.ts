@@ -30,7 +30,25 @@ const REMOTES_IN_CHANNEL = 'SELECT scr.remote_id FROM shared_channel_remotes scr
 export interface ConfirmFields {
   site_url: string;
   remote_team_id: string;
-  token: string;
+  token_hash: string;
+  remote_token: string;
+}
+
+/** What the token guard needs about a live record. */
+export interface RemoteCredentials {
+  token_hash: string;
+  previous_token_hash: string;
+  previous_token_expires_at: number;
+  site_url: string;
+  plugin_id: string;
+}
+
+/** The rotation state of a live, confirmed record, read under its row lock. */
+export interface RotationState {
+  token_hash: string;
+  previous_token_hash: string;
+  previous_token_expires_at: number;
+  pending_token: string;
   remote_token: string;
 }
 
@@ -77,10 +95,58 @@ export class RemoteClusterRepository {
     await this.repo.update({ remote_id: remoteId }, { last_global_user_sync_at: at });
   }
 
-  /** The secret a live remote must present; null for unknown or deleted remotes. */
-  async findActiveToken(remoteId: string): Promise<string | null> {
-    const row = await this.repo.findOne({ select: { token: true }, where: { remote_id: remoteId, delete_at: 0 } });
-    return row?.token ?? null;
+  /** The token hashes a live remote may present, and whether it is confirmed; null for unknown or deleted remotes. */
+  async findActiveCredentials(remoteId: string): Promise<RemoteCredentials | null> {
+    const row = await this.repo.findOne({
+      select: { token_hash: true, previous_token_hash: true, previous_token_expires_at: true, site_url: true, plugin_id: true },
+      where: { remote_id: remoteId, delete_at: 0 },
+    });
+    return row ?? null;
+  }
+
+  /**
+   * The peer has presented its new token for the first time: its previous one now expires at `until`, and the
+   * new one need no longer be kept readable. Conditional, so of several replicas the first one sets it.
+   */
+  async startTokenOverlap(remoteId: string, tokenHash: string, until: number): Promise<void> {
+    await this.repo
+      .createQueryBuilder()
+      .update(RemoteClusterEntity)
+      .set({ previous_token_expires_at: until, pending_token: '' })
+      .where(`remote_id = :remoteId AND token_hash = :tokenHash AND previous_token_hash <> '' AND previous_token_expires_at = 0`, { remoteId, tokenHash })
+      .execute();
+  }
+
+  /** A new invite token for a record that is still pending (the old code stops working); false if it is not. */
+  async replaceInviteTokenHash(remoteId: string, tokenHash: string): Promise<boolean> {
+    const result = await this.repo
+      .createQueryBuilder()
+      .update(RemoteClusterEntity)
+      .set({ token_hash: tokenHash })
+      .where('remote_id = :remoteId AND delete_at = 0 AND site_url LIKE :pending', { remoteId, pending: PENDING_LIKE })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
+  /**
+   * Runs `fn` on the rotation state of a live record under its row lock (SELECT ... FOR UPDATE) and writes what it
+   * returns, in one transaction: two rotations of one connection, on one replica or several, never interleave.
+   */
+  async withRotationLock<T>(
+    remoteId: string,
+    fn: (state: RotationState | null) => Promise<{ set?: Partial<RotationState>; result: T }> | { set?: Partial<RotationState>; result: T },
+  ): Promise<T> {
+    return this.repo.manager.transaction(async (em) => {
+      const row = await em.getRepository(RemoteClusterEntity).findOne({
+        select: { remote_id: true, token_hash: true, previous_token_hash: true, previous_token_expires_at: true, pending_token: true, remote_token: true, site_url: true, plugin_id: true },
+        where: { remote_id: remoteId, delete_at: 0 },
+        lock: { mode: 'pessimistic_write' },
+      });
+      const live = row && (row.plugin_id !== '' || !row.site_url.startsWith(SITE_URL_PENDING_PREFIX)) ? row : null;
+      const { set, result } = await fn(live);
+      if (live && set && Object.keys(set).length) await em.getRepository(RemoteClusterEntity).update({ remote_id: remoteId }, set);
+      return result;
+    });
   }
 
   list(filter: RemoteClusterListFilter, offset: number, limit: number): Promise<RemoteClusterEntity[]> {

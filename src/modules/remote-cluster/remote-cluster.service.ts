@@ -7,8 +7,7 @@ import { newId } from '../../common/ids.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import type { AuthContext } from '../auth/auth-context.js';
-import type { RemoteClusterTokenVerifier } from '../auth/remote-cluster-auth.guard.js';
-import { newOpaqueToken, safeEqual } from '../auth/tokens.js';
+import { hashToken, newOpaqueToken, safeEqual } from '../auth/tokens.js';
 import { ChannelAccess } from '../chat/channels/channel-access.service.js';
 import {
   parseInvitePayload,
@@ -60,11 +59,11 @@ export interface RemoteClusterWithInvite {
 
 /**
  * Secure connections: the admin operations, both halves of the invitation handshake (sections 2.1-2.5), the
- * inbound /ping and /msg, and the lookups other modules use. It is also the token verifier behind
- * @RemoteClusterAuth(). Records leave this service only sanitised (tokens blank).
+ * inbound /ping and /msg, and the lookups other modules use. Tokens peers present are stored hashed; the token
+ * verifier and rotation live in RemoteClusterTokens. Records leave this service only sanitised (tokens blank).
  */
 @Injectable()
-export class RemoteClusterService implements RemoteClusterTokenVerifier {
+export class RemoteClusterService {
   private readonly logger = new Logger(RemoteClusterService.name);
   private readonly received: Counter<'remote_id'>;
 
@@ -84,42 +83,41 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
     ]);
   }
 
-  // ---- the guard ------------------------------------------------------------------------------------------
-
-  /** A live record's `token`, compared in constant time. */
-  async verify(remoteId: string, token: string): Promise<boolean> {
-    const expected = await this.remotes.findActiveToken(remoteId);
-    return expected !== null && expected !== '' && safeEqual(expected, token);
-  }
-
   // ---- admin API --------------------------------------------------------------------------------------------
 
   /** Section 2.1: a pending record and the invite code for it. */
   async create(auth: AuthContext, dto: CreateRemoteClusterDto): Promise<RemoteClusterWithInvite> {
     await this.assertTeam(dto.default_team_id);
+    // T1, the invite's token: only its hash is stored, the code carries it.
+    const inviteToken = newOpaqueToken();
     const rc = this.newRecord(auth, {
       remote_id: newId(),
       name: dto.name,
       display_name: dto.display_name,
       site_url: SITE_URL_PENDING_PREFIX + newId(),
       default_team_id: dto.default_team_id,
-      token: newOpaqueToken(),
+      token_hash: hashToken(inviteToken),
       remote_token: '',
     });
     if (!(await this.remotes.insertIfUnique(rc))) throw RemoteClusterErrors.notUnique();
     const password = dto.password || generatePassword();
-    const invite = await this.sealInvite(rc, password);
+    const invite = await this.sealInvite(rc, password, inviteToken);
     return { remote_cluster: toRemoteClusterJson(rc), invite, ...(dto.password ? {} : { password }) };
   }
 
-  /** A new code for a record that is still pending; the 48 h clock still runs from its create_at. */
+  /**
+   * A new code for a record that is still pending; the 48 h clock still runs from its create_at. Mattermost seals
+   * the same token again; we keep only its hash, so the new code carries a new token and earlier codes stop working.
+   */
   async generateInvite(remoteId: string, password: string): Promise<string> {
     const rc = await this.remotes.findActiveById(remoteId);
     if (!rc) throw RemoteClusterErrors.notFound();
     if (isConfirmed(rc)) throw RemoteClusterErrors.alreadyConfirmed();
     // Mattermost re-issues it anyway; an invite that can never be confirmed only wastes the other admin's time.
     if (this.isExpired(rc)) throw RemoteClusterErrors.inviteExpired();
-    return this.sealInvite(rc, password);
+    const inviteToken = newOpaqueToken();
+    if (!(await this.remotes.replaceInviteTokenHash(remoteId, hashToken(inviteToken)))) throw RemoteClusterErrors.alreadyConfirmed();
+    return this.sealInvite(rc, password, inviteToken);
   }
 
   /**
@@ -135,13 +133,15 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
     }
 
     const version = invite.version ?? 0;
+    // T2, what the inviter will present to us: sent once in the confirmation, stored hashed.
+    const inboundToken = newOpaqueToken();
     const rc = this.newRecord(auth, {
       remote_id: invite.remote_id,
       name: dto.name,
       display_name: dto.display_name,
       site_url: invite.site_url,
       default_team_id: dto.default_team_id,
-      token: newOpaqueToken(),
+      token_hash: hashToken(inboundToken),
       // v>=2 inviters take a new token from us (the invite's token is then retired); older ones keep theirs.
       remote_token: version >= 2 ? newOpaqueToken() : invite.token,
     });
@@ -153,7 +153,7 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
       remote_id: rc.remote_id,
       remote_team_id: '',
       site_url: this.config.http.siteUrl,
-      token: rc.token,
+      token: inboundToken,
       refreshed_token: rc.remote_token,
       version: INVITE_VERSION,
     };
@@ -231,7 +231,9 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
 
     let token: string;
     if ((confirm.version ?? 0) >= 2 && confirm.refreshed_token) {
-      if (confirm.refreshed_token === rc.token) throw RemoteClusterErrors.confirmRejected('the refreshed token must differ from the invitation token');
+      if (safeEqual(hashToken(confirm.refreshed_token), rc.token_hash)) {
+        throw RemoteClusterErrors.confirmRejected('the refreshed token must differ from the invitation token');
+      }
       token = confirm.refreshed_token;
     } else {
       // An old acceptor never learns this token (protocol 12.2); it is still better than keeping the invite's.
@@ -241,7 +243,7 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
       site_url: confirm.site_url,
       remote_team_id: confirm.remote_team_id,
       remote_token: confirm.token,
-      token,
+      token_hash: hashToken(token),
     });
     if (outcome === 'not_pending') throw RemoteClusterErrors.confirmRejected('the remote cluster has already been confirmed');
     if (outcome === 'duplicate') throw RemoteClusterErrors.notUnique('a connection to that server already exists');
@@ -366,16 +368,16 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
     return invite;
   }
 
-  private sealInvite(rc: RemoteClusterEntity, password: string): Promise<string> {
+  private sealInvite(rc: RemoteClusterEntity, password: string, inviteToken: string): Promise<string> {
     return encryptInvite(
-      { remote_id: rc.remote_id, remote_team_id: '', site_url: this.config.http.siteUrl, token: rc.token, version: INVITE_VERSION },
+      { remote_id: rc.remote_id, remote_team_id: '', site_url: this.config.http.siteUrl, token: inviteToken, version: INVITE_VERSION },
       password,
     );
   }
 
   private newRecord(
     auth: AuthContext,
-    fields: Pick<RemoteClusterEntity, 'remote_id' | 'name' | 'site_url' | 'default_team_id' | 'token' | 'remote_token'> & {
+    fields: Pick<RemoteClusterEntity, 'remote_id' | 'name' | 'site_url' | 'default_team_id' | 'token_hash' | 'remote_token'> & {
       display_name?: string;
     },
   ): RemoteClusterEntity {
@@ -391,7 +393,10 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
       delete_at: 0,
       last_ping_at: 0,
       last_global_user_sync_at: 0,
-      token: fields.token,
+      token_hash: fields.token_hash,
+      previous_token_hash: '',
+      previous_token_expires_at: 0,
+      pending_token: '',
       remote_token: fields.remote_token,
       topics: '',
       creator_id: auth.userId,

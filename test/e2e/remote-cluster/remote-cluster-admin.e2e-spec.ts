@@ -77,7 +77,10 @@ describe('remote cluster admin API', () => {
     const got = await call('GET', `/${id}`);
     expect(got.status).toBe(200);
     expect(got.body).toEqual(created.remote_cluster);
-    expect(got.text).not.toContain((await a.query<{ token: string }>('SELECT token FROM remote_clusters WHERE remote_id = $1', [id]))[0].token);
+    const inviteToken = (await decryptInvite(created.invite, created.password!)).token;
+    const [stored] = await a.query<{ token_hash: string }>('SELECT token_hash FROM remote_clusters WHERE remote_id = $1', [id]);
+    expect(got.text).not.toContain(inviteToken);
+    expect(got.text).not.toContain(stored.token_hash);
     expect((await call('GET', `/${newId()}`)).body).toMatchObject({ id: 'api.remote_cluster.get.not_found', status_code: 404 });
     expect((await call('GET', '/not-an-id')).status).toBe(400);
   });

@@ -1,0 +1,151 @@
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { newId } from '../../common/ids.js';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import type { RemoteAuthScope, RemoteClusterTokenVerifier } from '../auth/remote-cluster-auth.guard.js';
+import { hashToken, newOpaqueToken, safeEqual } from '../auth/tokens.js';
+import { RESPONSE_STATUS_OK } from './dto/frame.dto.js';
+import { RemoteClusterClient, RemoteClusterTransportError } from './remote-cluster.client.js';
+import { isConfirmed, isPlugin } from './remote-cluster.entity.js';
+import { RemoteClusterErrors } from './remote-cluster.errors.js';
+import { RemoteClusterRepository, type RotationState } from './remote-cluster.repository.js';
+import { TopicRegistry } from './topic-registry.service.js';
+
+/**
+ * Token rotation between two servers of this kind, over /msg (Mattermost has none: its tokens live as long as the
+ * connection). The initiator sends `{"token": <new token the receiver must present to it>}`; the receiver answers
+ * `{"token": <new token the initiator must present to it>}`. A Mattermost peer answers an unknown topic OK with a
+ * null payload: that means "not applied", and both sides keep their tokens.
+ */
+export const TOPIC_TOKEN_ROTATION = 'mmfed_rotate_token';
+
+/** What a peer may hand us as a token: header-safe, long enough to be a secret, short enough for the guard. */
+const PEER_TOKEN = /^[\w.~-]{16,128}$/;
+
+function tokenOf(payload: unknown): string | null {
+  if (typeof payload !== 'object' || payload === null) return null;
+  const token = (payload as { token?: unknown }).token;
+  return typeof token === 'string' && PEER_TOKEN.test(token) ? token : null;
+}
+
+/**
+ * The secrets of secure connections after the handshake: the verifier behind @RemoteClusterAuth() and token
+ * rotation, both directions.
+ *
+ * Each record accepts its current token and, after a rotation, the previous one: the previous token stays valid
+ * until the peer first presents the new one, then for REMOTE_TOKEN_OVERLAP_MS, so requests already in flight with
+ * it still authenticate, and a rotation whose outcome is unknown (the reply was lost) never locks the peer out.
+ * Our own new token is kept readable (pending_token) only until the peer has used it, so a retried rotation
+ * hands out the same token instead of a third one; two admins rotating both ends at once converge the same way.
+ */
+@Injectable()
+export class RemoteClusterTokens implements RemoteClusterTokenVerifier, OnModuleInit {
+  private readonly logger = new Logger(RemoteClusterTokens.name);
+
+  constructor(
+    private readonly remotes: RemoteClusterRepository,
+    private readonly client: RemoteClusterClient,
+    private readonly topics: TopicRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  onModuleInit(): void {
+    this.topics.register(TOPIC_TOKEN_ROTATION, (remote, msg) => this.receiveRotation(remote.remote_id, msg.payload));
+  }
+
+  /**
+   * The guard's check: the hash of `token` against the live record's current (or still valid previous) hash, in
+   * constant time. `connection` needs a confirmed record; `invitation` (confirm_invite) takes a pending one too.
+   */
+  async verify(remoteId: string, token: string, scope: RemoteAuthScope): Promise<boolean> {
+    const row = await this.remotes.findActiveCredentials(remoteId);
+    if (!row) return false;
+    if (scope === 'connection' && !isConfirmed(row)) return false;
+    const presented = hashToken(token);
+    if (row.token_hash !== '' && safeEqual(row.token_hash, presented)) {
+      if (row.previous_token_hash !== '' && row.previous_token_expires_at === 0) {
+        // First use of the new token: the old one now has REMOTE_TOKEN_OVERLAP_MS left.
+        await this.remotes.startTokenOverlap(remoteId, presented, Date.now() + this.config.remoteCluster.tokenOverlapMs);
+      }
+      return true;
+    }
+    return (
+      row.previous_token_hash !== '' &&
+      safeEqual(row.previous_token_hash, presented) &&
+      (row.previous_token_expires_at === 0 || Date.now() < row.previous_token_expires_at)
+    );
+  }
+
+  /**
+   * POST /api/v4/remotecluster/{remote_id}/rotate_token: new tokens both ways. Resolves once the peer has taken
+   * ours and given us its own; our previous token keeps working until the peer has switched, plus the overlap.
+   */
+  async rotate(remoteId: string): Promise<void> {
+    const rc = await this.remotes.findActiveById(remoteId);
+    if (!rc) throw RemoteClusterErrors.notFound();
+    if (!isConfirmed(rc) || isPlugin(rc)) throw RemoteClusterErrors.rotateNotConfirmed();
+
+    const begun = await this.remotes.withRotationLock(remoteId, (state) => {
+      if (!state) throw RemoteClusterErrors.notFound();
+      // A rotation the peer has not confirmed yet: send the same token again.
+      if (state.pending_token) return { result: { token: state.pending_token, retry: true } };
+      this.assertNotInOverlap(state, () => RemoteClusterErrors.rotateInProgress());
+      const token = newOpaqueToken();
+      return { set: this.switchInbound(state, token), result: { token, retry: false } };
+    });
+
+    let reply;
+    try {
+      reply = await this.client.sendMsg(
+        { remote_id: rc.remote_id, site_url: rc.site_url, token: rc.remote_token },
+        { id: newId(), topic: TOPIC_TOKEN_ROTATION, create_at: Date.now(), payload: { token: begun.token } },
+      );
+    } catch (err) {
+      if (!(err instanceof RemoteClusterTransportError)) throw err;
+      // Whether the peer applied it is unknown: both of our tokens stay valid, and a retry resends the same one.
+      this.logger.warn({ remote_id: remoteId, kind: err.kind, err: err.message }, 'token rotation not delivered');
+      throw RemoteClusterErrors.rotateUnreachable(err.describe());
+    }
+
+    const theirs = reply.status === RESPONSE_STATUS_OK ? tokenOf(reply.payload) : null;
+    if (!theirs) {
+      // Refused, or not understood (Mattermost: OK, null payload): the peer did not apply it and still presents the
+      // old token. After an earlier attempt it may have applied that one, so only a first attempt is undone.
+      if (!begun.retry) await this.revert(remoteId, hashToken(begun.token));
+      if (reply.status === RESPONSE_STATUS_OK && reply.payload === null) throw RemoteClusterErrors.rotateUnsupported();
+      throw RemoteClusterErrors.rotateRejected(reply.status === RESPONSE_STATUS_OK ? 'the reply carried no usable token' : reply.err);
+    }
+    await this.remotes.withRotationLock(remoteId, () => ({ set: { remote_token: theirs }, result: undefined }));
+    this.logger.log({ remote_id: remoteId }, 'secure connection tokens rotated');
+  }
+
+  /** The peer's half: take its new token, give it ours (the same one again if it asked before). */
+  private async receiveRotation(remoteId: string, payload: unknown): Promise<{ token: string }> {
+    const theirs = tokenOf(payload);
+    if (!theirs) throw new Error('invalid token rotation: payload.token must be 16-128 of [A-Za-z0-9._~-]');
+    return this.remotes.withRotationLock(remoteId, (state) => {
+      if (!state) throw new Error('no confirmed secure connection with this remote');
+      if (state.pending_token) return { set: { remote_token: theirs }, result: { token: state.pending_token } };
+      this.assertNotInOverlap(state, () => new Error('a token rotation is still in its overlap window; try again later'));
+      const mine = newOpaqueToken();
+      return { set: { ...this.switchInbound(state, mine), remote_token: theirs }, result: { token: mine } };
+    });
+  }
+
+  /** Our inbound token becomes `token`; the current one stays valid until the peer has used the new one. */
+  private switchInbound(state: RotationState, token: string): Partial<RotationState> {
+    return { previous_token_hash: state.token_hash, previous_token_expires_at: 0, token_hash: hashToken(token), pending_token: token };
+  }
+
+  /** A previous token still inside its overlap may be in flight: replacing it now would refuse those requests. */
+  private assertNotInOverlap(state: RotationState, error: () => Error): void {
+    if (state.previous_token_hash !== '' && state.previous_token_expires_at > Date.now()) throw error();
+  }
+
+  private async revert(remoteId: string, newHash: string): Promise<void> {
+    await this.remotes.withRotationLock(remoteId, (state) =>
+      state && state.token_hash === newHash && state.pending_token !== ''
+        ? { set: { token_hash: state.previous_token_hash, previous_token_hash: '', previous_token_expires_at: 0, pending_token: '' }, result: undefined }
+        : { result: undefined },
+    );
+  }
+}
