@@ -34,8 +34,10 @@ function tokenOf(payload: unknown): string | null {
  * Each record accepts its current token and, after a rotation, the previous one: the previous token stays valid
  * until the peer first presents the new one, then for REMOTE_TOKEN_OVERLAP_MS, so requests already in flight with
  * it still authenticate, and a rotation whose outcome is unknown (the reply was lost) never locks the peer out.
- * Our own new token is kept readable (pending_token) only until the peer has used it, so a retried rotation
- * hands out the same token instead of a third one; two admins rotating both ends at once converge the same way.
+ * Our own new token stays readable (pending_token) while it may have to be handed over again: on the side that
+ * started the rotation until the peer's reply arrives (a retry after a lost reply resends the same token and gets
+ * the peer's same token back), on the other side until the peer first presents it. Two admins rotating both ends
+ * at once converge the same way: each side answers with the token it is already handing out.
  */
 @Injectable()
 export class RemoteClusterTokens implements RemoteClusterTokenVerifier, OnModuleInit {
@@ -86,11 +88,13 @@ export class RemoteClusterTokens implements RemoteClusterTokenVerifier, OnModule
 
     const begun = await this.remotes.withRotationLock(remoteId, (state) => {
       if (!state) throw RemoteClusterErrors.notFound();
-      // A rotation the peer has not confirmed yet: send the same token again.
-      if (state.pending_token) return { result: { token: state.pending_token, retry: true } };
+      // Ours, still without the peer's reply: send the same token again.
+      if (state.pending_token && state.pending_awaits_reply) return { result: { token: state.pending_token, retry: true } };
+      // The peer's rotation, which it has not finished using yet, or a window still open: wait for it.
+      if (state.pending_token) throw RemoteClusterErrors.rotateInProgress();
       this.assertNotInOverlap(state, () => RemoteClusterErrors.rotateInProgress());
       const token = newOpaqueToken();
-      return { set: this.switchInbound(state, token), result: { token, retry: false } };
+      return { set: { ...this.switchInbound(state, token), pending_awaits_reply: true }, result: { token, retry: false } };
     });
 
     let reply;
@@ -107,15 +111,29 @@ export class RemoteClusterTokens implements RemoteClusterTokenVerifier, OnModule
     }
 
     const theirs = reply.status === RESPONSE_STATUS_OK ? tokenOf(reply.payload) : null;
-    if (!theirs) {
-      // Refused, or not understood (Mattermost: OK, null payload): the peer did not apply it and still presents the
-      // old token. After an earlier attempt it may have applied that one, so only a first attempt is undone.
-      if (!begun.retry) await this.revert(remoteId, hashToken(begun.token));
-      if (reply.status === RESPONSE_STATUS_OK && reply.payload === null) throw RemoteClusterErrors.rotateUnsupported();
-      throw RemoteClusterErrors.rotateRejected(reply.status === RESPONSE_STATUS_OK ? 'the reply carried no usable token' : reply.err);
+    if (theirs) {
+      await this.remotes.withRotationLock(remoteId, (state) => ({
+        // Our token reached the peer: from now on it is kept only until the peer presents it.
+        set: { remote_token: theirs, ...(state?.pending_awaits_reply ? { pending_awaits_reply: false } : {}) },
+        result: undefined,
+      }));
+      this.logger.log({ remote_id: remoteId }, 'secure connection tokens rotated');
+      return;
     }
-    await this.remotes.withRotationLock(remoteId, () => ({ set: { remote_token: theirs }, result: undefined }));
-    this.logger.log({ remote_id: remoteId }, 'secure connection tokens rotated');
+    // Refused, or not understood (Mattermost: OK, null payload): the peer did not apply this request. After an
+    // earlier attempt it may have applied that one, so only a first attempt is undone; and if the peer's own
+    // rotation crossed ours, both tokens were exchanged there and there is nothing to undo.
+    const completed = await this.remotes.withRotationLock(remoteId, (state) => {
+      if (!state || !state.pending_awaits_reply || state.token_hash !== hashToken(begun.token)) return { result: true };
+      if (begun.retry) return { result: false };
+      return {
+        set: { token_hash: state.previous_token_hash, previous_token_hash: '', previous_token_expires_at: 0, pending_token: '', pending_awaits_reply: false },
+        result: false,
+      };
+    });
+    if (completed) return;
+    if (reply.status === RESPONSE_STATUS_OK && reply.payload === null) throw RemoteClusterErrors.rotateUnsupported();
+    throw RemoteClusterErrors.rotateRejected(reply.status === RESPONSE_STATUS_OK ? 'the reply carried no usable token' : reply.err);
   }
 
   /** The peer's half: take its new token, give it ours (the same one again if it asked before). */
@@ -124,7 +142,9 @@ export class RemoteClusterTokens implements RemoteClusterTokenVerifier, OnModule
     if (!theirs) throw new Error('invalid token rotation: payload.token must be 16-128 of [A-Za-z0-9._~-]');
     return this.remotes.withRotationLock(remoteId, (state) => {
       if (!state) throw new Error('no confirmed secure connection with this remote');
-      if (state.pending_token) return { set: { remote_token: theirs }, result: { token: state.pending_token } };
+      // Handing out a token already (a retry, or our own rotation crossing this one): the same one again. If it was
+      // ours, this reply completes it.
+      if (state.pending_token) return { set: { remote_token: theirs, pending_awaits_reply: false }, result: { token: state.pending_token } };
       this.assertNotInOverlap(state, () => new Error('a token rotation is still in its overlap window; try again later'));
       const mine = newOpaqueToken();
       return { set: { ...this.switchInbound(state, mine), remote_token: theirs }, result: { token: mine } };
@@ -141,11 +161,4 @@ export class RemoteClusterTokens implements RemoteClusterTokenVerifier, OnModule
     if (state.previous_token_hash !== '' && state.previous_token_expires_at > Date.now()) throw error();
   }
 
-  private async revert(remoteId: string, newHash: string): Promise<void> {
-    await this.remotes.withRotationLock(remoteId, (state) =>
-      state && state.token_hash === newHash && state.pending_token !== ''
-        ? { set: { token_hash: state.previous_token_hash, previous_token_hash: '', previous_token_expires_at: 0, pending_token: '' }, result: undefined }
-        : { result: undefined },
-    );
-  }
 }

@@ -37,10 +37,11 @@ export class RemoteClusterEntity {
   @Column({ type: 'varchar', length: 64, default: '' }) previous_token_hash: string;
   @MsColumn() previous_token_expires_at: number;
   /**
-   * The new token of a rotation we started, kept only until the peer has presented it, so that a rotation whose
-   * reply was lost can be retried with the same token rather than a third one.
+   * Our new inbound token during a rotation, kept readable only while it may have to be handed over again: until
+   * the peer's reply when we started the rotation (pending_awaits_reply), else until the peer first presents it.
    */
   @Column({ type: 'varchar', length: 128, default: '' }) pending_token: string;
+  @Column({ type: 'boolean', default: false }) pending_awaits_reply: boolean;
   @Column({ type: 'varchar', length: 128, default: '' }) remote_token: string;
   @Column({ type: 'varchar', length: 512, default: '' }) topics: string;
   @IdColumn() creator_id: string;

@@ -49,6 +49,7 @@ export interface RotationState {
   previous_token_hash: string;
   previous_token_expires_at: number;
   pending_token: string;
+  pending_awaits_reply: boolean;
   remote_token: string;
 }
 
@@ -106,13 +107,14 @@ export class RemoteClusterRepository {
 
   /**
    * The peer has presented its new token for the first time: its previous one now expires at `until`, and the
-   * new one need no longer be kept readable. Conditional, so of several replicas the first one sets it.
+   * new one need no longer be kept readable (unless we still wait for the peer's reply to our own rotation).
+   * Conditional, so of several replicas the first one sets it.
    */
   async startTokenOverlap(remoteId: string, tokenHash: string, until: number): Promise<void> {
     await this.repo
       .createQueryBuilder()
       .update(RemoteClusterEntity)
-      .set({ previous_token_expires_at: until, pending_token: '' })
+      .set({ previous_token_expires_at: until, pending_token: () => `CASE WHEN pending_awaits_reply THEN pending_token ELSE '' END` })
       .where(`remote_id = :remoteId AND token_hash = :tokenHash AND previous_token_hash <> '' AND previous_token_expires_at = 0`, { remoteId, tokenHash })
       .execute();
   }
@@ -138,7 +140,17 @@ export class RemoteClusterRepository {
   ): Promise<T> {
     return this.repo.manager.transaction(async (em) => {
       const row = await em.getRepository(RemoteClusterEntity).findOne({
-        select: { remote_id: true, token_hash: true, previous_token_hash: true, previous_token_expires_at: true, pending_token: true, remote_token: true, site_url: true, plugin_id: true },
+        select: {
+          remote_id: true,
+          token_hash: true,
+          previous_token_hash: true,
+          previous_token_expires_at: true,
+          pending_token: true,
+          pending_awaits_reply: true,
+          remote_token: true,
+          site_url: true,
+          plugin_id: true,
+        },
         where: { remote_id: remoteId, delete_at: 0 },
         lock: { mode: 'pessimistic_write' },
       });
