@@ -167,7 +167,8 @@ export class RemoteClusterService {
       this.logger.warn({ remote_id: rc.remote_id, kind: err.kind, reason: err.reason, err: err.message }, 'the inviting server did not confirm');
       const detail = err.describe('the inviting server');
       if (err.reason === 'denied') throw RemoteClusterErrors.siteUrlNotAllowed(detail);
-      throw err.permanent ? RemoteClusterErrors.acceptRejected(detail) : RemoteClusterErrors.acceptUnreachable(detail);
+      // 400 when the inviter understood and refused; 502 when it could not be reached or is not a Mattermost server.
+      throw err.reason === 'rejected' ? RemoteClusterErrors.acceptRejected(detail) : RemoteClusterErrors.acceptUnreachable(detail);
     }
     await this.heartbeat.pingSoon(rc.remote_id);
     return toRemoteClusterJson(rc);
