@@ -7,7 +7,8 @@ import { newId } from '../../common/ids.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import type { AuthContext } from '../auth/auth-context.js';
-import { hashToken, newOpaqueToken, safeEqual } from '../auth/tokens.js';
+import { safeEqual } from '../../common/secrets.js';
+import { hashToken, newOpaqueToken } from '../auth/tokens.js';
 import { ChannelAccess } from '../chat/channels/channel-access.service.js';
 import {
   parseInvitePayload,
