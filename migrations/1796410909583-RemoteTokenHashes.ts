@@ -13,11 +13,14 @@ export class RemoteTokenHashes1796410909583 implements MigrationInterface {
         await queryRunner.query(`ALTER TABLE "remote_clusters" DROP COLUMN "token"`);
         await queryRunner.query(`ALTER TABLE "remote_clusters" ADD "previous_token_hash" character varying(64) NOT NULL DEFAULT ''`);
         await queryRunner.query(`ALTER TABLE "remote_clusters" ADD "previous_token_expires_at" bigint NOT NULL DEFAULT '0'`);
-        await queryRunner.query(`ALTER TABLE "remote_clusters" ADD "pending_token" character varying(128) NOT NULL DEFAULT ''`);
+        await queryRunner.query(`ALTER TABLE "remote_clusters" ADD "pending_token" character varying(512) NOT NULL DEFAULT ''`);
+        // Room for a peer's longest token (128) sealed with REMOTE_TOKEN_KEY.
+        await queryRunner.query(`ALTER TABLE "remote_clusters" ALTER COLUMN "remote_token" TYPE character varying(512)`);
         await queryRunner.query(`ALTER TABLE "remote_clusters" ADD "pending_awaits_reply" boolean NOT NULL DEFAULT false`);
     }
 
     public async down(queryRunner: QueryRunner): Promise<void> {
+        await queryRunner.query(`ALTER TABLE "remote_clusters" ALTER COLUMN "remote_token" TYPE character varying(128)`);
         await queryRunner.query(`ALTER TABLE "remote_clusters" DROP COLUMN "pending_awaits_reply"`);
         await queryRunner.query(`ALTER TABLE "remote_clusters" DROP COLUMN "pending_token"`);
         await queryRunner.query(`ALTER TABLE "remote_clusters" DROP COLUMN "previous_token_expires_at"`);

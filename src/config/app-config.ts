@@ -19,6 +19,8 @@ export interface AppConfig {
     allowedNetworks: string[];
     /** How long a rotated-out token stays valid once the peer has presented its successor. */
     tokenOverlapMs: number;
+    /** REMOTE_TOKEN_KEY: seals remote_token at rest; undefined stores it in clear. */
+    tokenKey?: Buffer;
   };
   sync: {
     delayMs: number;

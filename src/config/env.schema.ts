@@ -84,6 +84,13 @@ export class EnvironmentVariables {
   @IsString()
   REMOTE_ALLOWED_NETWORKS = '';
 
+  /**
+   * 32 random bytes, base64: seals the tokens we present to peers (remote_token) at rest with AES-256-GCM. Unset:
+   * stored in clear (sending needs them). Generate with `openssl rand -base64 32`.
+   */
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'REMOTE_TOKEN_KEY must be 32 bytes in base64 (openssl rand -base64 32)' })
+  REMOTE_TOKEN_KEY?: string = undefined;
+
   /** After a token rotation, how long a peer's previous token is still accepted once it has used the new one. */
   @Transform(toInt) @IsInt() @Min(0) @Max(86_400_000)
   REMOTE_TOKEN_OVERLAP_MS = 300_000;

@@ -12,7 +12,7 @@ describe('loadConfig', () => {
     expect(c.files.maxFileSize).toBe(104857600);
     expect(c.auth.bootstrapAdmin).toBeUndefined();
     expect(c.http.trustProxy).toBe(false);
-    expect(c.remoteCluster).toEqual({ pingIntervalMs: 60_000, offlineAfterMs: 300_000, allowedNetworks: [], tokenOverlapMs: 300_000 });
+    expect(c.remoteCluster).toEqual({ pingIntervalMs: 60_000, offlineAfterMs: 300_000, allowedNetworks: [], tokenOverlapMs: 300_000, tokenKey: undefined });
     expect(c.metrics).toEqual({ allowedNetworks: [], token: undefined });
     expect(c.sync.membershipSync).toBe(true);
     expect(c.sync.globalUserSync).toBe(false);
@@ -61,6 +61,12 @@ describe('loadConfig', () => {
     expect(problems).toContain('REMOTE_ALLOWED_NETWORKS: not CIDR networks: 127.0.0.0/33, localhost');
     expect(problems).toContain('METRICS_ALLOWED_NETWORKS: not CIDR networks: 10.0.0.0/8/1');
     expect(problems).toContain('METRICS_TOKEN');
+  });
+
+  it('reads REMOTE_TOKEN_KEY as 32 bytes of base64', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({ REMOTE_TOKEN_KEY: key }).remoteCluster.tokenKey).toEqual(Buffer.alloc(32, 7));
+    expect(() => loadConfig({ REMOTE_TOKEN_KEY: Buffer.alloc(16).toString('base64') })).toThrow(/REMOTE_TOKEN_KEY must be 32 bytes/);
   });
 
   it('requires the three ADMIN_* keys together', () => {

@@ -78,6 +78,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       offlineAfterMs: vars.REMOTE_OFFLINE_AFTER_MS,
       allowedNetworks: remoteNetworks.list,
       tokenOverlapMs: vars.REMOTE_TOKEN_OVERLAP_MS,
+      tokenKey: vars.REMOTE_TOKEN_KEY ? Buffer.from(vars.REMOTE_TOKEN_KEY, 'base64') : undefined,
     },
     sync: {
       delayMs: vars.SYNC_DELAY_MS,

@@ -8,6 +8,7 @@ import type { RemoteClusterEntity } from './remote-cluster.entity.js';
 import { toRemoteClusterJson } from './remote-cluster.mapper.js';
 import type { RemoteClusterRepository, RotationState } from './remote-cluster.repository.js';
 import { RemoteClusterTokens } from './remote-cluster-tokens.service.js';
+import { TokenSealer } from './token-sealer.js';
 import { TopicRegistry } from './topic-registry.service.js';
 
 const REMOTE = 'tewhd6bhj9buofu8fbiqnbfixg';
@@ -84,7 +85,7 @@ class Side {
     });
     const client = { sendMsg: (target: PeerTarget, msg: RemoteClusterMsg) => this.send(target, msg) } as unknown as RemoteClusterClient;
     const config = { remoteCluster: { tokenOverlapMs: OVERLAP_MS } } as AppConfig;
-    this.tokens = new RemoteClusterTokens(this.remotes as unknown as RemoteClusterRepository, client, this.topics, config);
+    this.tokens = new RemoteClusterTokens(this.remotes as unknown as RemoteClusterRepository, client, this.topics, new TokenSealer(), config);
     this.tokens.onModuleInit();
   }
 

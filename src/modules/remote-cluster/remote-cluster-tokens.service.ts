@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { newId } from '../../common/ids.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import type { RemoteAuthScope, RemoteClusterTokenVerifier } from '../auth/remote-cluster-auth.guard.js';
@@ -9,6 +9,7 @@ import { RemoteClusterClient, RemoteClusterTransportError } from './remote-clust
 import { isConfirmed, isPlugin } from './remote-cluster.entity.js';
 import { RemoteClusterErrors } from './remote-cluster.errors.js';
 import { RemoteClusterRepository, type RotationState } from './remote-cluster.repository.js';
+import { TokenSealer } from './token-sealer.js';
 import { TopicRegistry } from './topic-registry.service.js';
 
 /**
@@ -41,18 +42,32 @@ function tokenOf(payload: unknown): string | null {
  * at once converge the same way: each side answers with the token it is already handing out.
  */
 @Injectable()
-export class RemoteClusterTokens implements RemoteClusterTokenVerifier, OnModuleInit {
+export class RemoteClusterTokens implements RemoteClusterTokenVerifier, OnModuleInit, OnApplicationBootstrap {
   private readonly logger = new Logger(RemoteClusterTokens.name);
 
   constructor(
     private readonly remotes: RemoteClusterRepository,
     private readonly client: RemoteClusterClient,
     private readonly topics: TopicRegistry,
+    private readonly sealer: TokenSealer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
     this.topics.register(TOPIC_TOKEN_ROTATION, (remote, msg) => this.receiveRotation(remote.remote_id, msg.payload));
+  }
+
+  /**
+   * With REMOTE_TOKEN_KEY: seals tokens still stored in clear. Without it: refuses to start if tokens were sealed
+   * before, rather than failing every call to those peers later.
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.sealer.enabled) {
+      const sealed = await this.remotes.sealClearTokens();
+      if (sealed) this.logger.log({ rows: sealed }, 'sealed the peer tokens stored in clear with REMOTE_TOKEN_KEY');
+    } else if (await this.remotes.hasSealedTokens()) {
+      throw new Error('remote_clusters holds tokens sealed with REMOTE_TOKEN_KEY, which is not set: set it again to start');
+    }
   }
 
   /**

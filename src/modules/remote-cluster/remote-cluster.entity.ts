@@ -40,9 +40,10 @@ export class RemoteClusterEntity {
    * Our new inbound token during a rotation, kept readable only while it may have to be handed over again: until
    * the peer's reply when we started the rotation (pending_awaits_reply), else until the peer first presents it.
    */
-  @Column({ type: 'varchar', length: 128, default: '' }) pending_token: string;
+  @Column({ type: 'varchar', length: 512, default: '' }) pending_token: string;
   @Column({ type: 'boolean', default: false }) pending_awaits_reply: boolean;
-  @Column({ type: 'varchar', length: 128, default: '' }) remote_token: string;
+  /** What we present to the peer: in clear, or sealed with REMOTE_TOKEN_KEY (TokenSealer), as is pending_token. */
+  @Column({ type: 'varchar', length: 512, default: '' }) remote_token: string;
   @Column({ type: 'varchar', length: 512, default: '' }) topics: string;
   @IdColumn() creator_id: string;
   @Column({ type: 'varchar', length: 190, default: '' }) plugin_id: string;

@@ -9,6 +9,7 @@ import { ChatModule } from '../chat/chat.module.js';
 import { ConnectionStateService } from './connection-state.service.js';
 import { InviteAttemptLimiter } from './invite-attempt-limiter.js';
 import { PeerAddressPolicy } from './peer-address-policy.js';
+import { TokenSealer } from './token-sealer.js';
 import { RemoteClusterHeartbeatProcessor } from './remote-cluster-heartbeat.processor.js';
 import { RemoteClusterHeartbeatService } from './remote-cluster-heartbeat.service.js';
 import { RemoteClusterInboundController } from './remote-cluster-inbound.controller.js';
@@ -37,6 +38,7 @@ import { TopicRegistry } from './topic-registry.service.js';
     ConnectionStateService,
     TopicRegistry,
     InviteAttemptLimiter,
+    { provide: TokenSealer, useFactory: (config: AppConfig) => new TokenSealer(config.remoteCluster.tokenKey), inject: [APP_CONFIG] },
     {
       provide: PeerAddressPolicy,
       useFactory: (config: AppConfig) => new PeerAddressPolicy(config.remoteCluster.allowedNetworks),
