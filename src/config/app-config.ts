@@ -1,5 +1,11 @@
 export interface AppConfig {
   http: { port: number; siteUrl: string; trustProxy: boolean | number | string };
+  metrics: {
+    /** CIDRs allowed to scrape /metrics; empty: any address. */
+    allowedNetworks: string[];
+    /** Bearer token /metrics requires, if any. */
+    token?: string;
+  };
   database: { url: string; migrationsRun: boolean; poolSize: number };
   redis: { url: string; queuePrefix: string };
   files: { dir: string; maxFileSize: number };
@@ -9,6 +15,12 @@ export interface AppConfig {
     pingIntervalMs: number;
     /** Online means a successful ping within this window. */
     offlineAfterMs: number;
+    /** CIDRs on the outbound deny list that peers may still be reached in (REMOTE_ALLOWED_NETWORKS). */
+    allowedNetworks: string[];
+    /** How long a rotated-out token stays valid once the peer has presented its successor. */
+    tokenOverlapMs: number;
+    /** REMOTE_TOKEN_KEY: seals remote_token at rest; undefined stores it in clear. */
+    tokenKey?: Buffer;
   };
   sync: {
     delayMs: number;

@@ -1,12 +1,15 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { QueueName } from '../../queue/queue.constants.js';
 import { REMOTE_CLUSTER_TOKEN_VERIFIER } from '../auth/remote-cluster-auth.guard.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { ChatModule } from '../chat/chat.module.js';
 import { ConnectionStateService } from './connection-state.service.js';
 import { InviteAttemptLimiter } from './invite-attempt-limiter.js';
+import { PeerAddressPolicy } from './peer-address-policy.js';
+import { TokenSealer } from './token-sealer.js';
 import { RemoteClusterHeartbeatProcessor } from './remote-cluster-heartbeat.processor.js';
 import { RemoteClusterHeartbeatService } from './remote-cluster-heartbeat.service.js';
 import { RemoteClusterInboundController } from './remote-cluster-inbound.controller.js';
@@ -15,6 +18,7 @@ import { RemoteClusterController } from './remote-cluster.controller.js';
 import { RemoteClusterEntity } from './remote-cluster.entity.js';
 import { RemoteClusterRepository } from './remote-cluster.repository.js';
 import { RemoteClusterService } from './remote-cluster.service.js';
+import { RemoteClusterTokens } from './remote-cluster-tokens.service.js';
 import { TopicRegistry } from './topic-registry.service.js';
 
 /**
@@ -34,7 +38,14 @@ import { TopicRegistry } from './topic-registry.service.js';
     ConnectionStateService,
     TopicRegistry,
     InviteAttemptLimiter,
-    { provide: REMOTE_CLUSTER_TOKEN_VERIFIER, useExisting: RemoteClusterService },
+    { provide: TokenSealer, useFactory: (config: AppConfig) => new TokenSealer(config.remoteCluster.tokenKey), inject: [APP_CONFIG] },
+    {
+      provide: PeerAddressPolicy,
+      useFactory: (config: AppConfig) => new PeerAddressPolicy(config.remoteCluster.allowedNetworks),
+      inject: [APP_CONFIG],
+    },
+    RemoteClusterTokens,
+    { provide: REMOTE_CLUSTER_TOKEN_VERIFIER, useExisting: RemoteClusterTokens },
   ],
   // The verifier too: modules with server-to-server routes of their own (uploads) put @RemoteClusterAuth() on them.
   exports: [RemoteClusterService, RemoteClusterClient, TopicRegistry, ConnectionStateService, REMOTE_CLUSTER_TOKEN_VERIFIER],

@@ -283,7 +283,9 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
       return { ok: false, refused: true, reason: reply.err || 'the remote refused the invitation' };
     } catch (err) {
       if (!(err instanceof RemoteClusterTransportError)) throw err;
-      return { ok: false, refused: err.permanent, reason: err.message };
+      // The admin gets the classified reason (see RemoteClusterTransportError.describe); the log keeps the detail.
+      this.logger.debug({ channel_id: channel.id, remote_id: rc.remote_id, kind: err.kind, err: err.message }, 'invite not delivered');
+      return { ok: false, refused: err.permanent, reason: err.describe() };
     }
   }
 

@@ -41,6 +41,31 @@ export class ChannelRepository {
     return this.members.findOneBy({ channel_id: channelId, user_id: userId });
   }
 
+  /**
+   * The membership, only while it gives access: in a team's channel the user must still be a member of the team
+   * (a membership left behind by a removal, from before removals took channel memberships along, counts for nothing).
+   */
+  findMemberInGoodStanding(channelId: string, userId: string): Promise<ChannelMemberEntity | null> {
+    return this.members
+      .createQueryBuilder('m')
+      .innerJoin(ChannelEntity, 'c', 'c.id = m.channel_id')
+      .where('m.channel_id = :channelId AND m.user_id = :userId', { channelId, userId })
+      .andWhere(
+        `(c.team_id = '' OR EXISTS (SELECT 1 FROM team_members t WHERE t.team_id = c.team_id AND t.user_id = m.user_id AND t.delete_at = 0))`,
+      )
+      .getOne();
+  }
+
+  /** The user's memberships in the channels of a team (all types, deleted channels too), locked for removal. */
+  async findMembershipsInTeamForUpdate(tx: Tx, teamId: string, userId: string): Promise<string[]> {
+    const rows = (await tx.query(
+      `SELECT m.channel_id FROM channel_members m JOIN channels c ON c.id = m.channel_id
+        WHERE c.team_id = $1 AND m.user_id = $2 ORDER BY m.channel_id FOR UPDATE OF m`,
+      [teamId, userId],
+    )) as Array<{ channel_id: string }>;
+    return rows.map((r) => r.channel_id);
+  }
+
   /** Inserts the membership unless it exists; true when written. */
   async insertMemberIfAbsent(tx: Tx, member: ChannelMemberEntity): Promise<boolean> {
     const r = await tx.createQueryBuilder().insert().into(ChannelMemberEntity).values(member).updateEntity(false).orIgnore().returning('user_id').execute();

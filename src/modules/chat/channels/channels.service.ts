@@ -135,7 +135,11 @@ export class ChannelsService {
     const user = await this.users.get(userId);
     if (user.delete_at) throw AuthErrors.userNotFound();
     if (!(await this.teams.findActiveMember(channel.team_id, userId))) throw ChatErrors.notTeamMember();
-    const event = await this.tx.run((tx) => this.addMemberTx(tx, channel, userId, false, LOCAL_ORIGIN));
+    const event = await this.tx.run(async (tx) => {
+      // Again under a lock: a removal from the team committing meanwhile must not leave this membership behind.
+      if (!(await this.teams.isActiveMemberForShare(tx, channel.team_id, userId))) throw ChatErrors.notTeamMember();
+      return this.addMemberTx(tx, channel, userId, false, LOCAL_ORIGIN);
+    });
     if (event) this.events.publish(event);
     return (await this.channels.findMember(channelId, userId))!;
   }
@@ -228,6 +232,20 @@ export class ChannelsService {
     });
     if (!(await this.channels.insertMemberIfAbsent(tx, member))) return undefined;
     return this.events.record(tx, { kind: ChangeKind.MemberAdded, channel_id: channel.id, origin_remote_id: origin.remoteId, user_id: userId }, now);
+  }
+
+  /**
+   * Mattermost's LeaveTeam: the user leaves every channel of the team, journalled (member_removed) so membership
+   * sync tells the remotes the channels are shared with. Runs in the caller's transaction, after the team
+   * membership's row was updated (which orders it against concurrent additions, see addMember).
+   */
+  async removeFromTeamChannelsTx(tx: Tx, teamId: string, userId: string, origin: ChangeOrigin): Promise<ChangeEvent[]> {
+    const events: ChangeEvent[] = [];
+    for (const channelId of await this.channels.findMembershipsInTeamForUpdate(tx, teamId, userId)) {
+      const event = await this.removeMemberTx(tx, channelId, userId, origin);
+      if (event) events.push(event);
+    }
+    return events;
   }
 
   async removeMemberTx(tx: Tx, channelId: string, userId: string, origin: ChangeOrigin): Promise<ChangeEvent | undefined> {

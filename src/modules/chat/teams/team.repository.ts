@@ -26,6 +26,16 @@ export class TeamRepository {
     return this.members.findOneBy({ team_id: teamId, user_id: userId, delete_at: 0 });
   }
 
+  /**
+   * Inside a transaction that adds a channel membership: the team membership, share-locked until commit, so a
+   * concurrent removal from the team waits for this transaction (and then removes the new channel membership too)
+   * or has already committed (and this finds nothing).
+   */
+  async isActiveMemberForShare(tx: Tx, teamId: string, userId: string): Promise<boolean> {
+    const rows = (await tx.query('SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2 AND delete_at = 0 FOR SHARE', [teamId, userId])) as unknown[];
+    return rows.length > 0;
+  }
+
   /** Adds or restores a membership; returns the active row. */
   async upsertMember(tx: Tx, member: TeamMemberEntity): Promise<void> {
     await tx

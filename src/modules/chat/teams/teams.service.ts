@@ -6,6 +6,9 @@ import { AuthErrors } from '../../auth/auth.errors.js';
 import { isSystemAdmin } from '../../auth/permissions.js';
 import { UserDirectory } from '../../auth/user-directory.service.js';
 import { ChannelAccess } from '../channels/channel-access.service.js';
+import { ChannelsService } from '../channels/channels.service.js';
+import { LOCAL_ORIGIN } from '../events/change-event.types.js';
+import { ChangeEventsService } from '../events/change-events.service.js';
 import { TEAM_ADMIN_ROLES, TEAM_USER_ROLES } from '../chat.constants.js';
 import { ChatErrors } from '../chat.errors.js';
 import type { CreateTeamDto } from './dto/team.dto.js';
@@ -19,6 +22,8 @@ export class TeamsService {
     private readonly teams: TeamRepository,
     private readonly access: ChannelAccess,
     private readonly users: UserDirectory,
+    private readonly channels: ChannelsService,
+    private readonly events: ChangeEventsService,
     private readonly tx: TransactionRunner,
   ) {}
 
@@ -73,13 +78,21 @@ export class TeamsService {
     return (await this.teams.findActiveMember(teamId, userId))!;
   }
 
+  /**
+   * Removes the user from the team and, in the same transaction, from every channel of the team, as Mattermost's
+   * LeaveTeam does: a removed user must not keep reading or posting in the team's private channels.
+   */
   async removeMember(auth: AuthContext, teamId: string, userId: string): Promise<void> {
     await this.access.team(teamId);
     if (userId !== auth.userId && !isSystemAdmin(auth.roles)) {
       const caller = await this.teams.findActiveMember(teamId, auth.userId);
       if (!caller?.scheme_admin) throw AuthErrors.forbidden('remove_user_from_team');
     }
-    await this.tx.run((tx) => this.teams.softDeleteMember(tx, teamId, userId, Date.now()));
+    const events = await this.tx.run(async (tx) => {
+      await this.teams.softDeleteMember(tx, teamId, userId, Date.now());
+      return this.channels.removeFromTeamChannelsTx(tx, teamId, userId, LOCAL_ORIGIN);
+    });
+    this.events.publish(events);
   }
 
   async listMembers(auth: AuthContext, teamId: string, page: number, perPage: number): Promise<TeamMemberEntity[]> {
