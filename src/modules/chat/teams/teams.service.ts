@@ -8,6 +8,7 @@ import { UserDirectory } from '../../auth/user-directory.service.js';
 import { ChannelAccess } from '../channels/channel-access.service.js';
 import { TEAM_ADMIN_ROLES, TEAM_USER_ROLES } from '../chat.constants.js';
 import { ChatErrors } from '../chat.errors.js';
+import { ChangeEventsService } from '../events/change-events.service.js';
 import type { CreateTeamDto } from './dto/team.dto.js';
 import { TeamMemberEntity } from './team-member.entity.js';
 import { TeamEntity } from './team.entity.js';
@@ -19,6 +20,7 @@ export class TeamsService {
     private readonly teams: TeamRepository,
     private readonly access: ChannelAccess,
     private readonly users: UserDirectory,
+    private readonly events: ChangeEventsService,
     private readonly tx: TransactionRunner,
   ) {}
 
@@ -69,7 +71,10 @@ export class TeamsService {
     }
     const user = await this.users.get(userId);
     if (user.delete_at) throw AuthErrors.userNotFound();
-    await this.tx.run((tx) => this.addMemberTx(tx, teamId, userId, false, Date.now()));
+    const wasMember = !!(await this.teams.findActiveMember(teamId, userId));
+    const now = Date.now();
+    await this.tx.run((tx) => this.addMemberTx(tx, teamId, userId, false, now));
+    if (!wasMember) this.events.notify({ kind: 'team_member_added', team_id: teamId, user_id: userId, actor_id: auth.userId, at: now });
     return (await this.teams.findActiveMember(teamId, userId))!;
   }
 
@@ -79,7 +84,9 @@ export class TeamsService {
       const caller = await this.teams.findActiveMember(teamId, auth.userId);
       if (!caller?.scheme_admin) throw AuthErrors.forbidden('remove_user_from_team');
     }
-    await this.tx.run((tx) => this.teams.softDeleteMember(tx, teamId, userId, Date.now()));
+    const now = Date.now();
+    const removed = await this.tx.run((tx) => this.teams.softDeleteMember(tx, teamId, userId, now));
+    if (removed) this.events.notify({ kind: 'team_member_removed', team_id: teamId, user_id: userId, actor_id: auth.userId, at: now });
   }
 
   async listMembers(auth: AuthContext, teamId: string, page: number, perPage: number): Promise<TeamMemberEntity[]> {
@@ -92,7 +99,7 @@ export class TeamsService {
     return this.teams.findFirstTeam();
   }
 
-    /** Used by channel creation paths that must ensure team membership (e.g. federated users). */
+  /** Used by channel creation paths that must ensure team membership (e.g. federated users). */
   addMemberTx(tx: Tx, teamId: string, userId: string, admin: boolean, now: number): Promise<void> {
     const member = Object.assign(new TeamMemberEntity(), {
       team_id: teamId,
