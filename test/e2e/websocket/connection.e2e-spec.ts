@@ -31,7 +31,8 @@ describe('WebSocket connections', () => {
   const resumable = () => metricValue(a, 'websocket_connections_resumable');
 
   it('authenticates by the Authorization header or the session cookie on the upgrade, without a challenge', async () => {
-    for (const headers of [{ Authorization: `Bearer ${alice.token}` }, { Cookie: `MMAUTHTOKEN=${alice.token}` }]) {
+    const ways: Array<Record<string, string>> = [{ Authorization: `Bearer ${alice.token}` }, { Cookie: `MMAUTHTOKEN=${alice.token}` }];
+    for (const headers of ways) {
       const { ws, frames } = await rawSocket(a, { headers });
       await eventually(() => expect(frames[0]).toMatchObject({ event: 'hello', seq: 0, broadcast: { user_id: alice.id } }));
       ws.send(JSON.stringify({ seq: 1, action: 'ping' }));
