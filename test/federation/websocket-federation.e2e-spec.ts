@@ -81,6 +81,16 @@ describe('WebSocket events for federated content', () => {
     expect((added.data as { team_id: string }).team_id).toBe(fed.sides[1].teamId);
   });
 
+  it('user_updated on B when sync brings a changed profile of a user of A', async () => {
+    const [A, B] = fed.sides;
+    const bWs = sessions.find((s) => s.inst === B.inst)!;
+    const from = bWs.events.length;
+    const alice = (await http<Array<{ id: string }>>(A.inst, 'POST', '/api/v4/users/usernames', { token: A.token, body: ['alice'] })).body[0];
+    await http(A.inst, 'PUT', `/api/v4/users/${alice.id}/patch`, { token: A.token, body: { nickname: 'Ally' } });
+    const updated = await bWs.next('user_updated', (m) => (m.data as { user: { id: string } }).user.id === alice.id, 20_000, from);
+    expect((updated.data as { user: Record<string, unknown> }).user).toMatchObject({ id: alice.id, nickname: 'Ally', remote_id: fed.remoteIds[1] });
+  });
+
   it('system admins hear a secure connection go offline and come back; other users do not', async () => {
     const [A, B] = fed.sides;
     const adminWs = sessions.find((s) => s.inst === A.inst && s.token === A.token)!;

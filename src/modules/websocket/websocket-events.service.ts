@@ -127,7 +127,7 @@ export class WebSocketEventsService {
     const out: WsEventMessage[] = [];
     for (const s of pass) {
       if (s.type === 'change') out.push(...this.fromChange(s.e, loaded));
-      else if (s.type === 'notice') out.push(...this.fromNotice(s.n));
+      else if (s.type === 'notice') out.push(...this.fromNotice(s.n, loaded));
       else if (s.type === 'share') out.push(this.fromShare(s.e));
       else if (s.type === 'connection') out.push(this.fromConnectionState(s.e));
       else out.push(s.msg);
@@ -139,7 +139,7 @@ export class WebSocketEventsService {
     const changes = pass.flatMap((s) => (s.type === 'change' ? [s.e] : []));
     const postIds = new Set<string>();
     const channelIds = new Set<string>();
-    const userIds = new Set<string>();
+    const userIds = new Set(pass.flatMap((s) => (s.type === 'notice' && s.n.kind === 'user_updated' ? [s.n.user_id] : [])));
     const statusIds = new Set<string>();
     const reactionKeys: Array<{ user_id: string; post_id: string; emoji_name: string }> = [];
     const ackKeys: Array<{ user_id: string; post_id: string }> = [];
@@ -244,14 +244,8 @@ export class WebSocketEventsService {
           { event: WsEventName.UserRemoved, data: { channel_id: e.channel_id, remover_id: e.actor_id ?? '' }, broadcast: broadcast({ user_id: e.user_id }), at },
         ];
       case ChangeKind.UserUpdated:
-      case ChangeKind.UserPictureUpdated: {
-        const user = l.users.get(e.user_id);
-        if (!user) return [];
-        return [
-          { event: WsEventName.UserUpdated, data: { user: toUserJson(user) }, broadcast: broadcast({ omit_users: { [user.id]: true } }), at },
-          { event: WsEventName.UserUpdated, data: { user: toUserJson(user, { self: true }) }, broadcast: broadcast({ user_id: user.id }), at },
-        ];
-      }
+      case ChangeKind.UserPictureUpdated:
+        return this.userUpdated(e.user_id, l, at);
       case ChangeKind.StatusChanged:
         // Mattermost's default (AccurateStatuses off): only the user's own connections hear of it.
         return [{ event: WsEventName.StatusChange, data: { status: l.statuses.get(e.user_id) ?? 'offline', user_id: e.user_id }, broadcast: broadcast({ user_id: e.user_id }), at }];
@@ -271,6 +265,16 @@ export class WebSocketEventsService {
       default:
         return [];
     }
+  }
+
+  /** The public profile to everyone else, the full one to the user. */
+  private userUpdated(userId: string, l: Loaded, at: number): WsEventMessage[] {
+    const user = l.users.get(userId);
+    if (!user) return [];
+    return [
+      { event: WsEventName.UserUpdated, data: { user: toUserJson(user) }, broadcast: broadcast({ omit_users: { [user.id]: true } }), at },
+      { event: WsEventName.UserUpdated, data: { user: toUserJson(user, { self: true }) }, broadcast: broadcast({ user_id: user.id }), at },
+    ];
   }
 
   /** Mattermost's `posted`: the post as JSON text, with the channel and sender it needs to notify. */
@@ -316,8 +320,9 @@ export class WebSocketEventsService {
     return [{ event: WsEventName.ChannelCreated, data: { channel_id: channel.id, team_id: channel.team_id }, broadcast: broadcast({ user_id: channel.creator_id }), at }];
   }
 
-  private fromNotice(n: ChatNotice): WsEventMessage[] {
+  private fromNotice(n: ChatNotice, l: Loaded): WsEventMessage[] {
     const at = n.at;
+    if (n.kind === 'user_updated') return this.userUpdated(n.user_id, l, at);
     if (n.kind === 'ephemeral_post') {
       return [{ event: WsEventName.EphemeralMessage, data: { post: JSON.stringify(n.post) }, broadcast: broadcast({ user_id: n.user_id, channel_id: n.post.channel_id }), at }];
     }

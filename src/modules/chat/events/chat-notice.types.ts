@@ -13,4 +13,9 @@ export type ChatNotice =
    * A message for one user only, never stored (Mattermost's ephemeral post, type system_ephemeral): the outcome of
    * a command such as a shared-channel invite.
    */
-  | { kind: 'ephemeral_post'; user_id: string; post: PostJson; at: number };
+  | { kind: 'ephemeral_post'; user_id: string; post: PostJson; at: number }
+  /**
+   * A profile changed that is not this server's to journal: a remote user created or updated by what its own
+   * server sent (that server syncs it; this one only stores it).
+   */
+  | { kind: 'user_updated'; user_id: string; at: number };
