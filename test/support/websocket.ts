@@ -90,7 +90,18 @@ export class WsSession {
     return new Promise((resolve) => this.client.sendMessage(action, data, resolve as never));
   }
 
+  /** Closes for good, also a socket still connecting (the client's own close() leaves that one to reconnect later). */
   close(): void {
+    const c = this.client as unknown as { conn: WebSocket | null };
+    const sock = c.conn;
+    if (sock) {
+      sock.onclose = null;
+      sock.onmessage = null;
+      sock.onopen = null;
+      sock.on('error', () => undefined);
+      sock.terminate();
+    }
+    c.conn = null;
     this.client.close();
   }
 }

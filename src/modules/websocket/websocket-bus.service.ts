@@ -4,8 +4,11 @@ import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { redisOptionsFromUrl } from '../../redis/redis-options.js';
 import type { WsEventMessage } from './websocket-event.js';
 
-/** Entries kept in the stream: a replica whose reader was cut off for a moment resumes from its last entry. */
-const STREAM_MAX_ENTRIES = 10_000;
+/**
+ * How much of the stream is kept, by age (stream ids are the Redis server's clock): enough for a replica whose reader
+ * was cut off for a moment to continue from its last entry, and a bound on Redis memory whatever the entries' size.
+ */
+const STREAM_KEEP_MS = 15_000;
 const READ_BLOCK_MS = 5_000;
 const READ_COUNT = 100;
 
@@ -18,10 +21,10 @@ export type BatchHandler = (batch: EventBatch) => Promise<void>;
 
 /**
  * Fan-out of WebSocket events to every replica of this server through a Redis stream,
- * `<QUEUE_PREFIX>:websocket:events` (so servers sharing a Redis never see each other's events). A replica
- * publishes what it caused and delivers only what it reads back from the stream, its own events included: every
- * replica sees every batch exactly once and in the same order, and a reader cut off for a moment (a Redis
- * reconnect) continues from the last entry it read instead of losing what was published meanwhile.
+ * `<QUEUE_PREFIX>:websocket:events` (so servers sharing a Redis never see each other's events), trimmed to its last
+ * STREAM_KEEP_MS. A replica publishes what it caused and delivers only what it reads back from the stream, its own
+ * events included: every replica sees every batch exactly once and in the same order, and a reader cut off for a
+ * moment (a Redis reconnect) continues from the last entry it read instead of losing what was published meanwhile.
  */
 @Injectable()
 export class WebSocketBus implements OnModuleInit, OnApplicationShutdown {
@@ -32,6 +35,8 @@ export class WebSocketBus implements OnModuleInit, OnApplicationShutdown {
   private readonly reader: Redis;
   private handler: BatchHandler | undefined;
   private lastId = '$';
+  /** Time part of the last id this replica added: trimming follows the Redis clock, not ours. */
+  private lastAddedMs = 0;
   private running = false;
   private loop: Promise<void> | undefined;
 
@@ -56,7 +61,10 @@ export class WebSocketBus implements OnModuleInit, OnApplicationShutdown {
 
   async publish(events: WsEventMessage[]): Promise<void> {
     if (!events.length) return;
-    await this.writer.xadd(this.key, 'MAXLEN', '~', String(STREAM_MAX_ENTRIES), '*', 'b', JSON.stringify({ events } satisfies EventBatch));
+    const payload = JSON.stringify({ events } satisfies EventBatch);
+    const minId = String(Math.max(0, this.lastAddedMs - STREAM_KEEP_MS));
+    const id = await this.writer.xadd(this.key, 'MINID', '~', minId, '*', 'b', payload);
+    this.lastAddedMs = Number(String(id).split('-')[0]) || this.lastAddedMs;
   }
 
   private async readLoop(): Promise<void> {
