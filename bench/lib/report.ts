@@ -228,12 +228,12 @@ export function targetRows(r: RunResults): TargetRow[] {
       });
     }
     rows.push({
-      figure: `WebSocket RSS per 1,000 idle connections (${ws.idle_connections} open)`,
+      figure: `WebSocket RSS per 1,000 idle connections (${ws.idle_connections} open; RSS before any socket ${ws.rss_before_connections_mb} MB)`,
       measured: num(ws.rss_per_1000_connections_mb),
       unit: 'MB',
       target: '—',
-      baseline: num(ws.rss_before_connections_mb),
-      baseline_what: 'same instance before any socket, MB',
+      baseline: num(ws.heap_per_1000_connections_mb),
+      baseline_what: 'V8 heap used + external per 1,000, uncollected garbage included, MB',
       ratio: null,
       met: null,
     });
@@ -331,6 +331,7 @@ export function buildJson(
       ? {
           latency_ms: pick(r.websocket.latency_ms),
           rss_per_1000_connections_mb: r.websocket.rss_per_1000_connections_mb,
+          heap_per_1000_connections_mb: r.websocket.heap_per_1000_connections_mb,
           cpu_us_per_delivered_event: r.websocket.cpu_us_per_delivered_event,
           missing: r.websocket.missing,
           duplicates: r.websocket.duplicates,
@@ -418,7 +419,7 @@ export function buildMarkdown(json: Record<string, any>, rows: TargetRow[], r: R
     const w = r.websocket;
     out.push(
       `- WebSocket: one instance, ${w.idle_connections} idle sockets (users in no channel of the load, opened in ${w.connect_s} s) and ${w.active_members} members of one channel with a socket each; ${w.posts} posts at ${w.rate}/s for ${w.duration_s} s (${w.failures} failed writes). ${w.delivered} of ${w.expected_deliveries} posted frames arrived (${w.missing} missing, ${w.duplicates} duplicates). Latency from create_at: p50 ${w.latency_ms.p50} ms, p95 ${w.latency_ms.p95} ms, p99 ${w.latency_ms.p99} ms, max ${w.latency_ms.max} ms; the server's own mean from commit to frames written ${w.server_write_mean_ms ?? 'n/a'} ms.`,
-      `  RSS ${w.rss_before_connections_mb} MB before any socket, ${w.rss_with_idle_connections_mb} MB with the idle ones (${w.rss_per_1000_connections_mb} MB per 1,000). CPU ms for the same posts without / with the sockets: server ${w.cpu_ms_without_sockets.server} / ${w.cpu_ms_with_sockets.server}, PostgreSQL ${w.cpu_ms_without_sockets.pg} / ${w.cpu_ms_with_sockets.pg}: ${w.cpu_us_per_delivered_event} µs per delivered event (${w.cpu_us_per_delivered_event_all_in} µs all in).`,
+      `  RSS ${w.rss_before_connections_mb} MB before any socket, ${w.rss_with_idle_connections_mb} MB with the idle ones (${w.rss_per_1000_connections_mb} MB per 1,000; V8 heap used + external ${w.heap_per_1000_connections_mb} MB per 1,000, garbage included: RSS does not grow while the heap has committed pages to spare). CPU ms for the same posts without / with the sockets: server ${w.cpu_ms_without_sockets.server} / ${w.cpu_ms_with_sockets.server}, PostgreSQL ${w.cpu_ms_without_sockets.pg} / ${w.cpu_ms_with_sockets.pg}: ${w.cpu_us_per_delivered_event} µs per delivered event (${w.cpu_us_per_delivered_event_all_in} µs all in).`,
     );
   }
   if (r.baseline) {

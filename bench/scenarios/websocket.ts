@@ -29,6 +29,11 @@ export interface WebSocketResult {
   rss_before_connections_mb: number;
   rss_with_idle_connections_mb: number;
   rss_per_1000_connections_mb: number;
+  /**
+   * The same difference in the server's own V8 heap used + external memory (from its /metrics): RSS hides what fits
+   * in heap pages already committed, this includes garbage not yet collected. Neither is exact; together they bound it.
+   */
+  heap_per_1000_connections_mb: number;
   rss_peak_mb: Record<string, number>;
   rss_idle_mb: Record<string, number>;
   /** Server process CPU (and its PostgreSQL backends) while posting at the same rate without and with the sockets. */
@@ -134,12 +139,15 @@ export async function runWebSocket(ctx: Ctx): Promise<WebSocketResult> {
     log(`websocket: ${without.result.posts.length} posts without sockets: server ${round(without.server)} ms CPU, PostgreSQL ${round(without.pg)} ms`);
 
     const url = `${server.url.replace(/^http/, 'ws')}/api/v4/websocket`;
+    const heapOf = (m: Awaited<ReturnType<typeof scrape>>) => (m.get('nodejs_heap_size_used_bytes')?.value ?? 0) + (m.get('nodejs_external_memory_bytes')?.value ?? 0);
+    const heapBefore = heapOf(await scrape(server.api));
     t = Date.now();
     await pool(idlers, 32, async (u) => void sockets.push(await openSocket(url, u.token, false)));
     const connectS = (Date.now() - t) / 1000;
     await sleep(2_000);
     const rssIdleConns = server.rss.currentMb();
-    log(`websocket: ${idle} idle sockets open in ${connectS.toFixed(1)} s; RSS ${round(rssIdle)} -> ${round(rssIdleConns)} MB`);
+    const heapAfter = heapOf(await scrape(server.api));
+    log(`websocket: ${idle} idle sockets open in ${connectS.toFixed(1)} s; RSS ${round(rssIdle)} -> ${round(rssIdleConns)} MB, heap + external +${round((heapAfter - heapBefore) / 1024 / 1024)} MB`);
     const memberSockets: Socket[] = [];
     await pool(members, 32, async (u) => void memberSockets.push(await openSocket(url, u.token, true)));
     sockets.push(...memberSockets);
@@ -196,6 +204,7 @@ export async function runWebSocket(ctx: Ctx): Promise<WebSocketResult> {
       rss_before_connections_mb: round(rssIdle),
       rss_with_idle_connections_mb: round(rssIdleConns),
       rss_per_1000_connections_mb: round(((rssIdleConns - rssIdle) * 1000) / Math.max(1, idle)),
+      heap_per_1000_connections_mb: round(((heapAfter - heapBefore) / 1024 / 1024) * (1000 / Math.max(1, idle))),
       rss_peak_mb: { W: round(server.rss.peakMb()) },
       rss_idle_mb: { W: round(rssIdle) },
       cpu_ms_without_sockets: { server: round(without.server), pg: round(without.pg) },
