@@ -118,6 +118,28 @@ describe('WebSocket connections', () => {
     }
   });
 
+  it('a resume that arrives before the old socket is gone takes the connection over', async () => {
+    const headers = { Authorization: `Bearer ${alice.token}` };
+    const first = await rawSocket(a, { headers });
+    await eventually(() => expect(first.frames[0]?.event).toBe('hello'));
+    const connectionId = first.frames[0].data.connection_id as string;
+    // Another user naming that connection gets a connection of their own and takes nothing.
+    const intruder = await rawSocket(a, { headers: { Authorization: `Bearer ${bob.token}` }, query: `?connection_id=${connectionId}&sequence_number=1` });
+    await eventually(() => expect(intruder.frames[0]).toMatchObject({ event: 'hello', broadcast: { user_id: bob.id } }));
+    expect(intruder.frames[0].data.connection_id).not.toBe(connectionId);
+    expect(first.ws.readyState).toBe(first.ws.OPEN);
+    intruder.ws.close();
+    const firstClosed = closed(first.ws);
+    const second = await rawSocket(a, { headers, query: `?connection_id=${connectionId}&sequence_number=1` });
+    expect(await firstClosed).toBe(4009);
+    const post = await createPost(a, bob.token, channel, 'to the newer socket');
+    await eventually(() => expect(second.frames.map((f) => f.event)).toEqual(['posted']));
+    expect(second.frames[0].seq).toBe(1);
+    expect(JSON.parse(second.frames[0].data.post).id).toBe(post.id);
+    second.ws.close();
+    await closed(second.ws);
+  });
+
   it('disconnects a client that stops reading once its unsent frames pass the cap, and counts it', async () => {
     const { ws } = await rawSocket(a, { headers: { Authorization: `Bearer ${alice.token}` } });
     const socket = (ws as unknown as { _socket: { pause(): void } })._socket;
