@@ -37,18 +37,22 @@ export class WsSession {
   /** Times the client saw a hello with a new connection id (it would refetch everything). */
   missed = 0;
   reconnects = 0;
+  private held = false;
 
   constructor(
     readonly inst: Instance,
     readonly token: string,
-    opts: { headers?: Record<string, string>; retryMs?: number } = {},
+    opts: { headers?: Record<string, string> } = {},
   ) {
     this.client = new WebSocketClient({
-      // Reconnect at once after a drop unless told otherwise: the tests wait on events, not on backoff.
-      minWebSocketRetryTime: opts.retryMs ?? 50,
+      // Reconnect at once after a drop, with no growing backoff: the tests wait on events, not on timers.
+      minWebSocketRetryTime: 50,
+      maxWebSocketFails: Number.MAX_SAFE_INTEGER,
       reconnectJitterRange: 1,
       clientPingInterval: 60_000,
-      newWebSocketFn: (url: string) => new WebSocket(url, { headers: opts.headers }) as never,
+      // While held, every reconnection attempt goes to a closed loopback port and fails at once, so the client keeps
+      // its connection id and sequence number and retries until released.
+      newWebSocketFn: (url: string) => (this.held ? new WebSocket('ws://127.0.0.1:9/') : new WebSocket(url, { headers: opts.headers })) as never,
     });
     this.client.addMessageListener((msg) => this.events.push(msg));
     this.client.addMissedMessageListener(() => this.missed++);
@@ -60,6 +64,15 @@ export class WsSession {
     this.client.initialize(wsUrl(this.inst), challenge ? this.token : undefined);
     const hello = await this.next('hello');
     return (hello.data as { connection_id: string }).connection_id;
+  }
+
+  /** Keeps the client from reconnecting (after a drop) until release(). */
+  hold(): void {
+    this.held = true;
+  }
+
+  release(): void {
+    this.held = false;
   }
 
   /** Events of this name received so far. */

@@ -62,8 +62,7 @@ describe('WebSocket connections', () => {
   });
 
   it('resumes with connection_id and sequence_number after a dropped connection: every event of the gap, none twice', async () => {
-    // The client waits 1.5 s before reconnecting, long enough for the test to post into the gap.
-    const session = new WsSession(a, alice.token, { retryMs: 1_500 });
+    const session = new WsSession(a, alice.token);
     const connectionId = await session.open();
     try {
       const before = await createPost(a, bob.token, channel, 'before the drop');
@@ -71,10 +70,13 @@ describe('WebSocket connections', () => {
       const resumedBefore = await metricValue(a, 'websocket_reconnects_total', { result: 'resumed' });
       const kept = await resumable();
 
+      // The client stays away until the gap is filled.
+      session.hold();
       session.socket!.terminate();
       await eventually(async () => expect(await resumable()).toBe(kept + 1));
       const gap: string[] = [];
       for (let i = 0; i < 5; i++) gap.push((await createPost(a, bob.token, channel, `in the gap ${i}`)).id);
+      session.release();
 
       await eventually(() => expect(session.events.filter((e) => e.event === 'posted' && gap.includes(postOf(e).id))).toHaveLength(5), { timeoutMs: 15_000 });
       const after = await createPost(a, bob.token, channel, 'after the reconnect');
@@ -95,16 +97,18 @@ describe('WebSocket connections', () => {
   });
 
   it('answers a fresh hello with a new connection id when the buffer no longer covers the gap', async () => {
-    const session = new WsSession(a, alice.token, { retryMs: 2_000 });
+    const session = new WsSession(a, alice.token);
     const connectionId = await session.open();
     try {
       const kept = await resumable();
+      session.hold();
       session.socket!.terminate();
       await eventually(async () => expect(await resumable()).toBe(kept + 1));
       // 20 events into a 16-event buffer: the connection's state is given up as soon as it cannot be resumed (so
       // are the earlier tests' closed connections, which hear the same posts).
       for (let i = 0; i < 20; i++) await createPost(a, bob.token, channel, `too many ${i}`);
       await eventually(async () => expect(await resumable()).toBe(0));
+      session.release();
 
       await eventually(() => expect(session.named('hello')).toHaveLength(2), { timeoutMs: 15_000 });
       const hello = session.named('hello')[1];
