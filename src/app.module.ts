@@ -13,6 +13,7 @@ import { SyncModule } from './modules/sync/sync.module.js';
 import { SharedChannelModule } from './modules/shared-channel/shared-channel.module.js';
 import { RemoteClusterModule } from './modules/remote-cluster/remote-cluster.module.js';
 import { UploadsModule } from './modules/uploads/uploads.module.js';
+import { WebSocketModule } from './modules/websocket/websocket.module.js';
 import { QueueModule } from './queue/queue.module.js';
 import { RedisModule } from './redis/redis.module.js';
 
@@ -39,6 +40,7 @@ export class AppModule {
         MembershipModule,
         UploadsModule,
         SyncModule,
+        WebSocketModule,
       ],
     };
   }

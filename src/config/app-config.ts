@@ -34,6 +34,14 @@ export interface AppConfig {
     /** All local users are sent on connection and on request; peers' global user syncs are applied. */
     globalUserSync: boolean;
   };
+  websocket: {
+    /** A connection whose unsent bytes pass this is too slow and is dropped. */
+    sendBufferBytes: number;
+    /** Events a connection keeps for a client that reconnects with its connection_id. */
+    resumeBufferEvents: number;
+    /** How long a dropped connection's events are kept for it. */
+    resumeWindowMs: number;
+  };
   auth: {
     passwordHashCost: number;
     sessionLengthMs: number;

@@ -137,6 +137,18 @@ export class EnvironmentVariables {
    */
   @Transform(toBool) @IsBoolean()
   ENABLE_GLOBAL_USER_SYNC = false;
+
+  /** A WebSocket client whose unsent frames pass this many bytes is too slow and is disconnected. */
+  @Transform(toInt) @IsInt() @Min(16_384) @Max(67_108_864)
+  WEBSOCKET_SEND_BUFFER_BYTES = 1_048_576;
+
+  /** Events each WebSocket connection keeps so a client that reconnects with its connection_id misses none. */
+  @Transform(toInt) @IsInt() @Min(16) @Max(100_000)
+  WEBSOCKET_RESUME_BUFFER = 256;
+
+  /** How long (ms) a dropped WebSocket connection's events are kept for it (0: no resumption). */
+  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)
+  WEBSOCKET_RESUME_WINDOW_MS = 300_000;
 }
 
 export type EnvKey = keyof EnvironmentVariables;

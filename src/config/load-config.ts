@@ -90,6 +90,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       membershipSync: vars.ENABLE_MEMBERSHIP_SYNC,
       globalUserSync: vars.ENABLE_GLOBAL_USER_SYNC,
     },
+    websocket: {
+      sendBufferBytes: vars.WEBSOCKET_SEND_BUFFER_BYTES,
+      resumeBufferEvents: vars.WEBSOCKET_RESUME_BUFFER,
+      resumeWindowMs: vars.WEBSOCKET_RESUME_WINDOW_MS,
+    },
     auth: {
       passwordHashCost: vars.PASSWORD_HASH_COST,
       sessionLengthMs: vars.SESSION_LENGTH_DAYS * 24 * 3600 * 1000,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { newId } from '../../common/ids.js';
 import { UserDirectory, type UserRecord } from '../auth/user-directory.service.js';
+import { ChangeEventsService } from '../chat/events/change-events.service.js';
 import type { RemoteClusterJson } from '../remote-cluster/remote-cluster.mapper.js';
 import type { WireUser } from './wire.types.js';
 
@@ -97,19 +98,24 @@ function cleanProps(v: unknown): Record<string, string> {
 export class RemoteUsersService {
   private readonly logger = new Logger(RemoteUsersService.name);
 
-  constructor(private readonly users: UserDirectory) {}
+  constructor(
+    private readonly users: UserDirectory,
+    private readonly events: ChangeEventsService,
+  ) {}
 
-  /** Creates or updates the synthetic user for `incoming` sent by `sender`; refuses users the sender does not own. */
+  /**
+   * Creates or updates the synthetic user for `incoming` sent by `sender`; refuses users the sender does not own.
+   * A change is announced (CHAT_NOTICE_EVENT user_updated, as Mattermost publishes user_updated) once written.
+   */
   async upsert(sender: RemoteClusterJson, incoming: WireUser): Promise<{ user: UserRecord; changed: boolean }> {
     if (!incoming || typeof incoming.id !== 'string' || !/^[a-z0-9]{26}$/.test(incoming.id)) throw new RemoteUserError('invalid user id');
     const username = cleanString(incoming.username, 64).toLowerCase();
     if (!/^[a-z0-9.\-_:]+$/.test(username)) throw new RemoteUserError(`invalid username for user ${incoming.id}`);
     const existing = await this.users.find(incoming.id);
-    if (existing) {
-      if (existing.remote_id !== sender.remote_id) throw new RemoteUserError(`remoteID mismatch for user ${incoming.id}`);
-      return this.update(sender, existing, incoming, username);
-    }
-    return { user: await this.create(sender, incoming, username), changed: true };
+    if (existing && existing.remote_id !== sender.remote_id) throw new RemoteUserError(`remoteID mismatch for user ${incoming.id}`);
+    const result = existing ? await this.update(sender, existing, incoming, username) : { user: await this.create(sender, incoming, username), changed: true };
+    if (result.changed) this.events.notify({ kind: 'user_updated', user_id: result.user.id, at: result.user.update_at });
+    return result;
   }
 
   private profileFields(incoming: WireUser) {

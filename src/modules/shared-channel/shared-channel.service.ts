@@ -611,10 +611,11 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
   }
 
   /**
-   * Mattermost tells the inviting user the outcome in an ephemeral post. There is no WebSocket yet, so the text
-   * goes to the log (the API answers OK or the error); a future WebSocket gateway can pick it up here.
+   * Mattermost tells the inviting user the outcome in an ephemeral post: the chat core announces it (the
+   * WebSocket's ephemeral_message to that user) and it is logged too.
    */
   private ephemeral(userId: string, channelId: string, message: string): void {
     this.logger.log({ user_id: userId, channel_id: channelId, ephemeral: message }, `to user ${userId}: ${message}`);
+    this.posts.sendEphemeral(userId, channelId, message);
   }
 }

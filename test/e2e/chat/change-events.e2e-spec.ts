@@ -120,6 +120,27 @@ describe('change events: one typed event per change, with channel and origin, jo
     ]);
   });
 
+  it('channels: created (with the creator as member) and archived', async () => {
+    const team = (await http<{ id: string }[]>(a, 'GET', '/api/v4/users/me/teams', { token: admin })).body[0].id;
+    let created = '';
+    await expectEvents(async () => (created = await createChannel(a, admin, team, 'born-and-gone')), [
+      { kind: ChangeKind.ChannelCreated, ...local },
+      { kind: ChangeKind.MemberAdded, ...local },
+    ]);
+    expect(seen[0].channel_id).toBe(created);
+    await expectEvents(() => http(a, 'DELETE', `/api/v4/channels/${created}`, { token: admin }), [{ kind: ChangeKind.ChannelDeleted, channel_id: created, ...local }]);
+  });
+
+  it('member changes name who made them', async () => {
+    const me = (await http<{ id: string }>(a, 'GET', '/api/v4/users/me', { token: admin })).body.id;
+    await expectEvents(() => http(a, 'POST', `/api/v4/channels/${channel}/members`, { token: admin, body: { user_id: bob.id } }), [
+      { kind: ChangeKind.MemberAdded, user_id: bob.id, actor_id: me } as Partial<ChangeEvent>,
+    ]);
+    await expectEvents(() => http(a, 'DELETE', `/api/v4/channels/${channel}/members/${bob.id}`, { token: bob.token }), [
+      { kind: ChangeKind.MemberRemoved, user_id: bob.id, actor_id: bob.id } as Partial<ChangeEvent>,
+    ]);
+  });
+
   it('carries the remote origin of changes applied on behalf of a peer', async () => {
     const me = (await http<{ id: string; roles: string }>(a, 'GET', '/api/v4/users/me', { token: admin })).body;
     const posts = a.app!.get(PostsService);

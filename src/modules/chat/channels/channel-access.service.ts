@@ -84,6 +84,16 @@ export class ChannelAccess {
     return this.channels.isMemberOfAny(userId, channelIds);
   }
 
+  /** Which of `userIds` are members of which of `channelIds` (deleted channels included): one query. */
+  channelMembersAmong(channelIds: string[], userIds: string[]): Promise<Array<{ channel_id: string; user_id: string }>> {
+    return this.channels.membersAmong(channelIds, userIds);
+  }
+
+  /** Which of `userIds` are active members of which of `teamIds`: one query. */
+  teamMembersAmong(teamIds: string[], userIds: string[]): Promise<Array<{ team_id: string; user_id: string }>> {
+    return this.teams.activeMembersAmong(teamIds, userIds);
+  }
+
   /** Adds a rule every write must also pass; modules register theirs at start-up. */
   registerWritePolicy(policy: ChannelWritePolicy): void {
     this.writePolicies.push(policy);

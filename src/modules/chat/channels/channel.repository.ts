@@ -16,6 +16,10 @@ export class ChannelRepository {
     return this.channels.findOneBy({ id });
   }
 
+  findByIds(ids: string[]): Promise<ChannelEntity[]> {
+    return ids.length ? this.channels.findBy({ id: In(ids) }) : Promise.resolve([]);
+  }
+
   findByIdForUpdate(tx: Tx, id: string): Promise<ChannelEntity | null> {
     return tx.getRepository(ChannelEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
   }
@@ -90,6 +94,12 @@ export class ChannelRepository {
       .orderBy('c.display_name', 'ASC')
       .addOrderBy('c.id', 'ASC')
       .getMany();
+  }
+
+  /** The memberships among these channels and users: one indexed query whatever the sizes. */
+  async membersAmong(channelIds: string[], userIds: string[]): Promise<Array<{ channel_id: string; user_id: string }>> {
+    if (!channelIds.length || !userIds.length) return [];
+    return this.members.query('SELECT channel_id, user_id FROM channel_members WHERE channel_id = ANY($1) AND user_id = ANY($2)', [channelIds, userIds]);
   }
 
   async isMemberOfAny(userId: string, channelIds: string[]): Promise<boolean> {

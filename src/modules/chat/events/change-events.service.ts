@@ -4,9 +4,10 @@ import type { Tx } from '../../../database/transaction-runner.js';
 import type { JournalRow } from './change-event.entity.js';
 import { ChangeEventRepository } from './change-event.repository.js';
 import { CHAT_CHANGE_EVENT, type ChangeEvent, type NewChangeEvent } from './change-event.types.js';
+import { CHAT_NOTICE_EVENT, type ChatNotice } from './chat-notice.types.js';
 
 /**
- * The chat core's only outward signal. record() writes the journal row inside the caller's transaction;
+ * The chat core's outward signals. record() writes the journal row inside the caller's transaction;
  * publish() emits CHAT_CHANGE_EVENT (listeners: `@OnEvent(CHAT_CHANGE_EVENT)`) once that transaction has
  * committed. A listener that throws is logged by the emitter and never affects the change or other listeners.
  */
@@ -43,5 +44,10 @@ export class ChangeEventsService {
 
   publish(events: ChangeEvent | ChangeEvent[]): void {
     for (const event of Array.isArray(events) ? events : [events]) this.emitter.emit(CHAT_CHANGE_EVENT, event);
+  }
+
+  /** CHAT_NOTICE_EVENT: something listeners should hear about that is not journalled (call it after commit). */
+  notify(notice: ChatNotice): void {
+    this.emitter.emit(CHAT_NOTICE_EVENT, notice);
   }
 }

@@ -66,6 +66,12 @@ export class TeamRepository {
       .getMany();
   }
 
+  /** The active memberships among these teams and users, in one query. */
+  async activeMembersAmong(teamIds: string[], userIds: string[]): Promise<Array<{ team_id: string; user_id: string }>> {
+    if (!teamIds.length || !userIds.length) return [];
+    return this.members.query('SELECT team_id, user_id FROM team_members WHERE team_id = ANY($1) AND user_id = ANY($2) AND delete_at = 0', [teamIds, userIds]);
+  }
+
   /** The oldest team: where channels from a remote go when its connection names no default team. */
   findFirstTeam(): Promise<TeamEntity | null> {
     return this.teams.findOne({ where: { delete_at: 0 }, order: { create_at: 'ASC', id: 'ASC' } });

@@ -74,7 +74,10 @@ export class TeamsService {
     }
     const user = await this.users.get(userId);
     if (user.delete_at) throw AuthErrors.userNotFound();
-    await this.tx.run((tx) => this.addMemberTx(tx, teamId, userId, false, Date.now()));
+    const wasMember = !!(await this.teams.findActiveMember(teamId, userId));
+    const now = Date.now();
+    await this.tx.run((tx) => this.addMemberTx(tx, teamId, userId, false, now));
+    if (!wasMember) this.events.notify({ kind: 'team_member_added', team_id: teamId, user_id: userId, actor_id: auth.userId, at: now });
     return (await this.teams.findActiveMember(teamId, userId))!;
   }
 
@@ -88,11 +91,13 @@ export class TeamsService {
       const caller = await this.teams.findActiveMember(teamId, auth.userId);
       if (!caller?.scheme_admin) throw AuthErrors.forbidden('remove_user_from_team');
     }
-    const events = await this.tx.run(async (tx) => {
-      await this.teams.softDeleteMember(tx, teamId, userId, Date.now());
-      return this.channels.removeFromTeamChannelsTx(tx, teamId, userId, LOCAL_ORIGIN);
+    const now = Date.now();
+    const { removed, events } = await this.tx.run(async (tx) => {
+      const removed = await this.teams.softDeleteMember(tx, teamId, userId, now);
+      return { removed, events: await this.channels.removeFromTeamChannelsTx(tx, teamId, userId, LOCAL_ORIGIN, auth.userId) };
     });
     this.events.publish(events);
+    if (removed) this.events.notify({ kind: 'team_member_removed', team_id: teamId, user_id: userId, actor_id: auth.userId, at: now });
   }
 
   async listMembers(auth: AuthContext, teamId: string, page: number, perPage: number): Promise<TeamMemberEntity[]> {
@@ -105,7 +110,7 @@ export class TeamsService {
     return this.teams.findFirstTeam();
   }
 
-    /** Used by channel creation paths that must ensure team membership (e.g. federated users). */
+  /** Used by channel creation paths that must ensure team membership (e.g. federated users). */
   addMemberTx(tx: Tx, teamId: string, userId: string, admin: boolean, now: number): Promise<void> {
     const member = Object.assign(new TeamMemberEntity(), {
       team_id: teamId,
