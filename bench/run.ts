@@ -14,6 +14,7 @@ import type { Ctx } from './scenarios/common.js';
 import { runFanout } from './scenarios/fanout.js';
 import { LAG_POLL_MS, runLag } from './scenarios/lag.js';
 import { runThroughput } from './scenarios/throughput.js';
+import { runWebSocket } from './scenarios/websocket.js';
 
 /**
  * npm run bench [-- --quick | --posts N | --remotes N | --duration S | --rate R | ...]
@@ -81,6 +82,7 @@ await runWithCleanup(async () => {
   results.lag0 = await scenario('lag', 'lag_delay_0', () => runLag(ctx, 0, 'lag0'));
   results.fanout = await scenario('fanout', 'fanout', () => runFanout(ctx));
   results.catchup = await scenario('catchup', 'catchup', () => runCatchup(ctx));
+  results.websocket = await scenario('websocket', 'websocket', () => runWebSocket(ctx));
 
   // An interrupted run leaves the previous results in place.
   if (isAborted()) return;

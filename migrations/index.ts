@@ -9,6 +9,7 @@ import { SyncPostRetries1795649120064 } from './1795649120064-SyncPostRetries.js
 import { AttachmentsMembershipUserSync1795650019069 } from './1795650019069-AttachmentsMembershipUserSync.js';
 import { PostCountersTrigger1795660782506 } from './1795660782506-PostCountersTrigger.js';
 import { JournalCommitOrder1795662722855 } from './1795662722855-JournalCommitOrder.js';
+import { RemoteTokenHashes1796410909583 } from './1796410909583-RemoteTokenHashes.js';
 
 /** Every migration, oldest first. `npm run migration:generate` appends here; a test checks none is missing. */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -22,4 +23,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   AttachmentsMembershipUserSync1795650019069,
   PostCountersTrigger1795660782506,
   JournalCommitOrder1795662722855,
+  RemoteTokenHashes1796410909583,
 ];

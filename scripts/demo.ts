@@ -75,6 +75,8 @@ async function startServer(name: string, port: number): Promise<Server> {
       ADMIN_EMAIL: ADMIN.email,
       PING_INTERVAL_MS: '2000',
       REMOTE_OFFLINE_AFTER_MS: '10000',
+      // Both servers are on this machine: allow loopback peers (denied by default).
+      REMOTE_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

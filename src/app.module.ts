@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { EventEmitterModule } from '@nestjs/event-emitter';
 import { ScheduleModule } from '@nestjs/schedule';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
@@ -12,6 +13,7 @@ import { SyncModule } from './modules/sync/sync.module.js';
 import { SharedChannelModule } from './modules/shared-channel/shared-channel.module.js';
 import { RemoteClusterModule } from './modules/remote-cluster/remote-cluster.module.js';
 import { UploadsModule } from './modules/uploads/uploads.module.js';
+import { WebSocketModule } from './modules/websocket/websocket.module.js';
 import { QueueModule } from './queue/queue.module.js';
 import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { RedisModule } from './redis/redis.module.js';
@@ -28,6 +30,8 @@ export class AppModule {
         RedisModule,
         RateLimitModule,
         QueueModule,
+        // In-process domain events (chat changes, shares, connection state): one emitter per app instance.
+        EventEmitterModule.forRoot({ wildcard: false, maxListeners: 50 }),
         ScheduleModule.forRoot(),
         MetricsModule,
         HealthModule,
@@ -38,6 +42,7 @@ export class AppModule {
         MembershipModule,
         UploadsModule,
         SyncModule,
+        WebSocketModule,
       ],
     };
   }

@@ -21,6 +21,8 @@ export interface BenchOptions {
   baselineLagS: number;
   /** Seconds of the steady-rate lag phase of the fan-out scenario. */
   fanoutLagS: number;
+  /** The WebSocket scenario: idle sockets, channel members with sockets, posts/s into their channel, seconds per run. */
+  websocket: { idle: number; active: number; rate: number; durationS: number };
   /** Which scenarios to run (all by default). */
   only: Set<ScenarioName>;
   /** Run the throughput and catch-up instances with --cpu-prof and summarise their measured windows. */
@@ -33,7 +35,7 @@ export interface BenchOptions {
   serverEnv: Record<string, string>;
 }
 
-export const SCENARIOS = ['baseline', 'throughput', 'lag', 'fanout', 'catchup'] as const;
+export const SCENARIOS = ['baseline', 'throughput', 'lag', 'fanout', 'catchup', 'websocket'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 const HELP = `npm run bench -- [options]
@@ -44,6 +46,10 @@ const HELP = `npm run bench -- [options]
   --duration S       seconds of each steady-rate lag run (default 60; quick 15)
   --rate R           posts per second of the lag runs (default 50)
   --writers N        concurrent HTTP clients writing posts (default 16)
+  --ws-idle N        idle WebSocket connections in the websocket scenario (default 1000; quick 200)
+  --ws-active N      channel members with a socket in the websocket scenario (default 100; quick 20)
+  --ws-rate R        posts per second into their channel (default 20)
+  --ws-duration S    seconds of each websocket run (default 30; quick 10)
   --only a,b         run only these scenarios: ${SCENARIOS.join(', ')}
   --profile          run the throughput and catch-up instances under node --cpu-prof; summarise the measured windows
   --keep             keep the bench databases (default: dropped at exit)
@@ -69,6 +75,10 @@ export function parseOptions(argv: string[]): BenchOptions {
       rate: { type: 'string' },
       writers: { type: 'string' },
       only: { type: 'string' },
+      'ws-idle': { type: 'string' },
+      'ws-active': { type: 'string' },
+      'ws-rate': { type: 'string' },
+      'ws-duration': { type: 'string' },
       profile: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       'server-node-options': { type: 'string' },
@@ -102,6 +112,12 @@ export function parseOptions(argv: string[]): BenchOptions {
     baselinePosts: quick ? 20_000 : 50_000,
     baselineLagS: quick ? 5 : 10,
     fanoutLagS: quick ? 5 : 20,
+    websocket: {
+      idle: positiveInt('ws-idle', values['ws-idle'], quick ? 200 : 1_000),
+      active: positiveInt('ws-active', values['ws-active'], quick ? 20 : 100),
+      rate: positiveInt('ws-rate', values['ws-rate'], 20),
+      durationS: positiveInt('ws-duration', values['ws-duration'], quick ? 10 : 30),
+    },
     only,
     profile: values.profile!,
     keep: values.keep!,

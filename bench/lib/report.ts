@@ -5,6 +5,7 @@ import type { CatchupResult } from '../scenarios/catchup.js';
 import type { FanoutResult } from '../scenarios/fanout.js';
 import type { LagResult } from '../scenarios/lag.js';
 import type { ThroughputResult } from '../scenarios/throughput.js';
+import type { WebSocketResult } from '../scenarios/websocket.js';
 import type { BenchOptions } from './options.js';
 import { round } from './stats.js';
 import { lagChart } from './svg.js';
@@ -16,6 +17,7 @@ export interface RunResults {
   lag0?: LagResult;
   fanout?: FanoutResult;
   catchup?: CatchupResult;
+  websocket?: WebSocketResult;
   errors: Record<string, string>;
 }
 
@@ -210,6 +212,42 @@ export function targetRows(r: RunResults): TargetRow[] {
     ratio: ratio(cu, cuBase),
     met: cu === null ? null : cu <= 10,
   });
+  const ws = r.websocket;
+  if (ws) {
+    const what = `${ws.active_members} members + ${ws.idle_connections} idle sockets, ${ws.rate} posts/s`;
+    for (const k of ['p50', 'p99'] as const) {
+      rows.push({
+        figure: `WebSocket delivery ${k}, create_at (just before commit) to each member's socket (${what})`,
+        measured: num(ws.latency_ms[k]),
+        unit: 'ms',
+        target: '—',
+        baseline: null,
+        baseline_what: 'none',
+        ratio: null,
+        met: null,
+      });
+    }
+    rows.push({
+      figure: `WebSocket RSS per 1,000 idle connections (${ws.idle_connections} open; RSS before any socket ${ws.rss_before_connections_mb} MB)`,
+      measured: num(ws.rss_per_1000_connections_mb),
+      unit: 'MB',
+      target: '—',
+      baseline: num(ws.heap_per_1000_connections_mb),
+      baseline_what: 'V8 heap used + external per 1,000, uncollected garbage included, MB',
+      ratio: null,
+      met: null,
+    });
+    rows.push({
+      figure: `WebSocket CPU per delivered event (server + PostgreSQL, with sockets minus the same posts without; ${ws.delivered} frames)`,
+      measured: num(ws.cpu_us_per_delivered_event),
+      unit: 'µs',
+      target: '—',
+      baseline: num(ws.cpu_us_per_delivered_event_all_in),
+      baseline_what: 'all server + PostgreSQL CPU of the run per frame, post writes included, µs',
+      ratio: null,
+      met: null,
+    });
+  }
   const { peak, idle } = rssByInstance(r);
   for (const name of Object.keys(peak).sort()) {
     rows.push({
@@ -233,6 +271,7 @@ function scenarioList(r: RunResults): Array<[string, { rss_peak_mb: Record<strin
     ['lag_delay_0', r.lag0],
     ['fanout', r.fanout],
     ['catchup', r.catchup],
+    ['websocket', r.websocket],
   ];
 }
 
@@ -288,6 +327,16 @@ export function buildJson(
     baseline_pipeline_lag_ms: pick(r.baseline?.pipeline_lag_ms),
     fanout: (r.fanout?.fanout ?? []).map((f) => ({ remote: f.remote, posts_per_s: f.posts_per_s, lag_p50_ms: f.lag_p50_ms })),
     catchup_s: num(r.catchup?.catchup_s),
+    websocket: r.websocket
+      ? {
+          latency_ms: pick(r.websocket.latency_ms),
+          rss_per_1000_connections_mb: r.websocket.rss_per_1000_connections_mb,
+          heap_per_1000_connections_mb: r.websocket.heap_per_1000_connections_mb,
+          cpu_us_per_delivered_event: r.websocket.cpu_us_per_delivered_event,
+          missing: r.websocket.missing,
+          duplicates: r.websocket.duplicates,
+        }
+      : null,
     rss_peak_mb: peak,
     rss_peak_mb_by_scenario: byScenario,
     targets: targetRows(r),
@@ -299,6 +348,7 @@ export function buildJson(
       lag_delay_0: r.lag0 ?? null,
       fanout: r.fanout ?? null,
       catchup: r.catchup ?? null,
+      websocket: r.websocket ?? null,
     },
   };
 }
@@ -363,6 +413,13 @@ export function buildMarkdown(json: Record<string, any>, rows: TargetRow[], r: R
       `- Catch-up: A took the backlog in ${c.write_s} s while B was down (SIGKILL). From B's restart: ${c.boot_s} s booting, the first backlog post on B ${c.first_post_after_ready_s} s after B answered, ${c.catchup_after_ready_s} s from B answering until identical (${c.items_per_s} items/s overall; posts drained at ${c.drain_posts_per_s}/s; compared every ${c.compare_interval_ms} ms).`,
       `  Sync passes: ${c.stages.passes} (one every ${c.stages.window_ms_per_pass} ms), ${c.stages.messages} messages; B spent ${c.stages.receiver_ms_per_message} ms handling each (${c.stages.receiver_share_pct}% of the window), the rest is A collecting, sending and saving cursors.`,
       `  CPU ms per backlog item after B was up: ${Object.entries(c.cpu_ms_per_item).map(([k, v]) => `${k} ${v}`).join(', ')}; busy %: ${Object.entries(c.busy_pct).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    );
+  }
+  if (r.websocket) {
+    const w = r.websocket;
+    out.push(
+      `- WebSocket: one instance, ${w.idle_connections} idle sockets (users in no channel of the load, opened in ${w.connect_s} s) and ${w.active_members} members of one channel with a socket each; ${w.posts} posts at ${w.rate}/s for ${w.duration_s} s (${w.failures} failed writes). ${w.delivered} of ${w.expected_deliveries} posted frames arrived (${w.missing} missing, ${w.duplicates} duplicates). Latency from create_at: p50 ${w.latency_ms.p50} ms, p95 ${w.latency_ms.p95} ms, p99 ${w.latency_ms.p99} ms, max ${w.latency_ms.max} ms; the server's own mean from commit to frames written ${w.server_write_mean_ms ?? 'n/a'} ms.`,
+      `  RSS ${w.rss_before_connections_mb} MB before any socket, ${w.rss_with_idle_connections_mb} MB with the idle ones (${w.rss_per_1000_connections_mb} MB per 1,000; V8 heap used + external ${w.heap_per_1000_connections_mb} MB per 1,000, garbage included: RSS does not grow while the heap has committed pages to spare). CPU ms for the same posts without / with the sockets: server ${w.cpu_ms_without_sockets.server} / ${w.cpu_ms_with_sockets.server}, PostgreSQL ${w.cpu_ms_without_sockets.pg} / ${w.cpu_ms_with_sockets.pg}: ${w.cpu_us_per_delivered_event} µs per delivered event (${w.cpu_us_per_delivered_event_all_in} µs all in).`,
     );
   }
   if (r.baseline) {

@@ -21,7 +21,7 @@ import {
 import { AuthErrors } from '../modules/auth/auth.errors.js';
 import { AuthService } from '../modules/auth/auth.service.js';
 import { isSystemAdmin } from '../modules/auth/permissions.js';
-import { extractClientToken, SESSION_COOKIE } from '../modules/auth/request-token.js';
+import { extractClientToken, SESSION_COOKIE, sessionCookieOptions } from '../modules/auth/request-token.js';
 import { BULL_BOARD_PATH, BullBoardService } from '../queue/bull-board.service.js';
 import {
   answerStalledBodies,
@@ -81,7 +81,10 @@ function setupSwagger(app: INestApplication): void {
   SwaggerModule.setup(SWAGGER_PATH, app, document, { jsonDocumentUrl: `${SWAGGER_PATH}-json` });
 }
 
-/** Bull Board for system admins only: session by Authorization header or the MMAUTHTOKEN cookie. */
+/**
+ * Bull Board for system admins only: session by Authorization header, the MMAUTHTOKEN cookie, or (the one place
+ * it is accepted, because a browser link cannot carry a header) ?access_token=.
+ */
 function mountBullBoard(app: NestExpressApplication): void {
   const auth = app.get(AuthService);
   const board = app.get(BullBoardService);
@@ -96,7 +99,7 @@ function mountBullBoard(app: NestExpressApplication): void {
         // A link with ?access_token= (as the demo prints) becomes a session cookie, so the board's own
         // asset and API requests are authenticated too.
         if (typeof req.query.access_token === 'string' && !req.headers.authorization) {
-          res.cookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', path: BULL_BOARD_PATH });
+          res.cookie(SESSION_COOKIE, token, sessionCookieOptions(req, BULL_BOARD_PATH));
         }
         next();
       },

@@ -6,6 +6,12 @@ export interface AppConfig {
     /** A connection idle this long mid-request is answered 408 and closed. */
     idleTimeoutMs: number;
   };
+  metrics: {
+    /** CIDRs allowed to scrape /metrics; empty: any address. */
+    allowedNetworks: string[];
+    /** Bearer token /metrics requires, if any. */
+    token?: string;
+  };
   database: {
     url: string;
     migrationsRun: boolean;
@@ -34,6 +40,12 @@ export interface AppConfig {
     pingIntervalMs: number;
     /** Online means a successful ping within this window. */
     offlineAfterMs: number;
+    /** CIDRs on the outbound deny list that peers may still be reached in (REMOTE_ALLOWED_NETWORKS). */
+    allowedNetworks: string[];
+    /** How long a rotated-out token stays valid once the peer has presented its successor. */
+    tokenOverlapMs: number;
+    /** REMOTE_TOKEN_KEY: seals remote_token at rest; undefined stores it in clear. */
+    tokenKey?: Buffer;
   };
   sync: {
     delayMs: number;
@@ -46,6 +58,14 @@ export interface AppConfig {
     membershipSync: boolean;
     /** All local users are sent on connection and on request; peers' global user syncs are applied. */
     globalUserSync: boolean;
+  };
+  websocket: {
+    /** A connection whose unsent bytes pass this is too slow and is dropped. */
+    sendBufferBytes: number;
+    /** Events a connection keeps for a client that reconnects with its connection_id. */
+    resumeBufferEvents: number;
+    /** How long a dropped connection's events are kept for it. */
+    resumeWindowMs: number;
   };
   auth: {
     passwordHashCost: number;

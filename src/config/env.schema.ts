@@ -77,6 +77,32 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(200) @Max(86_400_000)
   REMOTE_OFFLINE_AFTER_MS = 300_000;
 
+  /**
+   * Networks this server may call peers in although they are on the deny list (loopback, private, link-local,
+   * unique-local, cloud metadata...): a comma-separated CIDR list. Empty: only public addresses.
+   */
+  @IsString()
+  REMOTE_ALLOWED_NETWORKS = '';
+
+  /**
+   * 32 random bytes, base64: seals the tokens we present to peers (remote_token) at rest with AES-256-GCM. Unset:
+   * stored in clear (sending needs them). Generate with `openssl rand -base64 32`.
+   */
+  @IsOptional() @IsString() @Matches(/^[A-Za-z0-9+/]{43}=$/, { message: 'REMOTE_TOKEN_KEY must be 32 bytes in base64 (openssl rand -base64 32)' })
+  REMOTE_TOKEN_KEY?: string = undefined;
+
+  /** After a token rotation, how long a peer's previous token is still accepted once it has used the new one. */
+  @Transform(toInt) @IsInt() @Min(0) @Max(86_400_000)
+  REMOTE_TOKEN_OVERLAP_MS = 300_000;
+
+  /** Clients allowed to scrape /metrics: a comma-separated CIDR list (empty: any client, unless METRICS_TOKEN is set). */
+  @IsString()
+  METRICS_ALLOWED_NETWORKS = '';
+
+  /** When set, /metrics also requires `Authorization: Bearer <METRICS_TOKEN>` (at least 16 characters). */
+  @IsOptional() @IsString() @MinLength(16)
+  METRICS_TOKEN?: string = undefined;
+
   /** Wait after a change before syncing its channel, so bursts coalesce into one run (Mattermost waits 2 s). */
   @Transform(toInt) @IsInt() @Min(0) @Max(60_000)
   SYNC_DELAY_MS = 250;
@@ -111,6 +137,18 @@ export class EnvironmentVariables {
    */
   @Transform(toBool) @IsBoolean()
   ENABLE_GLOBAL_USER_SYNC = false;
+
+  /** A WebSocket client whose unsent frames pass this many bytes is too slow and is disconnected. */
+  @Transform(toInt) @IsInt() @Min(16_384) @Max(67_108_864)
+  WEBSOCKET_SEND_BUFFER_BYTES = 1_048_576;
+
+  /** Events each WebSocket connection keeps so a client that reconnects with its connection_id misses none. */
+  @Transform(toInt) @IsInt() @Min(16) @Max(100_000)
+  WEBSOCKET_RESUME_BUFFER = 256;
+
+  /** How long (ms) a dropped WebSocket connection's events are kept for it (0: no resumption). */
+  @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)
+  WEBSOCKET_RESUME_WINDOW_MS = 300_000;
 
   // ---- limits on what clients and peers may send (README "Limits") ----
 

@@ -12,7 +12,8 @@ describe('loadConfig', () => {
     expect(c.files.maxFileSize).toBe(104857600);
     expect(c.auth.bootstrapAdmin).toBeUndefined();
     expect(c.http.trustProxy).toBe(false);
-    expect(c.remoteCluster).toEqual({ pingIntervalMs: 60_000, offlineAfterMs: 300_000 });
+    expect(c.remoteCluster).toEqual({ pingIntervalMs: 60_000, offlineAfterMs: 300_000, allowedNetworks: [], tokenOverlapMs: 300_000, tokenKey: undefined });
+    expect(c.metrics).toEqual({ allowedNetworks: [], token: undefined });
     expect(c.sync.membershipSync).toBe(true);
     expect(c.sync.globalUserSync).toBe(false);
   });
@@ -39,12 +40,33 @@ describe('loadConfig', () => {
   });
 
   it('reads the heartbeat settings and keeps the offline window longer than the ping interval', () => {
-    expect(loadConfig({ PING_INTERVAL_MS: '500', REMOTE_OFFLINE_AFTER_MS: '2000' }).remoteCluster).toEqual({
+    expect(loadConfig({ PING_INTERVAL_MS: '500', REMOTE_OFFLINE_AFTER_MS: '2000' }).remoteCluster).toMatchObject({
       pingIntervalMs: 500,
       offlineAfterMs: 2000,
     });
     expect(() => loadConfig({ PING_INTERVAL_MS: '5000', REMOTE_OFFLINE_AFTER_MS: '5000' })).toThrow(/REMOTE_OFFLINE_AFTER_MS must be greater/);
     expect(() => loadConfig({ PING_INTERVAL_MS: '10' })).toThrow(/PING_INTERVAL_MS/);
+  });
+
+  it('reads the network lists and refuses entries that are not CIDRs', () => {
+    const c = loadConfig({ REMOTE_ALLOWED_NETWORKS: '127.0.0.0/8, ::1/128', METRICS_ALLOWED_NETWORKS: '10.1.2.3 fd00::/8', METRICS_TOKEN: 'a-long-enough-scrape-token' });
+    expect(c.remoteCluster.allowedNetworks).toEqual(['127.0.0.0/8', '::1/128']);
+    expect(c.metrics).toEqual({ allowedNetworks: ['10.1.2.3', 'fd00::/8'], token: 'a-long-enough-scrape-token' });
+    let problems = '';
+    try {
+      loadConfig({ REMOTE_ALLOWED_NETWORKS: '127.0.0.0/33,localhost', METRICS_ALLOWED_NETWORKS: '10.0.0.0/8/1', METRICS_TOKEN: 'short' });
+    } catch (err) {
+      problems = (err as ConfigError).problems.join('\n');
+    }
+    expect(problems).toContain('REMOTE_ALLOWED_NETWORKS: not CIDR networks: 127.0.0.0/33, localhost');
+    expect(problems).toContain('METRICS_ALLOWED_NETWORKS: not CIDR networks: 10.0.0.0/8/1');
+    expect(problems).toContain('METRICS_TOKEN');
+  });
+
+  it('reads REMOTE_TOKEN_KEY as 32 bytes of base64', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({ REMOTE_TOKEN_KEY: key }).remoteCluster.tokenKey).toEqual(Buffer.alloc(32, 7));
+    expect(() => loadConfig({ REMOTE_TOKEN_KEY: Buffer.alloc(16).toString('base64') })).toThrow(/REMOTE_TOKEN_KEY must be 32 bytes/);
   });
 
   it('requires the three ADMIN_* keys together', () => {

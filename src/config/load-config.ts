@@ -1,5 +1,6 @@
 import { trimTrailing } from '../common/strings.js';
 import 'reflect-metadata';
+import { isIP } from 'node:net';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
 import type { AppConfig } from './app-config.js';
@@ -26,6 +27,19 @@ function parseTrustProxy(raw: string): boolean | number | string {
   return v;
 }
 
+/** A comma- or space-separated CIDR list (a bare address is one host); the entries that are not CIDRs. */
+function splitCidrs(raw: string): { list: string[]; invalid: string[] } {
+  const list = raw.split(/[\s,]+/).filter(Boolean);
+  const invalid = list.filter((entry) => {
+    const [addr, prefix, ...rest] = entry.split('/');
+    const family = isIP(addr);
+    if (!family || rest.length) return true;
+    if (prefix === undefined) return false;
+    return !/^\d{1,3}$/.test(prefix) || Number(prefix) > (family === 4 ? 32 : 128);
+  });
+  return { list, invalid };
+}
+
 /** Reads only the declared keys from `env`, applies defaults, validates all of them, lists every bad key. */
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const raw: Record<string, string> = {};
@@ -45,6 +59,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     // Otherwise a healthy remote would be reported offline between two successful pings.
     problems.push('REMOTE_OFFLINE_AFTER_MS must be greater than PING_INTERVAL_MS');
   }
+  const remoteNetworks = splitCidrs(vars.REMOTE_ALLOWED_NETWORKS ?? '');
+  const metricsNetworks = splitCidrs(vars.METRICS_ALLOWED_NETWORKS ?? '');
+  for (const [key, { invalid }] of [['REMOTE_ALLOWED_NETWORKS', remoteNetworks], ['METRICS_ALLOWED_NETWORKS', metricsNetworks]] as const) {
+    if (invalid.length) problems.push(`${key}: not CIDR networks: ${invalid.join(', ')}`);
+  }
   if (problems.length) throw new ConfigError(problems);
 
   return {
@@ -54,6 +73,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       trustProxy: parseTrustProxy(vars.TRUST_PROXY),
       idleTimeoutMs: vars.HTTP_IDLE_TIMEOUT_MS,
     },
+    metrics: { allowedNetworks: metricsNetworks.list, token: vars.METRICS_TOKEN },
     database: {
       url: vars.DATABASE_URL,
       migrationsRun: vars.MIGRATIONS_RUN,
@@ -74,7 +94,13 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     redis: { url: vars.REDIS_URL, queuePrefix: vars.QUEUE_PREFIX },
     files: { dir: vars.FILES_DIR, maxFileSize: vars.MAX_FILE_SIZE },
     log: { level: vars.LOG_LEVEL },
-    remoteCluster: { pingIntervalMs: vars.PING_INTERVAL_MS, offlineAfterMs: vars.REMOTE_OFFLINE_AFTER_MS },
+    remoteCluster: {
+      pingIntervalMs: vars.PING_INTERVAL_MS,
+      offlineAfterMs: vars.REMOTE_OFFLINE_AFTER_MS,
+      allowedNetworks: remoteNetworks.list,
+      tokenOverlapMs: vars.REMOTE_TOKEN_OVERLAP_MS,
+      tokenKey: vars.REMOTE_TOKEN_KEY ? Buffer.from(vars.REMOTE_TOKEN_KEY, 'base64') : undefined,
+    },
     sync: {
       delayMs: vars.SYNC_DELAY_MS,
       batchPosts: vars.SYNC_BATCH_POSTS,
@@ -84,6 +110,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       postMaxAttempts: vars.SYNC_POST_MAX_ATTEMPTS,
       membershipSync: vars.ENABLE_MEMBERSHIP_SYNC,
       globalUserSync: vars.ENABLE_GLOBAL_USER_SYNC,
+    },
+    websocket: {
+      sendBufferBytes: vars.WEBSOCKET_SEND_BUFFER_BYTES,
+      resumeBufferEvents: vars.WEBSOCKET_RESUME_BUFFER,
+      resumeWindowMs: vars.WEBSOCKET_RESUME_WINDOW_MS,
     },
     auth: {
       passwordHashCost: vars.PASSWORD_HASH_COST,

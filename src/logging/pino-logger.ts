@@ -1,8 +1,14 @@
 import type { LoggerService } from '@nestjs/common';
-import { pino, type Logger as PinoLogger } from 'pino';
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
+import { redactLogLine } from './redaction.js';
 
-export function createRootLogger(level: string, instance: string): PinoLogger {
-  return pino({ level, base: { instance }, timestamp: pino.stdTimeFunctions.isoTime });
+/**
+ * The one pino logger of an instance (children share its settings). Every line it writes is redacted
+ * (redaction.ts): no token, password, cookie or Authorization value reaches the log, whoever logged it.
+ */
+export function createRootLogger(level: string, instance: string, destination?: DestinationStream): PinoLogger {
+  const options = { level, base: { instance }, timestamp: pino.stdTimeFunctions.isoTime, hooks: { streamWrite: redactLogLine } };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Nest's LoggerService on top of one pino logger, so framework and app logs share one JSON stream. */

@@ -41,7 +41,11 @@ export const JOB_QUEUE: { [N in JobName]: QueueName } = {
   [JobName.GlobalUserSync]: QueueName.Sync,
 };
 
-/** Retry policy: transient failures are retried by BullMQ, with exponential backoff from 2 s. */
+/**
+ * The one set of job options (the queues' defaultJobOptions; an enqueue adds only what is its own: delay,
+ * deduplication, job id). Transient failures are retried by BullMQ with exponential backoff from 2 s (2, 4, 8,
+ * 16 s); permanent ones throw UnrecoverableError. A sync job that gives up is re-queued by the sweep anyway.
+ */
 export const DEFAULT_JOB_ATTEMPTS = 5;
 export const DEFAULT_BACKOFF_MS = 2_000;
 

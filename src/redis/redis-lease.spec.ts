@@ -26,9 +26,12 @@ describe('acquireLease', () => {
   });
 
   it('is renewed while held, past its time-to-live', async () => {
-    const lease = await acquireLease(redis, 'b', 300);
-    await new Promise((r) => setTimeout(r, 900));
-    expect(await acquireLease(redis, 'b', 300)).toBeNull();
+    // 2 s lease, renewed every ~667 ms. After 1.5 s an unrenewed key would have at most 500 ms left; a renewed
+    // one has more than 1 s. (Margins wide enough for a busy 2-core CI machine, where a 300 ms lease flaked.)
+    const lease = await acquireLease(redis, 'b', 2_000);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(await redis.pttl('b')).toBeGreaterThan(600);
+    expect(await acquireLease(redis, 'b', 2_000)).toBeNull();
     await lease!.release();
     expect(await redis.exists('b')).toBe(0);
   });

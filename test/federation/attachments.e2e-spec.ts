@@ -207,7 +207,7 @@ describe('an attachment transfer cut off half-way', () => {
     expect(await metricValue(A.inst, 'shared_channels_attachments_sent_total', { result: 'refused' })).toBe(1);
 
     // The refusal names the limit (what A logged), and no session was kept.
-    const res = await sendFrame(B.inst, fed.remoteIds[1], 'sharedchannel_upload', {
+    const res = await sendFrame(A.inst, B.inst, fed.remoteIds[1], 'sharedchannel_upload', {
       id: newId(), type: 'attachment', create_at: 0, user_id: alice.id, channel_id: channel, filename: 'twelve-mib.bin',
       file_size: 12 * MiB, file_offset: 0, remote_id: fed.remoteIds[1], req_file_id: file.id,
     });
@@ -216,12 +216,12 @@ describe('an attachment transfer cut off half-way', () => {
     expect(await B.inst.query('SELECT id FROM upload_sessions WHERE req_file_id = $1', [file.id])).toEqual([]);
 
     // A body over the limit on the upload route itself is a 413, refused before it is read.
-    const small = await sendFrame(B.inst, fed.remoteIds[1], 'sharedchannel_upload', {
+    const small = await sendFrame(A.inst, B.inst, fed.remoteIds[1], 'sharedchannel_upload', {
       id: newId(), type: 'attachment', create_at: 0, user_id: alice.id, channel_id: channel, filename: 'small.bin',
       file_size: 1024, file_offset: 0, remote_id: fed.remoteIds[1], req_file_id: newId(),
     });
     expect(small.body.status).toBe('OK');
-    const token = (await storedRemote(B.inst, fed.remoteIds[1])).token as string;
+    const token = (await storedRemote(A.inst, fed.remoteIds[1])).remote_token as string;
     const tooBig = await http(B.inst, 'POST', `/api/v4/remotecluster/upload/${small.body.payload.id}`, {
       headers: { 'X-RemoteCluster-Id': fed.remoteIds[1], 'X-RemoteCluster-Token': token },
       rawBody: Buffer.alloc(11 * MiB),

@@ -96,7 +96,7 @@ describe('membership sync', () => {
     const change = (userId: string, isAdd: boolean) => ({ channel_id: channel, user_id: userId, is_add: isAdd, remote_id: remoteId, change_time: Date.now() });
 
     // As an older B would send it: erin leaves; and B tries to remove A's own user.
-    const res = await sendFrame(A.inst, remoteId, 'sharedchannel_membership', {
+    const res = await sendFrame(B.inst, A.inst, remoteId, 'sharedchannel_membership', {
       id: newId(),
       channel_id: channel,
       membership_changes: [change(erin.id, false), change(local.id, false)],

@@ -85,7 +85,7 @@ describe('remote cluster protocol endpoints', () => {
     expectAppError(regenerated, 400, 'api.context.invitation_expired.error');
 
     // Raw: the invite's own credentials on confirm_invite answer the expiry directly.
-    const t1 = (await storedRemote(a, expiredId)).token as string;
+    const t1 = (await decryptInvite(created.invite, created.password!)).token;
     const raw = await toA('confirm_invite', {
       headers: remoteHeaders(expiredId, t1),
       body: frame('invitation', { remote_id: expiredId, remote_team_id: '', site_url: b.url, token: newId(), refreshed_token: newId(), version: 3 }, expiredId),

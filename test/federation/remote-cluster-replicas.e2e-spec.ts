@@ -1,7 +1,8 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { QueueName } from '../../src/queue/queue.constants.js';
-import { ConnectionStateService, type ConnectionStateChange } from '../../src/modules/remote-cluster/connection-state.service.js';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { CONNECTION_STATE_EVENT, type ConnectionStateChange } from '../../src/modules/remote-cluster/connection-state.service.js';
 import { RemoteClusterHeartbeatService } from '../../src/modules/remote-cluster/remote-cluster-heartbeat.service.js';
 import { eventually } from '../support/eventually.js';
 import { startInstance, type Instance } from '../support/instance.js';
@@ -27,7 +28,7 @@ describe('replicas of one server sharing the heartbeat', () => {
     [a1, b] = await Promise.all([startInstance('A', env), startInstance('B', env)]);
     a2 = await startInstance('A2', { ...env, DATABASE_URL: a1.config.database.url, QUEUE_PREFIX: a1.queuePrefix });
     for (const [name, inst] of [['a1', a1], ['a2', a2]] as const) {
-      inst.app!.get(ConnectionStateService).subscribe((change) => void events.push({ ...change, replica: name }));
+      inst.app!.get(EventEmitter2).on(CONNECTION_STATE_EVENT, (change: ConnectionStateChange) => void events.push({ ...change, replica: name }));
     }
     remoteId = await connect(await adminWithTeam(a1), await adminWithTeam(b));
   });

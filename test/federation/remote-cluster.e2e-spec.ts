@@ -1,6 +1,7 @@
-import { createDecipheriv, pbkdf2Sync } from 'node:crypto';
+import { createDecipheriv, createHash, pbkdf2Sync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ConnectionStateService, type ConnectionStateChange } from '../../src/modules/remote-cluster/connection-state.service.js';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { CONNECTION_STATE_EVENT, type ConnectionStateChange } from '../../src/modules/remote-cluster/connection-state.service.js';
 import { RemoteClusterService } from '../../src/modules/remote-cluster/remote-cluster.service.js';
 import { eventually } from '../support/eventually.js';
 import { http } from '../support/http.js';
@@ -41,7 +42,7 @@ describe('secure connection between two servers', () => {
 
   beforeAll(async () => {
     [a, b] = await startPair({ PING_INTERVAL_MS: String(PING_INTERVAL_MS), REMOTE_OFFLINE_AFTER_MS: String(REMOTE_OFFLINE_AFTER_MS) });
-    a.app!.get(ConnectionStateService).subscribe((change) => void eventsOnA.push(change));
+    a.app!.get(EventEmitter2).on(CONNECTION_STATE_EVENT, (change: ConnectionStateChange) => void eventsOnA.push(change));
     [adminA, adminB] = await Promise.all([adminWithTeam(a), adminWithTeam(b)]);
   });
   afterAll(() => Promise.all([a?.destroy(), b?.destroy()]));
@@ -63,10 +64,13 @@ describe('secure connection between two servers', () => {
     });
     expect(created.remote_cluster.site_url).toMatch(/^pending_[a-z0-9]{26}$/);
 
-    const t1 = (await storedRemote(a, remoteId)).token as string;
-    expect(openInviteByTheBook(created.invite, created.password!)).toBe(
-      `{"remote_id":"${remoteId}","remote_team_id":"","site_url":"${a.url}","token":"${t1}","version":3}`,
-    );
+    const opened = openInviteByTheBook(created.invite, created.password!);
+    const t1 = (JSON.parse(opened) as { token: string }).token;
+    expect(opened).toBe(`{"remote_id":"${remoteId}","remote_team_id":"","site_url":"${a.url}","token":"${t1}","version":3}`);
+    // A keeps only the hash of the token peers present, the invite's included.
+    const sha256 = (t: string) => createHash('sha256').update(t, 'utf8').digest('hex');
+    expect((await storedRemote(a, remoteId)).token_hash).toBe(sha256(t1));
+    expect((await storedRemote(a, remoteId)).token).toBeUndefined();
     expect(created.invite).toMatch(/^[A-Za-z0-9_-]+=*$/);
 
     // B accepts; the handshake runs A <- confirm_invite <- B before B answers.
@@ -79,10 +83,10 @@ describe('secure connection between two servers', () => {
     const onA = await storedRemote(a, remoteId);
     const onB = await storedRemote(b, remoteId);
     expect(onA.site_url).toBe(b.url);
-    expect(onA.token).toBe(onB.remote_token);
-    expect(onA.remote_token).toBe(onB.token);
-    expect(onA.token).not.toBe(t1);
-    expect(onB.token).not.toBe(onB.remote_token);
+    expect(onA.token_hash).toBe(sha256(onB.remote_token));
+    expect(onB.token_hash).toBe(sha256(onA.remote_token));
+    expect(onA.token_hash).not.toBe(sha256(t1));
+    expect(onB.token_hash).not.toBe(sha256(onB.remote_token));
   });
 
   it('both list it as confirmed with the same remote_id, tokens blank', async () => {

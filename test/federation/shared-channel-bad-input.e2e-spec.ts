@@ -30,7 +30,7 @@ describe('shared channels: bad input', () => {
 
   /** A sharedchannel_invite to B as A sends it; returns the Response envelope. */
   async function inviteB(payload: unknown): Promise<{ status: string; err: string }> {
-    const res = await sendFrame(b, p.remoteId, 'sharedchannel_invite', payload);
+    const res = await sendFrame(a, b, p.remoteId, 'sharedchannel_invite', payload);
     statuses.push(res.status);
     expect(res.status).toBe(200);
     return res.body;
@@ -192,14 +192,14 @@ describe('shared channels: bad input', () => {
   });
 
   it('unshare frames: an unknown channel is a no-op, a channel B is home of (or that another server homes) is refused', async () => {
-    expect((await sendFrame(b, p.remoteId, 'sharedchannel_unshare', { channel_id: newId(), remote_id: p.remoteId })).body).toMatchObject({ status: 'OK' });
-    expect((await sendFrame(b, p.remoteId, 'sharedchannel_unshare', 'nonsense')).body).toMatchObject({ status: 'FAIL' });
+    expect((await sendFrame(a, b, p.remoteId, 'sharedchannel_unshare', { channel_id: newId(), remote_id: p.remoteId })).body).toMatchObject({ status: 'OK' });
+    expect((await sendFrame(a, b, p.remoteId, 'sharedchannel_unshare', 'nonsense')).body).toMatchObject({ status: 'FAIL' });
 
     // B shares one of its channels with A (sharing works both ways over one connection).
     const homedOnB = await createChannel(b, p.adminB.token, p.adminB.teamId, 'b-news');
     expect((await call(b, 'POST', `/api/v4/remotecluster/${p.remoteId}/channels/${homedOnB}/invite`, p.adminB.token)).body).toEqual({ status: 'OK' });
     expect(await shareRow(a, homedOnB)).toMatchObject({ home: false, remote_id: p.remoteId });
-    const refused = await sendFrame(b, p.remoteId, 'sharedchannel_unshare', { channel_id: homedOnB, remote_id: p.remoteId });
+    const refused = await sendFrame(a, b, p.remoteId, 'sharedchannel_unshare', { channel_id: homedOnB, remote_id: p.remoteId });
     expect(refused.body).toMatchObject({ status: 'FAIL', err: expect.stringContaining('invalid unshare request') });
     expect(await shareRow(b, homedOnB)).toMatchObject({ home: true });
 

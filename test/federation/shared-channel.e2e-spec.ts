@@ -1,6 +1,7 @@
 import { Client4 } from '@mattermost/client';
 import { directChannelName, groupChannelName } from '../../src/modules/chat/channels/channels.service.js';
-import { SharedChannelEventsService, type SharedChannelEvent } from '../../src/modules/shared-channel/shared-channel-events.service.js';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { SHARED_CHANNEL_EVENT, type SharedChannelEvent } from '../../src/modules/shared-channel/shared-channel-events.service.js';
 import { SharedChannelService } from '../../src/modules/shared-channel/shared-channel.service.js';
 import { addToChannel, addToTeam, createChannel, createUser, type TestUser } from '../support/chat.js';
 import { eventually } from '../support/eventually.js';
@@ -55,8 +56,8 @@ describe('shared channels between two servers', () => {
   beforeAll(async () => {
     p = await startSharedPair();
     ({ a, b } = p);
-    a.app!.get(SharedChannelEventsService).subscribe((e) => void events.A.push(e));
-    b.app!.get(SharedChannelEventsService).subscribe((e) => void events.B.push(e));
+    a.app!.get(EventEmitter2).on(SHARED_CHANNEL_EVENT, (e: SharedChannelEvent) => void events.A.push(e));
+    b.app!.get(EventEmitter2).on(SHARED_CHANNEL_EVENT, (e: SharedChannelEvent) => void events.B.push(e));
     client = new Client4();
     client.setUrl(a.url);
     client.setToken(p.adminA.token);

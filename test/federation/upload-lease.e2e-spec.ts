@@ -38,13 +38,13 @@ describe('one writer per upload session across replicas', () => {
     await createPost(A.inst, alice.token, channel, 'B gets to know alice');
     await eventually(async () => expect(await B.inst.query('SELECT id FROM users WHERE id = $1', [alice.id])).toHaveLength(1));
     const fileId = newId();
-    const session = await sendFrame(B.inst, remoteId, 'sharedchannel_upload', {
+    const session = await sendFrame(A.inst, B.inst, remoteId, 'sharedchannel_upload', {
       id: newId(), type: 'attachment', create_at: 0, user_id: alice.id, channel_id: channel, filename: 'leased.bin',
       file_size: SIZE, file_offset: 0, remote_id: remoteId, req_file_id: fileId,
     });
     expect(session.body).toMatchObject({ status: 'OK' });
     const path = `/api/v4/remotecluster/upload/${session.body.payload.id}`;
-    const headers = remoteHeaders(remoteId, (await storedRemote(B.inst, remoteId)).token as string);
+    const headers = remoteHeaders(remoteId, (await storedRemote(A.inst, remoteId)).remote_token as string);
 
     // The first body, to replica B: half of it now, the rest later.
     let firstRest: () => void = () => undefined;

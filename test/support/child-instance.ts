@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { cloneDatabase, dropDatabase, queryDb } from './databases.js';
 import { eventually } from './eventually.js';
-import { freePort, TEST_ADMIN, type Instance } from './instance.js';
+import { freePort, LOOPBACK_NETWORKS, TEST_ADMIN, type Instance } from './instance.js';
 import { dbUrl, TEST_REDIS_URL } from './test-env.js';
 import { ensureBuilt } from './build.js';
 
@@ -53,6 +53,7 @@ export async function startChildInstance(
     ADMIN_USERNAME: TEST_ADMIN.username,
     ADMIN_PASSWORD: TEST_ADMIN.password,
     ADMIN_EMAIL: TEST_ADMIN.email,
+    REMOTE_ALLOWED_NETWORKS: LOOPBACK_NETWORKS,
     ...env,
   };
   let child: ChildProcess | undefined;

@@ -11,6 +11,9 @@ import { loadConfig } from '../../src/config/load-config.js';
 import { cloneDatabase, dropDatabase, queryDb } from './databases.js';
 import { dbUrl, TEST_REDIS_URL } from './test-env.js';
 
+/** REMOTE_ALLOWED_NETWORKS for instances that federate with each other on this machine. */
+export const LOOPBACK_NETWORKS = '127.0.0.0/8,::1/128';
+
 export const TEST_ADMIN = { username: 'sysadmin', password: 'Sys-admin-pass-1', email: 'sysadmin@example.com' };
 
 export interface Instance {
@@ -78,6 +81,8 @@ export async function startInstance(name: string, env: Record<string, string> = 
     ADMIN_USERNAME: TEST_ADMIN.username,
     ADMIN_PASSWORD: TEST_ADMIN.password,
     ADMIN_EMAIL: TEST_ADMIN.email,
+    // Every peer in the tests is another instance on loopback, which the outbound policy denies by default.
+    REMOTE_ALLOWED_NETWORKS: LOOPBACK_NETWORKS,
     ...env,
   });
 

@@ -48,9 +48,12 @@ export async function knowRemoteUser(viewer: Instance, owner: Instance, remoteId
   await viewer.app!.get(RemoteUsersService).upsert(rc, sanitizeUserForSync(user));
 }
 
-/** A /msg frame to `to`, as the peer of connection `remoteId` sends it (Mattermost's headers and token). */
-export async function sendFrame(to: Instance, remoteId: string, topic: string, payload: unknown): Promise<HttpResult<any>> {
-  const token = (await storedRemote(to, remoteId)).token as string;
+/**
+ * A /msg frame to `to`, as `from` (its peer on connection `remoteId`) sends it: Mattermost's headers and the token
+ * `from` presents (its remote_token; `to` keeps only a hash of it).
+ */
+export async function sendFrame(from: Instance, to: Instance, remoteId: string, topic: string, payload: unknown): Promise<HttpResult<any>> {
+  const token = (await storedRemote(from, remoteId)).remote_token as string;
   return http(to, 'POST', '/api/v4/remotecluster/msg', {
     headers: remoteHeaders(remoteId, token),
     rawBody: JSON.stringify({ remote_id: remoteId, msg: { id: newId(), topic, create_at: Date.now(), payload } }),

@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiForbiddenResponse, ApiSecurity, ApiUnauthorizedRespon
 import type { AuthContext, AuthenticatedRequest, RemoteCaller } from './auth-context.js';
 import type { Permission } from './permissions.js';
 import { RemoteRequestRateLimitGuard } from '../../rate-limit/remote-request-rate-limit.guard.js';
-import { RemoteClusterAuthGuard } from './remote-cluster-auth.guard.js';
+import { REMOTE_AUTH_SCOPE, RemoteClusterAuthGuard, type RemoteAuthScope } from './remote-cluster-auth.guard.js';
 import { REQUIRED_PERMISSIONS, SessionAuthGuard } from './session-auth.guard.js';
 
 export const SWAGGER_SESSION_SCHEME = 'session';
@@ -26,9 +26,13 @@ export function Authenticated(): MethodDecorator & ClassDecorator {
   return RequirePermission();
 }
 
-/** Server-to-server route: a known, non-deleted remote cluster's id and token, then that remote's rate limit. */
-export function RemoteClusterAuth(): MethodDecorator & ClassDecorator {
+/**
+ * Server-to-server route: the id and token of a confirmed, non-deleted connection, then that remote's rate limit.
+ * `invitation` (only for /confirm_invite) also takes the token of a still-pending invite.
+ */
+export function RemoteClusterAuth(scope: RemoteAuthScope = 'connection'): MethodDecorator & ClassDecorator {
   return applyDecorators(
+    SetMetadata(REMOTE_AUTH_SCOPE, scope),
     UseGuards(RemoteClusterAuthGuard, RemoteRequestRateLimitGuard),
     ApiSecurity({ [SWAGGER_REMOTE_ID_SCHEME]: [], [SWAGGER_REMOTE_TOKEN_SCHEME]: [] }),
     ApiUnauthorizedResponse({ description: 'Unknown remote or wrong token' }),

@@ -7,7 +7,7 @@ import type { AuthContext } from './auth-context.js';
 import { AuthErrors } from './auth.errors.js';
 import type { CreateUserDto } from './dto/create-user.dto.js';
 import { PasswordHasher } from './password-hasher.js';
-import { isSystemAdmin, SYSTEM_ADMIN_ROLE, SYSTEM_USER_ROLE } from './permissions.js';
+import { isSystemAdmin, Permission, rolesHavePermission, SYSTEM_ADMIN_ROLE, SYSTEM_USER_ROLE } from './permissions.js';
 import { SessionEntity } from './session.entity.js';
 import { SessionRepository } from './session.repository.js';
 import { hashToken, newOpaqueToken } from './tokens.js';
@@ -111,8 +111,13 @@ export class AuthService {
     return (await this.users.insertIfFree(user)) ? 'created' : 'exists';
   }
 
+  /**
+   * As Mattermost: the caller needs create_user_access_token (system admins hold it; system users only when an
+   * admin grants it, which this server has no role editor for), and a token for someone else needs an admin.
+   */
   async createAccessToken(caller: AuthContext, userId: string, description: string): Promise<NewAccessToken> {
-    if (caller.userId !== userId && !isSystemAdmin(caller.roles)) throw AuthErrors.forbidden('create_user_access_token');
+    if (!rolesHavePermission(caller.roles, Permission.CreateUserAccessToken)) throw AuthErrors.forbidden(Permission.CreateUserAccessToken);
+    if (caller.userId !== userId && !isSystemAdmin(caller.roles)) throw AuthErrors.forbidden(Permission.EditOtherUsers);
     await this.getUser(userId);
     const token = newOpaqueToken();
     const row = Object.assign(new UserAccessTokenEntity(), {
@@ -127,9 +132,10 @@ export class AuthService {
   }
 
   async revokeAccessToken(caller: AuthContext, tokenId: string): Promise<void> {
+    if (!rolesHavePermission(caller.roles, Permission.RevokeUserAccessToken)) throw AuthErrors.forbidden(Permission.RevokeUserAccessToken);
     const row = await this.sessions.findAccessTokenById(tokenId);
     if (!row) throw AuthErrors.tokenNotFound();
-    if (row.user_id !== caller.userId && !isSystemAdmin(caller.roles)) throw AuthErrors.forbidden('revoke_user_access_token');
+    if (row.user_id !== caller.userId && !isSystemAdmin(caller.roles)) throw AuthErrors.forbidden(Permission.EditOtherUsers);
     await this.sessions.deleteAccessToken(tokenId);
   }
 

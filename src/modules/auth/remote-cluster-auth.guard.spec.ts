@@ -1,24 +1,43 @@
 import type { ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import { AppError } from '../../common/app-error.js';
-import { RemoteClusterAuthGuard, type RemoteClusterTokenVerifier } from './remote-cluster-auth.guard.js';
+import { RemoteClusterAuth } from './auth.decorators.js';
+import { RemoteClusterAuthGuard, type RemoteAuthScope, type RemoteClusterTokenVerifier } from './remote-cluster-auth.guard.js';
 import { extractClientToken } from './request-token.js';
 
 const REMOTE = 'tewhd6bhj9buofu8fbiqnbfixg';
 const TOKEN = 'mb3xd3mhpihqq69jkuudbnqhte';
 
 class RecordingVerifier implements RemoteClusterTokenVerifier {
-  calls: Array<[string, string]> = [];
-  async verify(remoteId: string, token: string): Promise<boolean> {
-    this.calls.push([remoteId, token]);
+  calls: Array<[string, string, RemoteAuthScope]> = [];
+  async verify(remoteId: string, token: string, scope: RemoteAuthScope): Promise<boolean> {
+    this.calls.push([remoteId, token, scope]);
     return remoteId === REMOTE && token === TOKEN;
   }
 }
 
-function contextFor(headers: Record<string, string>): { ctx: ExecutionContext; req: { headers: Record<string, string>; remote?: unknown } } {
+class Routes {
+  @RemoteClusterAuth()
+  msg(): void {}
+
+  @RemoteClusterAuth('invitation')
+  confirmInvite(): void {}
+}
+
+function contextFor(
+  headers: Record<string, string>,
+  handler: keyof Routes = 'msg',
+): { ctx: ExecutionContext; req: { headers: Record<string, string>; remote?: unknown } } {
   const req = { headers: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v])) };
-  const ctx = { switchToHttp: () => ({ getRequest: () => req }) } as unknown as ExecutionContext;
+  const ctx = {
+    switchToHttp: () => ({ getRequest: () => req }),
+    getHandler: () => Routes.prototype[handler],
+    getClass: () => Routes,
+  } as unknown as ExecutionContext;
   return { ctx, req };
 }
+
+const guardWith = (verifier: RemoteClusterTokenVerifier) => new RemoteClusterAuthGuard(verifier, new Reflector());
 
 async function statusOf(p: Promise<unknown>): Promise<number | 'ok'> {
   try {
@@ -38,14 +57,22 @@ describe('RemoteClusterAuthGuard', () => {
     ]) {
       const verifier = new RecordingVerifier();
       const { ctx, req } = contextFor({ [idH]: REMOTE, [tokenH]: TOKEN });
-      expect(await new RemoteClusterAuthGuard(verifier).canActivate(ctx)).toBe(true);
+      expect(await guardWith(verifier).canActivate(ctx)).toBe(true);
       expect(req.remote).toEqual({ remoteId: REMOTE });
-      expect(verifier.calls).toEqual([[REMOTE, TOKEN]]);
+      expect(verifier.calls).toEqual([[REMOTE, TOKEN, 'connection']]);
     }
   });
 
+  it('asks for a confirmed connection everywhere but on the route marked for invitations', async () => {
+    const verifier = new RecordingVerifier();
+    const headers = { 'X-RemoteCluster-Id': REMOTE, 'X-RemoteCluster-Token': TOKEN };
+    await guardWith(verifier).canActivate(contextFor(headers, 'msg').ctx);
+    await guardWith(verifier).canActivate(contextFor(headers, 'confirmInvite').ctx);
+    expect(verifier.calls.map((c) => c[2])).toEqual(['connection', 'invitation']);
+  });
+
   it('answers 401 for a missing id, a missing token, a wrong token or an unknown remote', async () => {
-    const guard = new RemoteClusterAuthGuard(new RecordingVerifier());
+    const guard = guardWith(new RecordingVerifier());
     expect(await statusOf(guard.canActivate(contextFor({ 'X-RemoteCluster-Token': TOKEN }).ctx))).toBe(401);
     expect(await statusOf(guard.canActivate(contextFor({ 'X-RemoteCluster-Id': REMOTE }).ctx))).toBe(401);
     expect(await statusOf(guard.canActivate(contextFor({ 'X-RemoteCluster-Id': REMOTE, 'X-RemoteCluster-Token': 'wrong' }).ctx))).toBe(401);

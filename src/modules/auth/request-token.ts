@@ -1,6 +1,15 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { CookieOptions, Request } from 'express';
 
 export const SESSION_COOKIE = 'MMAUTHTOKEN';
+
+/**
+ * The session cookie's attributes: never readable by scripts, not sent on cross-site subrequests, and `Secure`
+ * whenever the request came over TLS, directly or (with TRUST_PROXY) as the load balancer's X-Forwarded-Proto says.
+ */
+export function sessionCookieOptions(req: Pick<Request, 'secure'>, path: string): CookieOptions {
+  return { httpOnly: true, sameSite: 'lax', secure: req.secure, path };
+}
 
 function cookieValue(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;
@@ -18,8 +27,9 @@ function cookieValue(header: string | undefined, name: string): string | undefin
 }
 
 /**
- * Mattermost's token extraction order: Authorization (Bearer or Token, scheme case-insensitive),
- * the MMAUTHTOKEN cookie, then the access_token query parameter.
+ * Mattermost's token extraction order: Authorization (Bearer or Token, scheme case-insensitive), the MMAUTHTOKEN
+ * cookie, then the access_token query parameter. Only pass `query` where a browser cannot send a header (Bull
+ * Board links): a token in a URL ends up in proxy logs, browser history and Referer headers.
  */
 export function extractClientToken(headers: IncomingHttpHeaders, query: Record<string, unknown> = {}): string | undefined {
   const auth = headers.authorization;

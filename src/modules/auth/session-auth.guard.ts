@@ -19,7 +19,8 @@ export class SessionAuthGuard implements CanActivate {
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<Request & AuthenticatedRequest>();
-    const token = extractClientToken(req.headers, req.query as Record<string, unknown>);
+    // Headers and the session cookie only: ?access_token= is accepted on Bull Board alone (see create-app.ts).
+    const token = extractClientToken(req.headers);
     const ctx = token ? await this.auth.authenticate(token) : null;
     if (!ctx) throw AuthErrors.sessionExpired();
     req.auth = ctx;

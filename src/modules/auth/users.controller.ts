@@ -1,6 +1,6 @@
-import { Body, Controller, Get, HttpCode, Ip, Param, Post, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { UserIdParamPipe } from '../../common/id-param.pipe.js';
 import type { AuthContext } from './auth-context.js';
 import { Authenticated, CurrentAuth, RequirePermission } from './auth.decorators.js';
@@ -9,7 +9,7 @@ import { CreateAccessTokenDto, RevokeAccessTokenDto } from './dto/access-token.d
 import { CreateUserDto } from './dto/create-user.dto.js';
 import { LoginDto } from './dto/login.dto.js';
 import { Permission } from './permissions.js';
-import { SESSION_COOKIE } from './request-token.js';
+import { SESSION_COOKIE, sessionCookieOptions } from './request-token.js';
 import { toUserJson, type UserJson } from './user.mapper.js';
 
 @ApiTags('users')
@@ -20,19 +20,19 @@ export class UsersController {
   @Post('login')
   @HttpCode(200)
   @ApiOkResponse({ description: 'The user; the session token is in the `Token` response header' })
-  async login(@Body() body: LoginDto, @Ip() ip: string, @Res({ passthrough: true }) res: Response): Promise<UserJson> {
-    const { user, token } = await this.auth.login(body.login_id, body.password, body.device_id, ip || 'unknown');
+  async login(@Body() body: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<UserJson> {
+    const { user, token } = await this.auth.login(body.login_id, body.password, body.device_id, req.ip || 'unknown');
     res.setHeader('Token', token);
-    res.cookie(SESSION_COOKIE, token, { httpOnly: true, sameSite: 'lax', path: '/' });
+    res.cookie(SESSION_COOKIE, token, sessionCookieOptions(req, '/'));
     return toUserJson(user, { self: true });
   }
 
   @Post('logout')
   @HttpCode(200)
   @Authenticated()
-  async logout(@CurrentAuth() auth: AuthContext, @Res({ passthrough: true }) res: Response): Promise<{ status: 'OK' }> {
+  async logout(@CurrentAuth() auth: AuthContext, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<{ status: 'OK' }> {
     if (!auth.isAccessToken) await this.auth.logout(auth.sessionId);
-    res.clearCookie(SESSION_COOKIE, { path: '/' });
+    res.clearCookie(SESSION_COOKIE, sessionCookieOptions(req, '/'));
     return { status: 'OK' };
   }
 

@@ -17,6 +17,8 @@ export const CHANNEL_USER_ROLES = 'channel_user';
  */
 export const SYSTEM_POST_TYPE_PREFIX = 'system_';
 export const SYSTEM_GENERIC_POST_TYPE = 'system_generic';
+/** Mattermost's PostTypeEphemeral: a post shown to one user and never stored. */
+export const EPHEMERAL_POST_TYPE = 'system_ephemeral';
 
 export function isSystemPostType(type: string): boolean {
   return type.startsWith(SYSTEM_POST_TYPE_PREFIX);

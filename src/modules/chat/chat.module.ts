@@ -40,7 +40,7 @@ import { UsersProfileService } from './users/users-profile.service.js';
 /**
  * The chat core: teams, channels, posts, reactions, acknowledgements, files, profiles and statuses, with
  * Mattermost's API v4 paths and JSON. It knows nothing of federation; every change is journalled and
- * published by ChangeEventsService, which the sync engine subscribes to.
+ * published by ChangeEventsService as CHAT_CHANGE_EVENT, which the sync engine listens to.
  */
 @Module({
   imports: [

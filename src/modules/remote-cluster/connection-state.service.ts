@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Counter } from 'prom-client';
 import { MetricsService } from '../../metrics/metrics.service.js';
 
@@ -10,45 +11,33 @@ export interface ConnectionStateChange {
   at: number;
 }
 
-export type ConnectionStateListener = (change: ConnectionStateChange) => void | Promise<void>;
+/** Event name of ConnectionStateChange on the app's EventEmitter2. */
+export const CONNECTION_STATE_EVENT = 'remote-cluster.connection-state';
 
 /**
- * In-process connection-state events. Each change is emitted once in the whole cluster of replicas: only the
- * replica whose database update flipped the remote's state calls emit(). Shared channels subscribe to re-send
- * pending invites and resume syncing when a remote comes back. A listener that throws is logged and never
- * affects other listeners or the heartbeat.
+ * Connection-state events (CONNECTION_STATE_EVENT). Each change is emitted once in the whole cluster of replicas:
+ * only the replica whose database update flipped the remote's state calls emit(). Shared channels listen
+ * (`@OnEvent(CONNECTION_STATE_EVENT)`) to re-send pending invites and resume syncing when a remote comes back. A
+ * listener that throws is logged by the emitter and never affects other listeners or the heartbeat.
  */
 @Injectable()
 export class ConnectionStateService {
   private readonly logger = new Logger(ConnectionStateService.name);
-  private readonly listeners = new Set<ConnectionStateListener>();
   private readonly changes: Counter<'remote_id' | 'online'>;
 
-  constructor(metrics: MetricsService) {
+  constructor(
+    metrics: MetricsService,
+    private readonly emitter: EventEmitter2,
+  ) {
     this.changes = metrics.counter('remote_cluster_conn_state_change_total', 'Connection state changes of remote clusters', [
       'remote_id',
       'online',
     ]);
   }
 
-  /** Returns the unsubscribe function. */
-  subscribe(listener: ConnectionStateListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
   emit(change: ConnectionStateChange): void {
     this.changes.inc({ remote_id: change.remote_id, online: String(change.online) });
     this.logger.log({ remote_id: change.remote_id, online: change.online }, `remote ${change.remote_id} is ${change.online ? 'online' : 'offline'}`);
-    for (const listener of this.listeners) {
-      try {
-        const result = listener(change);
-        if (result instanceof Promise) {
-          result.catch((err: unknown) => this.logger.error({ err, remote_id: change.remote_id }, 'connection-state listener failed'));
-        }
-      } catch (err) {
-        this.logger.error({ err, remote_id: change.remote_id }, 'connection-state listener failed');
-      }
-    }
+    this.emitter.emit(CONNECTION_STATE_EVENT, change);
   }
 }

@@ -70,7 +70,12 @@ export class RemoteClusterHeartbeatService implements OnModuleInit, OnApplicatio
       await this.client.ping({ remote_id: rc.remote_id, site_url: rc.site_url, token: rc.remote_token });
     } catch (err) {
       if (!(err instanceof RemoteClusterTransportError)) throw err;
-      this.logger.debug({ remote_id: remoteId, kind: err.kind, err: err.message }, 'ping failed');
+      if (err.kind === 'denied') {
+        // A connection made before the outbound policy, to an address it refuses: say so at every round.
+        this.logger.warn({ remote_id: remoteId, err: err.message }, 'ping refused by the outbound policy (REMOTE_ALLOWED_NETWORKS)');
+      } else {
+        this.logger.debug({ remote_id: remoteId, kind: err.kind, err: err.message }, 'ping failed');
+      }
       // Flip now if this failure makes the last success too old, rather than waiting for the next round.
       this.announceOffline(await this.remotes.markOfflineIfStale(Date.now() - this.config.remoteCluster.offlineAfterMs, remoteId));
       return 'failed';

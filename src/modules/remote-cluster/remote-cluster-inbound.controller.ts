@@ -22,7 +22,8 @@ const FRAME_SCHEMA = {
 
 /**
  * The server-to-server endpoints a peer calls (section 3.1). The guard has authenticated the caller's
- * X-RemoteCluster-Id/-Token; the frame must then name the same remote.
+ * X-RemoteCluster-Id/-Token (a confirmed connection's; the invite's token only on /confirm_invite); the frame
+ * must then name the same remote.
  */
 @ApiTags('remote cluster protocol')
 @Controller('api/v4/remotecluster')
@@ -49,6 +50,7 @@ export class RemoteClusterInboundController {
   }
 
   @Post('confirm_invite')
+  @RemoteClusterAuth('invitation')
   @HttpCode(200)
   @ApiBody(FRAME_SCHEMA)
   @ApiOkResponse({ description: '{"status":"OK"}' })

@@ -2,8 +2,8 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { Readable } from 'node:stream';
+import { PeerAddressPolicy } from './peer-address-policy.js';
 import {
-  concatenatedUrl,
   joinedUrl,
   type OutboundRecord,
   RemoteClusterClient,
@@ -88,7 +88,8 @@ describe('RemoteClusterClient', () => {
     peer.seen = [];
     peer.handler = (_req, res) => res.end('{"status":"OK","err":"","payload":null}');
     metrics = new MetricsService();
-    client = new RemoteClusterClient(metrics, { msgTimeoutMs: 300, pingTimeoutMs: 200, maxResponseBytes: 1024 });
+    // The fake peers listen on loopback, which the default policy denies.
+    client = new RemoteClusterClient(metrics, new PeerAddressPolicy(['127.0.0.0/8']), { msgTimeoutMs: 300, pingTimeoutMs: 200, maxResponseBytes: 1024 });
     target = { remote_id: REMOTE, site_url: url, token: TOKEN };
   });
   afterEach(() => client.onApplicationShutdown());
@@ -110,11 +111,13 @@ describe('RemoteClusterClient', () => {
     expect(await sample(metrics, 'remote_cluster_msg_sent_total', { remote_id: REMOTE })).toBe(1);
   });
 
-  it('builds paths as Mattermost does: /msg joined onto a path prefix, /ping concatenated', async () => {
+  it('builds every endpoint with the URL API, keeping a path prefix; a query or fragment never chooses the path', async () => {
     expect(joinedUrl('https://chat.example.com', 'msg').href).toBe('https://chat.example.com/api/v4/remotecluster/msg');
     expect(joinedUrl('https://chat.example.com/mm/', 'msg').href).toBe('https://chat.example.com/mm/api/v4/remotecluster/msg');
-    expect(concatenatedUrl('https://chat.example.com/mm', 'ping').href).toBe('https://chat.example.com/mm/api/v4/remotecluster/ping');
-    expect(concatenatedUrl('https://chat.example.com/', 'ping').href).toBe('https://chat.example.com//api/v4/remotecluster/ping');
+    expect(joinedUrl('https://chat.example.com/mm', 'ping').href).toBe('https://chat.example.com/mm/api/v4/remotecluster/ping');
+    expect(joinedUrl('https://chat.example.com/', 'ping').href).toBe('https://chat.example.com/api/v4/remotecluster/ping');
+    expect(() => joinedUrl('https://chat.example.com/api/v4/users/login#', 'ping')).toThrow('query or a fragment');
+    expect(() => joinedUrl('https://chat.example.com/x?', 'confirm_invite')).toThrow('query or a fragment');
 
     peer.handler = (req, res) =>
       res.end(req.url!.endsWith('/ping') ? '{"sent_at":1,"recv_at":2}' : '{"status":"OK","err":"","payload":null}');
@@ -280,5 +283,66 @@ describe('RemoteClusterClient', () => {
     expect(seen.map((r) => r.kind)).toEqual(['msg', 'upload']);
     expect(JSON.parse(seen[0].body!)).toMatchObject({ remote_id: REMOTE, msg: { topic: 'sharedchannel_sync', payload: { secret: false } } });
     expect(seen[1]).toMatchObject({ bytes: 100, url: `${url}/api/v4/remotecluster/upload/${OTHER}` });
+  });
+
+  it('refuses a loopback peer the policy does not allow, by literal or by name, before any request leaves', async () => {
+    const strict = new RemoteClusterClient(metrics, new PeerAddressPolicy([]));
+    try {
+      const port = new URL(url).port;
+      for (const site of [url, `http://localhost:${port}`, `http://[::ffff:127.0.0.1]:${port}`]) {
+        const denied = await failureOf(strict.sendMsg({ ...target, site_url: site }, { id: OTHER, topic: 't', create_at: 1, payload: null }));
+        expect(denied).toMatchObject({ kind: 'denied', permanent: true, reason: 'denied' });
+        expect(denied.message).toContain('loopback');
+      }
+      const badUrl = await failureOf(strict.ping({ ...target, site_url: `${url}/#` }));
+      expect(badUrl).toMatchObject({ kind: 'denied', permanent: true });
+      expect(peer.seen).toEqual([]);
+    } finally {
+      strict.onApplicationShutdown();
+    }
+  });
+
+  it('does not follow redirects, and tells an admin a classified reason rather than the socket error', async () => {
+    peer.handler = (_req, res) => {
+      res.statusCode = 307;
+      res.setHeader('Location', `${slowUrl}/api/v4/remotecluster/msg`);
+      res.end();
+    };
+    slow.seen = [];
+    const redirected = await failureOf(client.sendMsg(target, { id: OTHER, topic: 't', create_at: 1, payload: null }));
+    expect(redirected).toMatchObject({ kind: 'http_status', status: 307, reason: 'not_compatible' });
+    expect(slow.seen).toEqual([]);
+    expect(redirected.describe('the inviting server')).toBe('the inviting server did not answer as a Mattermost-compatible server');
+
+    const refused = await failureOf(client.ping({ ...target, remote_id: OTHER, site_url: 'http://127.0.0.1:9' }));
+    expect(refused.reason).toBe('refused');
+    expect(refused.describe()).toBe('the remote server refused the connection');
+
+    peer.handler = (_req, res) => {
+      res.statusCode = 400;
+      res.end('{"id":"api.context.invitation_expired.error","message":"The invitation has expired."}');
+    };
+    const rejected = await failureOf(client.confirmInvite(target, { remote_id: REMOTE, remote_team_id: '', site_url: url, token: 'T2', version: 3 }));
+    expect(rejected.describe('the inviting server')).toBe('the inviting server refused: api.context.invitation_expired.error');
+  });
+
+  it('bounds a streamed transfer by an overall deadline even while bytes keep moving', async () => {
+    const slowReader = new RemoteClusterClient(metrics, new PeerAddressPolicy(['127.0.0.0/8']), { msgTimeoutMs: 300, transferTimeoutMs: 500 });
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      const trickle = new Readable({
+        read() {
+          // One byte every 50 ms: never idle for 300 ms, never finished.
+          timer = setTimeout(() => this.push(Buffer.alloc(1)), 50);
+        },
+      });
+      const started = Date.now();
+      const failure = await failureOf(slowReader.uploadFile(target, OTHER, { open: async () => trickle, length: 1_000_000 }));
+      clearTimeout(timer);
+      expect(failure).toMatchObject({ kind: 'timeout' });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(450);
+    } finally {
+      slowReader.onApplicationShutdown();
+    }
   });
 });

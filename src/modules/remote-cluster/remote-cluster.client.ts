@@ -7,6 +7,7 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown, Optional } from
 import type { Counter, Gauge, Histogram } from 'prom-client';
 import { newId } from '../../common/ids.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
+import { PEER_ADDRESS_DENIED, PeerAddressPolicy, parsePeerUrl, PeerUrlError } from './peer-address-policy.js';
 import {
   parsePingReply,
   parseResponse,
@@ -24,6 +25,9 @@ import type { RemoteClusterInvite } from './invite-crypto.js';
  * The only code in the server that calls peers. Everything that goes to another server, a message, a ping or
  * an invitation confirmation, is a JSON frame POSTed here, with Mattermost's headers and limits (section 3.4);
  * file and profile-image bytes are streamed from their store into the request, never held in memory whole.
+ * Every connection goes through PeerAddressPolicy: literal IP hosts are judged before the request, names by the
+ * Agent's `lookup` when the socket opens (so DNS rebinding cannot slip a private address in), and redirects are
+ * never followed (a 3xx is a failed call like any other non-200).
  */
 
 /** Where and as whom to call a peer: its id, base URL and the token it expects from us. */
@@ -45,6 +49,12 @@ export interface RemoteClusterClientOptions {
   maxSocketsPerRemote: number;
   /** Idle keep-alive sockets are closed after this, before a typical server (Node: 5 s) closes them under us. */
   idleSocketTimeoutMs: number;
+  /**
+   * Whole exchange for streamed bytes (uploads, profile images), on top of the idle limit (msgTimeoutMs without
+   * progress): a peer that reads one byte a second never stalls but must not hold a worker forever. An upload cut
+   * off here resumes from the receiver's offset on the next pass.
+   */
+  transferTimeoutMs: number;
 }
 
 export const REMOTE_CLUSTER_CLIENT_OPTIONS = Symbol('REMOTE_CLUSTER_CLIENT_OPTIONS');
@@ -55,6 +65,7 @@ export const DEFAULT_CLIENT_OPTIONS: RemoteClusterClientOptions = {
   maxResponseBytes: 1024 * 1024,
   maxSocketsPerRemote: 10,
   idleSocketTimeoutMs: 4_000,
+  transferTimeoutMs: 10 * 60_000,
 };
 
 export const REMOTE_CLUSTER_ID_HEADERS = ['X-RemoteCluster-Id', 'X-MM-RemoteCluster-Id'] as const;
@@ -62,7 +73,17 @@ export const REMOTE_CLUSTER_TOKEN_HEADERS = ['X-RemoteCluster-Token', 'X-MM-Remo
 
 const API_PATH = 'api/v4/remotecluster';
 
-export type TransportFailure = 'timeout' | 'network' | 'http_status' | 'too_large' | 'bad_response' | 'rejected';
+export type TransportFailure = 'timeout' | 'network' | 'http_status' | 'too_large' | 'bad_response' | 'rejected' | 'denied';
+
+/**
+ * What an admin is told about a failed call, instead of the socket error: enough to act on, too little to map a
+ * network with (accept_invite must not become a port scanner).
+ */
+export type PeerFailureReason = 'denied' | 'unreachable' | 'refused' | 'tls' | 'not_compatible' | 'rejected';
+
+const TLS_ERROR = /^(?:ERR_TLS_|ERR_SSL_|CERT_|EPROTO$|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|UNABLE_TO_)/;
+/** Mattermost's i18n ids: what a peer's AppError may contribute to a message shown to our admin. */
+const APP_ERROR_ID = /^[\w.-]{1,128}$/;
 
 /** A call to a peer failed. `permanent` says whether sending the same thing again could ever succeed. */
 export class RemoteClusterTransportError extends Error {
@@ -72,6 +93,10 @@ export class RemoteClusterTransportError extends Error {
     message: string,
     /** The peer's HTTP status, for http_status. */
     readonly status?: number,
+    /** The socket error code (ECONNREFUSED, CERT_HAS_EXPIRED...), for network. */
+    readonly code?: string,
+    /** The id of the AppError the peer answered with, when it answered one. */
+    readonly peerErrorId?: string,
   ) {
     super(message);
     this.name = 'RemoteClusterTransportError';
@@ -81,10 +106,46 @@ export class RemoteClusterTransportError extends Error {
     return this.kind === 'timeout';
   }
 
-  /** The peer understood and refused (4xx other than 408/429, or a FAIL envelope): retrying will not help. */
+  /** The peer understood and refused (4xx other than 408/429, or a FAIL envelope), or policy forbids it: retrying will not help. */
   get permanent(): boolean {
-    if (this.kind === 'rejected') return true;
+    if (this.kind === 'rejected' || this.kind === 'denied') return true;
     return this.kind === 'http_status' && this.status !== undefined && this.status >= 400 && this.status < 500 && this.status !== 408 && this.status !== 429;
+  }
+
+  get reason(): PeerFailureReason {
+    switch (this.kind) {
+      case 'denied':
+        return 'denied';
+      case 'rejected':
+        return 'rejected';
+      case 'timeout':
+        return 'unreachable';
+      case 'network':
+        if (this.code === 'ECONNREFUSED') return 'refused';
+        return this.code && TLS_ERROR.test(this.code) ? 'tls' : 'unreachable';
+      case 'http_status':
+        return this.permanent && this.peerErrorId ? 'rejected' : 'not_compatible';
+      default:
+        return 'not_compatible';
+    }
+  }
+
+  /** One sentence for an admin: the classified reason, plus the peer's own error id when it refused us. */
+  describe(peer = 'the remote server'): string {
+    switch (this.reason) {
+      case 'denied':
+        return this.message;
+      case 'refused':
+        return `${peer} refused the connection`;
+      case 'tls':
+        return `the TLS handshake with ${peer} failed (certificate or protocol)`;
+      case 'unreachable':
+        return `${peer} could not be reached`;
+      case 'rejected':
+        return `${peer} refused: ${this.peerErrorId ?? this.message.replace(/[^\x20-\x7e]/g, '').slice(0, 200)}`;
+      default:
+        return `${peer} did not answer as a Mattermost-compatible server`;
+    }
   }
 }
 
@@ -123,15 +184,15 @@ export interface PingResult {
   rtt_ms: number;
 }
 
-/** Mattermost's sender URL rules (section 3.1): /msg is a path join, /ping and /confirm_invite a concatenation. */
+/**
+ * An endpoint under a peer's base URL, built with the URL API (a path prefix is kept). Mattermost concatenates
+ * strings for /ping and /confirm_invite, which lets a site_url ending in "?" or "#" choose the path; the base is
+ * checked by parsePeerUrl first, and throws PeerUrlError when it is not an acceptable peer URL.
+ */
 export function joinedUrl(siteUrl: string, endpoint: string): URL {
-  const url = new URL(siteUrl);
+  const url = parsePeerUrl(siteUrl);
   url.pathname = posix.join(url.pathname || '/', API_PATH, endpoint);
   return url;
-}
-
-export function concatenatedUrl(siteUrl: string, endpoint: string): URL {
-  return new URL(`${siteUrl}/${API_PATH}/${endpoint}`);
 }
 
 interface PeerAgent {
@@ -144,8 +205,11 @@ interface RawReply {
   body: Buffer;
 }
 
-/** How one request is bounded: a total deadline (frames), or a limit on time without progress (streamed bytes). */
-type Timing = { deadline: number } | { idleMs: number };
+/**
+ * How one request is bounded: a total deadline (frames), or for streamed bytes a limit on time without progress
+ * and a (longer) total deadline.
+ */
+type Timing = { deadline: number; idleMs?: number };
 
 interface OutgoingBody {
   headers: Record<string, string | number>;
@@ -179,6 +243,7 @@ export class RemoteClusterClient implements OnApplicationShutdown {
 
   constructor(
     metrics: MetricsService,
+    private readonly policy: PeerAddressPolicy,
     @Optional() @Inject(REMOTE_CLUSTER_CLIENT_OPTIONS) options?: Partial<RemoteClusterClientOptions>,
   ) {
     this.options = { ...DEFAULT_CLIENT_OPTIONS, ...options };
@@ -212,13 +277,13 @@ export class RemoteClusterClient implements OnApplicationShutdown {
 
   /**
    * POST /upload/{uploadId} with the file's bytes from the session's offset on (section 7 step 3): a raw body with
-   * only the X- headers, as Mattermost sends it. Streamed, and bounded by time without progress rather than a
-   * total deadline, so a large file on a slow link is not cut off at 60 s (Mattermost's weakness 12.21).
+   * only the X- headers, as Mattermost sends it. Streamed, and bounded by time without progress (so a large file
+   * on a slow link is not cut off at 60 s, Mattermost's weakness 12.21) and by transferTimeoutMs overall.
    */
   async uploadFile(target: PeerTarget, uploadId: string, body: StreamedBody): Promise<UploadReply> {
-    const url = joinedUrl(target.site_url, `upload/${uploadId}`);
+    const url = this.endpoint(target, `upload/${uploadId}`);
     this.notify({ remote_id: target.remote_id, kind: 'upload', url: url.href, bytes: body.length });
-    const reply = await this.post(target, url, { headers: { 'Content-Length': body.length }, stream: body }, { idleMs: this.options.msgTimeoutMs }, [200, 204]);
+    const reply = await this.post(target, url, { headers: { 'Content-Length': body.length }, stream: body }, this.transferTiming(), [200, 204]);
     this.streamedBytes.inc({ remote_id: target.remote_id, kind: 'upload' }, body.length);
     if (reply.status === 204) return { complete: false };
     const info = this.json(reply.body);
@@ -228,7 +293,7 @@ export class RemoteClusterClient implements OnApplicationShutdown {
 
   /** POST /{userId}/image: multipart part `image` (filename profile.png) streamed from the store (section 6.5). */
   async sendProfileImage(target: PeerTarget, userId: string, image: StreamedBody): Promise<void> {
-    const url = joinedUrl(target.site_url, `${userId}/image`);
+    const url = this.endpoint(target, `${userId}/image`);
     const boundary = `mmfed${randomBytes(12).toString('hex')}`;
     const { head, tail } = multipartImage(boundary);
     const length = head.length + image.length + tail.length;
@@ -248,14 +313,14 @@ export class RemoteClusterClient implements OnApplicationShutdown {
       target,
       url,
       { headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': length }, stream: { open, length } },
-      { idleMs: this.options.msgTimeoutMs },
+      this.transferTiming(),
     );
     this.streamedBytes.inc({ remote_id: target.remote_id, kind: 'profile_image' }, image.length);
   }
 
   /** POST /msg; the peer's Response envelope (which may say FAIL: that is the caller's business). */
   async sendMsg<P>(target: PeerTarget, msg: RemoteClusterMsg<P>): Promise<RemoteClusterResponse> {
-    const reply = await this.postFrame(target, 'msg', joinedUrl(target.site_url, 'msg'), { remote_id: target.remote_id, msg }, this.options.msgTimeoutMs);
+    const reply = await this.postFrame(target, 'msg', this.endpoint(target, 'msg'), { remote_id: target.remote_id, msg }, this.options.msgTimeoutMs);
     const response = parseResponse(this.json(reply.body));
     if (!response) throw new RemoteClusterTransportError(target.remote_id, 'bad_response', 'the reply to /msg is not a Response envelope');
     return response;
@@ -271,7 +336,7 @@ export class RemoteClusterClient implements OnApplicationShutdown {
       create_at: sentAt,
       payload: { sent_at: sentAt, recv_at: 0 },
     };
-    const reply = await this.postFrame(target, 'ping', concatenatedUrl(target.site_url, 'ping'), { remote_id: target.remote_id, msg }, this.options.pingTimeoutMs);
+    const reply = await this.postFrame(target, 'ping', this.endpoint(target, 'ping'), { remote_id: target.remote_id, msg }, this.options.pingTimeoutMs);
     const rttMs = performance.now() - started;
     const ping = parsePingReply(this.json(reply.body));
     if (!ping) throw new RemoteClusterTransportError(target.remote_id, 'bad_response', 'the reply to /ping is not a ping');
@@ -289,7 +354,7 @@ export class RemoteClusterClient implements OnApplicationShutdown {
     const reply = await this.postFrame(
       target,
       'confirm_invite',
-      concatenatedUrl(target.site_url, 'confirm_invite'),
+      this.endpoint(target, 'confirm_invite'),
       { remote_id: target.remote_id, msg },
       this.options.pingTimeoutMs,
     );
@@ -307,6 +372,21 @@ export class RemoteClusterClient implements OnApplicationShutdown {
   onApplicationShutdown(): void {
     for (const { agent } of this.agents.values()) agent.destroy();
     this.agents.clear();
+  }
+
+  /** The endpoint URL, or a permanent 'denied' failure for a base URL the policy does not accept. */
+  private endpoint(target: PeerTarget, endpoint: string): URL {
+    try {
+      return joinedUrl(target.site_url, endpoint);
+    } catch (err) {
+      if (!(err instanceof PeerUrlError)) throw err;
+      this.errors.inc({ remote_id: target.remote_id, timeout: 'false' });
+      throw new RemoteClusterTransportError(target.remote_id, 'denied', err.message);
+    }
+  }
+
+  private transferTiming(): Timing {
+    return { deadline: Date.now() + this.options.transferTimeoutMs, idleMs: this.options.msgTimeoutMs };
   }
 
   private json(body: Buffer): unknown {
@@ -346,7 +426,9 @@ export class RemoteClusterClient implements OnApplicationShutdown {
     try {
       const reply = await this.exchange(target, url, body, timing);
       if (!ok.includes(reply.status)) {
-        throw new RemoteClusterTransportError(target.remote_id, 'http_status', `${url.pathname} answered ${reply.status}${this.describeAppError(reply.body)}`, reply.status);
+        const peerError = this.appErrorOf(reply.body);
+        const detail = peerError ? `: ${peerError.id}${peerError.message ? ` (${peerError.message})` : ''}` : '';
+        throw new RemoteClusterTransportError(target.remote_id, 'http_status', `${url.pathname} answered ${reply.status}${detail}`, reply.status, undefined, peerError?.id);
       }
       this.sent.inc(labels);
       return reply;
@@ -358,10 +440,10 @@ export class RemoteClusterClient implements OnApplicationShutdown {
     }
   }
 
-  private describeAppError(body: Buffer): string {
+  private appErrorOf(body: Buffer): { id: string; message: string } | undefined {
     const parsed = this.json(body) as { id?: unknown; message?: unknown } | undefined;
-    if (!parsed || typeof parsed.id !== 'string') return '';
-    return `: ${parsed.id}${typeof parsed.message === 'string' ? ` (${parsed.message.slice(0, 200)})` : ''}`;
+    if (!parsed || typeof parsed.id !== 'string' || !APP_ERROR_ID.test(parsed.id)) return undefined;
+    return { id: parsed.id, message: typeof parsed.message === 'string' ? parsed.message.slice(0, 200) : '' };
   }
 
   /**
@@ -373,7 +455,7 @@ export class RemoteClusterClient implements OnApplicationShutdown {
     try {
       return await this.attempt(target, url, body, timing);
     } catch (err) {
-      if (err instanceof StaleSocketError && (!('deadline' in timing) || Date.now() < timing.deadline)) return this.attempt(target, url, body, timing);
+      if (err instanceof StaleSocketError && Date.now() < timing.deadline) return this.attempt(target, url, body, timing);
       throw err;
     }
   }
@@ -403,22 +485,29 @@ export class RemoteClusterClient implements OnApplicationShutdown {
           resolve(reply!);
         }
       };
-      // A deadline fires once; an idle limit is pushed back by every chunk that moves either way.
+      // The deadline fires once; an idle limit is pushed back by every chunk that moves either way, never past it.
       const arm = () => {
         clearTimeout(timer);
-        const ms = 'deadline' in timing ? Math.max(1, timing.deadline - Date.now()) : timing.idleMs;
-        const what = 'deadline' in timing ? `no complete reply from ${url.origin} within ${ms} ms` : `no progress with ${url.origin} for ${ms} ms`;
+        const left = Math.max(1, timing.deadline - Date.now());
+        const idle = timing.idleMs !== undefined && timing.idleMs < left;
+        const ms = idle ? timing.idleMs! : left;
+        const what = idle ? `no progress with ${url.origin} for ${ms} ms` : `no complete reply from ${url.origin} in time`;
         timer = setTimeout(() => finish(new RemoteClusterTransportError(remoteId, 'timeout', what)), ms);
       };
-      const progress = 'idleMs' in timing ? arm : () => undefined;
+      const progress = timing.idleMs !== undefined ? arm : () => undefined;
       arm();
+      const denied = this.policy.checkLiteralHost(url);
+      if (denied) {
+        finish(new RemoteClusterTransportError(remoteId, 'denied', denied.message));
+        return;
+      }
 
       try {
         const headers: Record<string, string | number> = { ...body.headers, Accept: 'application/json' };
         for (const h of REMOTE_CLUSTER_ID_HEADERS) headers[h] = remoteId;
         for (const h of REMOTE_CLUSTER_TOKEN_HEADERS) headers[h] = target.token;
         const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-        req = send(url, { method: 'POST', agent: this.agentFor(remoteId, url), headers }, (res: IncomingMessage) => {
+        req = send(url, { method: 'POST', agent: this.agentFor(remoteId, url), lookup: this.policy.lookup, headers }, (res: IncomingMessage) => {
           progress();
           const declared = Number(res.headers['content-length']);
           if (Number.isFinite(declared) && declared > max) {
@@ -444,8 +533,12 @@ export class RemoteClusterClient implements OnApplicationShutdown {
         });
         const sent = req;
         sent.on('error', (err: NodeJS.ErrnoException) => {
+          if (err.code === PEER_ADDRESS_DENIED) {
+            finish(new RemoteClusterTransportError(remoteId, 'denied', err.message));
+            return;
+          }
           const Failure = sent.reusedSocket && err.code === 'ECONNRESET' ? StaleSocketError : RemoteClusterTransportError;
-          finish(new Failure(remoteId, 'network', `${url.origin}: ${err.code ?? err.message}`));
+          finish(new Failure(remoteId, 'network', `${url.origin}: ${err.code ?? err.message}`, undefined, err.code));
         });
         if (source) {
           // Backpressure end to end: the file is read only as fast as the peer takes it.
@@ -472,6 +565,8 @@ export class RemoteClusterClient implements OnApplicationShutdown {
       maxSockets: this.options.maxSocketsPerRemote,
       maxFreeSockets: 2,
       timeout: this.options.idleSocketTimeoutMs,
+      // Every new socket's addresses are judged when it connects (DNS rebinding cannot bypass the policy).
+      lookup: this.policy.lookup,
     };
     const agent = url.protocol === 'https:' ? new HttpsAgent(opts) : new HttpAgent(opts);
     this.agents.set(remoteId, { origin: url.origin, agent });

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, Ip, Param, Patch, Post, Query, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Ip, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { IdParamPipe } from '../../common/id-param.pipe.js';
@@ -14,13 +14,17 @@ import {
 } from './dto/remote-cluster.dto.js';
 import type { RemoteClusterJson } from './remote-cluster.mapper.js';
 import { RemoteClusterService, type RemoteClusterWithInvite } from './remote-cluster.service.js';
+import { RemoteClusterTokens } from './remote-cluster-tokens.service.js';
 
 /** Secure connections for system admins (Mattermost's /api/v4/remotecluster management routes, section 10). */
 @ApiTags('remote clusters')
 @Controller('api/v4/remotecluster')
 @RequirePermission(Permission.ManageSecureConnections)
 export class RemoteClusterController {
-  constructor(private readonly remoteClusters: RemoteClusterService) {}
+  constructor(
+    private readonly remoteClusters: RemoteClusterService,
+    private readonly tokens: RemoteClusterTokens,
+  ) {}
 
   @Get()
   @ApiOkResponse({ description: 'Secure connections, tokens blank' })
@@ -49,6 +53,18 @@ export class RemoteClusterController {
   ): Promise<void> {
     // A bare JSON string: Nest would send a returned string as text.
     res.status(201).json(await this.remoteClusters.generateInvite(remoteId, body.password));
+  }
+
+  /**
+   * Not in Mattermost: new tokens both ways, through a handshake with the peer (topic mmfed_rotate_token). The old
+   * tokens keep working until each side has used the new one, then for REMOTE_TOKEN_OVERLAP_MS.
+   */
+  @Post(':remote_id/rotate_token')
+  @HttpCode(200)
+  @ApiOkResponse({ description: '{"status":"OK"} once both sides hold new tokens' })
+  async rotateToken(@Param('remote_id', IdParamPipe) remoteId: string): Promise<{ status: 'OK' }> {
+    await this.tokens.rotate(remoteId);
+    return { status: 'OK' };
   }
 
   @Get(':remote_id')

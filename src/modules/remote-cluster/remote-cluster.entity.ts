@@ -7,8 +7,10 @@ export const SITE_URL_PENDING_PREFIX = 'pending_';
 export const SITE_URL_PLUGIN_PREFIX = 'plugin_';
 
 /**
- * Mattermost's RemoteCluster: one secure connection to one peer. `remote_id` is the same on both servers;
- * `token` is what the peer presents to us, `remote_token` what we present to it.
+ * Mattermost's RemoteCluster: one secure connection to one peer. `remote_id` is the same on both servers.
+ * Mattermost stores `token` (what the peer presents to us) in clear; we keep only its SHA-256 (`token_hash`,
+ * compared in constant time), so a read of this table does not let anyone call us as the peer. `remote_token`
+ * (what we present to the peer) must stay usable for sending.
  */
 @Entity('remote_clusters')
 // Mattermost's unique (SiteURL, RemoteTeamId), but only among live connections so a deleted one can be redone.
@@ -26,8 +28,22 @@ export class RemoteClusterEntity {
   /** When our last outbound ping to this peer succeeded. */
   @MsColumn() last_ping_at: number;
   @MsColumn() last_global_user_sync_at: number;
-  @Column({ type: 'varchar', length: 128 }) token: string;
-  @Column({ type: 'varchar', length: 128, default: '' }) remote_token: string;
+  /** hex SHA-256 of the token the peer must present (the invite's token while the record is pending). */
+  @Column({ type: 'varchar', length: 64 }) token_hash: string;
+  /**
+   * After a token rotation: the hash of the token the peer used before. Valid until the peer first presents the
+   * new one (previous_token_expires_at 0), then for REMOTE_TOKEN_OVERLAP_MS, so messages in flight still pass.
+   */
+  @Column({ type: 'varchar', length: 64, default: '' }) previous_token_hash: string;
+  @MsColumn() previous_token_expires_at: number;
+  /**
+   * Our new inbound token during a rotation, kept readable only while it may have to be handed over again: until
+   * the peer's reply when we started the rotation (pending_awaits_reply), else until the peer first presents it.
+   */
+  @Column({ type: 'varchar', length: 512, default: '' }) pending_token: string;
+  @Column({ type: 'boolean', default: false }) pending_awaits_reply: boolean;
+  /** What we present to the peer: in clear, or sealed with REMOTE_TOKEN_KEY (TokenSealer), as is pending_token. */
+  @Column({ type: 'varchar', length: 512, default: '' }) remote_token: string;
   @Column({ type: 'varchar', length: 512, default: '' }) topics: string;
   @IdColumn() creator_id: string;
   @Column({ type: 'varchar', length: 190, default: '' }) plugin_id: string;

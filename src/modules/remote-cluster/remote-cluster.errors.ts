@@ -24,6 +24,34 @@ export const RemoteClusterErrors = {
   /** The inviting server could not be reached or answered nonsense: not the caller's fault. */
   acceptUnreachable: (detail: string) =>
     new AppError('api.remote_cluster.accept_invitation_error', 'Could not reach the inviting server to confirm the invitation.', 502, detail),
+  /** A peer URL this server will not call: malformed, or on the outbound deny list (REMOTE_ALLOWED_NETWORKS). */
+  siteUrlNotAllowed: (detail: string) =>
+    new AppError('api.remote_cluster.site_url_not_allowed.app_error', 'This server does not connect to that site URL.', 400, detail),
+  rotateNotConfirmed: () =>
+    new AppError('api.remote_cluster.rotate_token.not_confirmed.app_error', 'Only a confirmed secure connection has tokens to rotate.', 400),
+  rotateInProgress: () =>
+    new AppError(
+      'api.remote_cluster.rotate_token.in_progress.app_error',
+      'The previous token rotation is still in its overlap window; try again after REMOTE_TOKEN_OVERLAP_MS.',
+      409,
+    ),
+  /** The peer answered OK without a token: it does not know the topic (Mattermost). Nothing changed. */
+  rotateUnsupported: () =>
+    new AppError(
+      'api.remote_cluster.rotate_token.unsupported.app_error',
+      'The remote server does not support token rotation; the connection keeps its current tokens.',
+      422,
+    ),
+  rotateRejected: (detail: string) =>
+    new AppError('api.remote_cluster.rotate_token.rejected.app_error', 'The remote server refused the token rotation.', 502, detail.slice(0, 300)),
+  /** Not delivered, or no reply: both tokens stay valid and calling again resends the same new token. */
+  rotateUnreachable: (detail: string) =>
+    new AppError(
+      'api.remote_cluster.rotate_token.unreachable.app_error',
+      'Could not complete the token rotation with the remote server; both tokens remain valid, try again.',
+      502,
+      detail,
+    ),
   remoteIdMismatch: (remoteId: string) =>
     new AppError('api.context.remote_id_invalid.app_error', 'Invalid secure connection id.', 400, `remote_id ${remoteId} does not match the caller`),
   unmarshal: (detail = '') => new AppError('api.unmarshal_error', 'Unable to parse the request body as JSON.', 400, detail),

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { QueryFailedError, Repository } from 'typeorm';
 import { RemoteClusterEntity, SITE_URL_PENDING_PREFIX, SITE_URL_PLUGIN_PREFIX } from './remote-cluster.entity.js';
+import { TokenSealer } from './token-sealer.js';
 
 /** Filters of GET /api/v4/remotecluster that the table can answer. */
 export interface RemoteClusterListFilter {
@@ -30,7 +31,26 @@ const REMOTES_IN_CHANNEL = 'SELECT scr.remote_id FROM shared_channel_remotes scr
 export interface ConfirmFields {
   site_url: string;
   remote_team_id: string;
-  token: string;
+  token_hash: string;
+  remote_token: string;
+}
+
+/** What the token guard needs about a live record. */
+export interface RemoteCredentials {
+  token_hash: string;
+  previous_token_hash: string;
+  previous_token_expires_at: number;
+  site_url: string;
+  plugin_id: string;
+}
+
+/** The rotation state of a live, confirmed record, read under its row lock. */
+export interface RotationState {
+  token_hash: string;
+  previous_token_hash: string;
+  previous_token_expires_at: number;
+  pending_token: string;
+  pending_awaits_reply: boolean;
   remote_token: string;
 }
 
@@ -46,9 +66,30 @@ function updatedRows<T>(result: unknown): T[] {
   return (Array.isArray(result) && Array.isArray(result[0]) ? result[0] : []) as T[];
 }
 
+/**
+ * The remote_clusters table. The tokens we send (remote_token, pending_token) are sealed here on the way in and
+ * opened on the way out when REMOTE_TOKEN_KEY is set, so the rest of the module only ever sees them in clear.
+ */
 @Injectable()
 export class RemoteClusterRepository {
-  constructor(@InjectRepository(RemoteClusterEntity) private readonly repo: Repository<RemoteClusterEntity>) {}
+  constructor(
+    @InjectRepository(RemoteClusterEntity) private readonly repo: Repository<RemoteClusterEntity>,
+    private readonly sealer: TokenSealer,
+  ) {}
+
+  private opened<T extends Partial<Pick<RemoteClusterEntity, 'remote_id' | 'remote_token' | 'pending_token'>>>(row: T | null): T | null {
+    if (!row?.remote_id) return row;
+    if (row.remote_token) row.remote_token = this.sealer.open(row.remote_token, row.remote_id, 'remote_token');
+    if (row.pending_token) row.pending_token = this.sealer.open(row.pending_token, row.remote_id, 'pending_token');
+    return row;
+  }
+
+  private sealed<T extends Partial<Pick<RemoteClusterEntity, 'remote_token' | 'pending_token'>>>(remoteId: string, fields: T): T {
+    const out = { ...fields };
+    if (out.remote_token) out.remote_token = this.sealer.seal(out.remote_token, remoteId, 'remote_token');
+    if (out.pending_token) out.pending_token = this.sealer.seal(out.pending_token, remoteId, 'pending_token');
+    return out;
+  }
 
   /** Inserts unless the remote id or (live) site URL is taken; true when written. */
   async insertIfUnique(rc: RemoteClusterEntity): Promise<boolean> {
@@ -57,7 +98,7 @@ export class RemoteClusterRepository {
       .insert()
       .updateEntity(false)
       .into(RemoteClusterEntity)
-      .values(rc)
+      .values(this.sealed(rc.remote_id, rc))
       .orIgnore()
       .returning('remote_id')
       .execute();
@@ -65,22 +106,110 @@ export class RemoteClusterRepository {
   }
 
   /** Any record, deleted or not (GET by id shows deleted ones, as Mattermost's does). */
-  findById(remoteId: string): Promise<RemoteClusterEntity | null> {
-    return this.repo.findOneBy({ remote_id: remoteId });
+  async findById(remoteId: string): Promise<RemoteClusterEntity | null> {
+    return this.opened(await this.repo.findOneBy({ remote_id: remoteId }));
   }
 
-  findActiveById(remoteId: string): Promise<RemoteClusterEntity | null> {
-    return this.repo.findOneBy({ remote_id: remoteId, delete_at: 0 });
+  async findActiveById(remoteId: string): Promise<RemoteClusterEntity | null> {
+    return this.opened(await this.repo.findOneBy({ remote_id: remoteId, delete_at: 0 }));
+  }
+
+  /** Whether any stored token is sealed (a key was configured once). */
+  async hasSealedTokens(): Promise<boolean> {
+    return this.repo
+      .createQueryBuilder('rc')
+      .where(`rc.remote_token LIKE 'enc1:%' OR rc.pending_token LIKE 'enc1:%'`)
+      .getExists();
+  }
+
+  /**
+   * Seals the tokens stored in clear (written before REMOTE_TOKEN_KEY was set). Each row is updated only if it
+   * still holds the value read, so replicas doing this at once do not overwrite each other.
+   */
+  async sealClearTokens(): Promise<number> {
+    const rows = await this.repo
+      .createQueryBuilder('rc')
+      .select(['rc.remote_id', 'rc.remote_token', 'rc.pending_token'])
+      .where(`(rc.remote_token <> '' AND rc.remote_token NOT LIKE 'enc1:%') OR (rc.pending_token <> '' AND rc.pending_token NOT LIKE 'enc1:%')`)
+      .getMany();
+    let sealed = 0;
+    for (const row of rows) {
+      const set: Partial<RemoteClusterEntity> = {};
+      if (row.remote_token && !TokenSealer.isSealed(row.remote_token)) set.remote_token = this.sealer.seal(row.remote_token, row.remote_id, 'remote_token');
+      if (row.pending_token && !TokenSealer.isSealed(row.pending_token)) set.pending_token = this.sealer.seal(row.pending_token, row.remote_id, 'pending_token');
+      const result = await this.repo.update({ remote_id: row.remote_id, remote_token: row.remote_token, pending_token: row.pending_token }, set);
+      sealed += result.affected ?? 0;
+    }
+    return sealed;
   }
 
   async setLastGlobalUserSyncAt(remoteId: string, at: number): Promise<void> {
     await this.repo.update({ remote_id: remoteId }, { last_global_user_sync_at: at });
   }
 
-  /** The secret a live remote must present; null for unknown or deleted remotes. */
-  async findActiveToken(remoteId: string): Promise<string | null> {
-    const row = await this.repo.findOne({ select: { token: true }, where: { remote_id: remoteId, delete_at: 0 } });
-    return row?.token ?? null;
+  /** The token hashes a live remote may present, and whether it is confirmed; null for unknown or deleted remotes. */
+  async findActiveCredentials(remoteId: string): Promise<RemoteCredentials | null> {
+    const row = await this.repo.findOne({
+      select: { token_hash: true, previous_token_hash: true, previous_token_expires_at: true, site_url: true, plugin_id: true },
+      where: { remote_id: remoteId, delete_at: 0 },
+    });
+    return row ?? null;
+  }
+
+  /**
+   * The peer has presented its new token for the first time: its previous one now expires at `until`, and the
+   * new one need no longer be kept readable (unless we still wait for the peer's reply to our own rotation).
+   * Conditional, so of several replicas the first one sets it.
+   */
+  async startTokenOverlap(remoteId: string, tokenHash: string, until: number): Promise<void> {
+    await this.repo
+      .createQueryBuilder()
+      .update(RemoteClusterEntity)
+      .set({ previous_token_expires_at: until, pending_token: () => `CASE WHEN pending_awaits_reply THEN pending_token ELSE '' END` })
+      .where(`remote_id = :remoteId AND token_hash = :tokenHash AND previous_token_hash <> '' AND previous_token_expires_at = 0`, { remoteId, tokenHash })
+      .execute();
+  }
+
+  /** A new invite token for a record that is still pending (the old code stops working); false if it is not. */
+  async replaceInviteTokenHash(remoteId: string, tokenHash: string): Promise<boolean> {
+    const result = await this.repo
+      .createQueryBuilder()
+      .update(RemoteClusterEntity)
+      .set({ token_hash: tokenHash })
+      .where('remote_id = :remoteId AND delete_at = 0 AND site_url LIKE :pending', { remoteId, pending: PENDING_LIKE })
+      .execute();
+    return (result.affected ?? 0) > 0;
+  }
+
+  /**
+   * Runs `fn` on the rotation state of a live record under its row lock (SELECT ... FOR UPDATE) and writes what it
+   * returns, in one transaction: two rotations of one connection, on one replica or several, never interleave.
+   */
+  async withRotationLock<T>(
+    remoteId: string,
+    fn: (state: RotationState | null) => Promise<{ set?: Partial<RotationState>; result: T }> | { set?: Partial<RotationState>; result: T },
+  ): Promise<T> {
+    return this.repo.manager.transaction(async (em) => {
+      const row = await em.getRepository(RemoteClusterEntity).findOne({
+        select: {
+          remote_id: true,
+          token_hash: true,
+          previous_token_hash: true,
+          previous_token_expires_at: true,
+          pending_token: true,
+          pending_awaits_reply: true,
+          remote_token: true,
+          site_url: true,
+          plugin_id: true,
+        },
+        where: { remote_id: remoteId, delete_at: 0 },
+        lock: { mode: 'pessimistic_write' },
+      });
+      const live = row && (row.plugin_id !== '' || !row.site_url.startsWith(SITE_URL_PENDING_PREFIX)) ? this.opened(row) : null;
+      const { set, result } = await fn(live);
+      if (live && set && Object.keys(set).length) await em.getRepository(RemoteClusterEntity).update({ remote_id: remoteId }, this.sealed(remoteId, set));
+      return result;
+    });
   }
 
   list(filter: RemoteClusterListFilter, offset: number, limit: number): Promise<RemoteClusterEntity[]> {
@@ -114,7 +243,7 @@ export class RemoteClusterRepository {
       const result = await this.repo
         .createQueryBuilder()
         .update(RemoteClusterEntity)
-        .set(fields)
+        .set(this.sealed(remoteId, fields))
         .where('remote_id = :remoteId AND delete_at = 0 AND site_url LIKE :pending', { remoteId, pending: PENDING_LIKE })
         .execute();
       return (result.affected ?? 0) > 0 ? 'confirmed' : 'not_pending';

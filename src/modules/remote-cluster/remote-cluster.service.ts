@@ -8,8 +8,8 @@ import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { RateLimits } from '../../rate-limit/rate-limits.service.js';
 import type { AuthContext } from '../auth/auth-context.js';
-import type { RemoteClusterTokenVerifier } from '../auth/remote-cluster-auth.guard.js';
-import { newOpaqueToken, safeEqual } from '../auth/tokens.js';
+import { safeEqual } from '../../common/secrets.js';
+import { hashToken, newOpaqueToken } from '../auth/tokens.js';
 import { ChannelAccess } from '../chat/channels/channel-access.service.js';
 import {
   parseInvitePayload,
@@ -24,6 +24,7 @@ import type {
   ListRemoteClustersQuery,
   PatchRemoteClusterDto,
 } from './dto/remote-cluster.dto.js';
+import { PeerAddressDeniedError, PeerAddressPolicy, parsePeerUrl, PeerUrlError, urlHost } from './peer-address-policy.js';
 import { decryptInvite, encryptInvite, INVITE_VERSION, InviteError, type RemoteClusterInvite } from './invite-crypto.js';
 import { RemoteClusterHeartbeatService } from './remote-cluster-heartbeat.service.js';
 import { type PeerTarget, RemoteClusterClient, RemoteClusterTransportError, type StreamedBody, type UploadReply } from './remote-cluster.client.js';
@@ -50,15 +51,6 @@ function generatePassword(): string {
   return out;
 }
 
-function isHttpUrl(value: string): boolean {
-  try {
-    const u = new URL(value);
-    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
-  } catch {
-    return false;
-  }
-}
-
 export interface RemoteClusterWithInvite {
   remote_cluster: RemoteClusterJson;
   invite: string;
@@ -68,11 +60,11 @@ export interface RemoteClusterWithInvite {
 
 /**
  * Secure connections: the admin operations, both halves of the invitation handshake (sections 2.1-2.5), the
- * inbound /ping and /msg, and the lookups other modules use. It is also the token verifier behind
- * @RemoteClusterAuth(). Records leave this service only sanitised (tokens blank).
+ * inbound /ping and /msg, and the lookups other modules use. Tokens peers present are stored hashed; the token
+ * verifier and rotation live in RemoteClusterTokens. Records leave this service only sanitised (tokens blank).
  */
 @Injectable()
-export class RemoteClusterService implements RemoteClusterTokenVerifier {
+export class RemoteClusterService {
   private readonly logger = new Logger(RemoteClusterService.name);
   private readonly received: Counter<'remote_id'>;
 
@@ -83,6 +75,7 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
     private readonly topics: TopicRegistry,
     private readonly limits: RateLimits,
     private readonly chat: ChannelAccess,
+    private readonly policy: PeerAddressPolicy,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     metrics: MetricsService,
   ) {
@@ -91,42 +84,41 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
     ]);
   }
 
-  // ---- the guard ------------------------------------------------------------------------------------------
-
-  /** A live record's `token`, compared in constant time. */
-  async verify(remoteId: string, token: string): Promise<boolean> {
-    const expected = await this.remotes.findActiveToken(remoteId);
-    return expected !== null && expected !== '' && safeEqual(expected, token);
-  }
-
   // ---- admin API --------------------------------------------------------------------------------------------
 
   /** Section 2.1: a pending record and the invite code for it. */
   async create(auth: AuthContext, dto: CreateRemoteClusterDto): Promise<RemoteClusterWithInvite> {
     await this.assertTeam(dto.default_team_id);
+    // T1, the invite's token: only its hash is stored, the code carries it.
+    const inviteToken = newOpaqueToken();
     const rc = this.newRecord(auth, {
       remote_id: newId(),
       name: dto.name,
       display_name: dto.display_name,
       site_url: SITE_URL_PENDING_PREFIX + newId(),
       default_team_id: dto.default_team_id,
-      token: newOpaqueToken(),
+      token_hash: hashToken(inviteToken),
       remote_token: '',
     });
     if (!(await this.remotes.insertIfUnique(rc))) throw RemoteClusterErrors.notUnique();
     const password = dto.password || generatePassword();
-    const invite = await this.sealInvite(rc, password);
+    const invite = await this.sealInvite(rc, password, inviteToken);
     return { remote_cluster: toRemoteClusterJson(rc), invite, ...(dto.password ? {} : { password }) };
   }
 
-  /** A new code for a record that is still pending; the 48 h clock still runs from its create_at. */
+  /**
+   * A new code for a record that is still pending; the 48 h clock still runs from its create_at. Mattermost seals
+   * the same token again; we keep only its hash, so the new code carries a new token and earlier codes stop working.
+   */
   async generateInvite(remoteId: string, password: string): Promise<string> {
     const rc = await this.remotes.findActiveById(remoteId);
     if (!rc) throw RemoteClusterErrors.notFound();
     if (isConfirmed(rc)) throw RemoteClusterErrors.alreadyConfirmed();
     // Mattermost re-issues it anyway; an invite that can never be confirmed only wastes the other admin's time.
     if (this.isExpired(rc)) throw RemoteClusterErrors.inviteExpired();
-    return this.sealInvite(rc, password);
+    const inviteToken = newOpaqueToken();
+    if (!(await this.remotes.replaceInviteTokenHash(remoteId, hashToken(inviteToken)))) throw RemoteClusterErrors.alreadyConfirmed();
+    return this.sealInvite(rc, password, inviteToken);
   }
 
   /**
@@ -136,19 +128,21 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
   async acceptInvite(auth: AuthContext, dto: AcceptRemoteClusterInviteDto, client: string): Promise<RemoteClusterJson> {
     await this.assertTeam(dto.default_team_id);
     const invite = await this.openInvite(dto.invite, dto.password, client);
-    if (!isHttpUrl(invite.site_url)) throw AppError.invalidParam('invite', 'the invite site_url is not an http(s) URL');
+    await this.assertPeerUrl(invite.site_url, 'the invite\'s site_url');
     if (trimTrailing(invite.site_url, '/') === this.config.http.siteUrl) {
       throw AppError.invalidParam('invite', 'the invite was issued by this server');
     }
 
     const version = invite.version ?? 0;
+    // T2, what the inviter will present to us: sent once in the confirmation, stored hashed.
+    const inboundToken = newOpaqueToken();
     const rc = this.newRecord(auth, {
       remote_id: invite.remote_id,
       name: dto.name,
       display_name: dto.display_name,
       site_url: invite.site_url,
       default_team_id: dto.default_team_id,
-      token: newOpaqueToken(),
+      token_hash: hashToken(inboundToken),
       // v>=2 inviters take a new token from us (the invite's token is then retired); older ones keep theirs.
       remote_token: version >= 2 ? newOpaqueToken() : invite.token,
     });
@@ -160,7 +154,7 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
       remote_id: rc.remote_id,
       remote_team_id: '',
       site_url: this.config.http.siteUrl,
-      token: rc.token,
+      token: inboundToken,
       refreshed_token: rc.remote_token,
       version: INVITE_VERSION,
     };
@@ -170,8 +164,12 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
       await this.remotes.deleteUnconfirmed(rc.remote_id);
       this.client.forget(rc.remote_id);
       if (!(err instanceof RemoteClusterTransportError)) throw err;
-      this.logger.warn({ remote_id: rc.remote_id, kind: err.kind, err: err.message }, 'the inviting server did not confirm');
-      throw err.permanent ? RemoteClusterErrors.acceptRejected(err.message) : RemoteClusterErrors.acceptUnreachable(err.message);
+      // The log keeps the socket detail; the admin (any admin, on any URL an invite names) gets only the class.
+      this.logger.warn({ remote_id: rc.remote_id, kind: err.kind, reason: err.reason, err: err.message }, 'the inviting server did not confirm');
+      const detail = err.describe('the inviting server');
+      if (err.reason === 'denied') throw RemoteClusterErrors.siteUrlNotAllowed(detail);
+      // 400 when the inviter understood and refused; 502 when it could not be reached or is not a Mattermost server.
+      throw err.reason === 'rejected' ? RemoteClusterErrors.acceptRejected(detail) : RemoteClusterErrors.acceptUnreachable(detail);
     }
     await this.heartbeat.pingSoon(rc.remote_id);
     return toRemoteClusterJson(rc);
@@ -230,10 +228,14 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
       throw RemoteClusterErrors.invalidPayload('the confirmation names another remote_id');
     }
     if (isConfirmed(rc)) throw RemoteClusterErrors.confirmRejected('the remote cluster has already been confirmed');
+    // Whoever holds the invite and its password chooses this URL: it must be one we would call.
+    await this.assertPeerUrl(confirm.site_url, 'the confirmation\'s site_url');
 
     let token: string;
     if ((confirm.version ?? 0) >= 2 && confirm.refreshed_token) {
-      if (confirm.refreshed_token === rc.token) throw RemoteClusterErrors.confirmRejected('the refreshed token must differ from the invitation token');
+      if (safeEqual(hashToken(confirm.refreshed_token), rc.token_hash)) {
+        throw RemoteClusterErrors.confirmRejected('the refreshed token must differ from the invitation token');
+      }
       token = confirm.refreshed_token;
     } else {
       // An old acceptor never learns this token (protocol 12.2); it is still better than keeping the invite's.
@@ -243,7 +245,7 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
       site_url: confirm.site_url,
       remote_team_id: confirm.remote_team_id,
       remote_token: confirm.token,
-      token,
+      token_hash: hashToken(token),
     });
     if (outcome === 'not_pending') throw RemoteClusterErrors.confirmRejected('the remote cluster has already been confirmed');
     if (outcome === 'duplicate') throw RemoteClusterErrors.notUnique('a connection to that server already exists');
@@ -318,6 +320,27 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
     return rc;
   }
 
+  /**
+   * Refuses (400) a peer URL that is malformed or names, or resolves to, an address on the deny list, before
+   * anything is stored or sent. A name that does not resolve passes: the connection fails later with a
+   * classified reason, and the connect-time check still applies whatever the name resolves to then.
+   */
+  private async assertPeerUrl(siteUrl: string, what: string): Promise<void> {
+    let url: URL;
+    try {
+      url = parsePeerUrl(siteUrl);
+    } catch (err) {
+      if (err instanceof PeerUrlError) throw RemoteClusterErrors.siteUrlNotAllowed(`${what}: ${err.message}`);
+      throw err;
+    }
+    try {
+      await this.policy.resolveAllowed(urlHost(url));
+    } catch (err) {
+      if (err instanceof PeerAddressDeniedError) throw RemoteClusterErrors.siteUrlNotAllowed(`${what}: ${err.message}`);
+      this.logger.debug({ host: url.host, err: (err as Error).message }, 'peer name did not resolve');
+    }
+  }
+
   private isExpired(rc: RemoteClusterEntity): boolean {
     return Date.now() - rc.create_at > INVITE_EXPIRES_AFTER_MS;
   }
@@ -348,16 +371,16 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
     });
   }
 
-  private sealInvite(rc: RemoteClusterEntity, password: string): Promise<string> {
+  private sealInvite(rc: RemoteClusterEntity, password: string, inviteToken: string): Promise<string> {
     return encryptInvite(
-      { remote_id: rc.remote_id, remote_team_id: '', site_url: this.config.http.siteUrl, token: rc.token, version: INVITE_VERSION },
+      { remote_id: rc.remote_id, remote_team_id: '', site_url: this.config.http.siteUrl, token: inviteToken, version: INVITE_VERSION },
       password,
     );
   }
 
   private newRecord(
     auth: AuthContext,
-    fields: Pick<RemoteClusterEntity, 'remote_id' | 'name' | 'site_url' | 'default_team_id' | 'token' | 'remote_token'> & {
+    fields: Pick<RemoteClusterEntity, 'remote_id' | 'name' | 'site_url' | 'default_team_id' | 'token_hash' | 'remote_token'> & {
       display_name?: string;
     },
   ): RemoteClusterEntity {
@@ -373,7 +396,10 @@ export class RemoteClusterService implements RemoteClusterTokenVerifier {
       delete_at: 0,
       last_ping_at: 0,
       last_global_user_sync_at: 0,
-      token: fields.token,
+      token_hash: fields.token_hash,
+      previous_token_hash: '',
+      previous_token_expires_at: 0,
+      pending_token: '',
       remote_token: fields.remote_token,
       topics: '',
       creator_id: auth.userId,

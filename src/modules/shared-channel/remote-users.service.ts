@@ -5,6 +5,7 @@ import { jsonBytes } from '../../common/json-body.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { UserDirectory, type UserRecord } from '../auth/user-directory.service.js';
 import { TIMEZONE_MAX_BYTES } from '../chat/chat.constants.js';
+import { ChangeEventsService } from '../chat/events/change-events.service.js';
 import type { RemoteClusterJson } from '../remote-cluster/remote-cluster.mapper.js';
 import type { WireUser } from './wire.types.js';
 
@@ -102,12 +103,14 @@ export class RemoteUsersService {
 
   constructor(
     private readonly users: UserDirectory,
+    private readonly events: ChangeEventsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
    * Creates or updates the synthetic user for `incoming` sent by `sender`; refuses users the sender does not own,
    * and users whose props (USER_PROPS_MAX_BYTES) or timezone are larger than a profile may be.
+   * A change is announced (CHAT_NOTICE_EVENT user_updated, as Mattermost publishes user_updated) once written.
    */
   async upsert(sender: RemoteClusterJson, incoming: WireUser): Promise<{ user: UserRecord; changed: boolean }> {
     if (!incoming || typeof incoming.id !== 'string' || !/^[a-z0-9]{26}$/.test(incoming.id)) throw new RemoteUserError('invalid user id');
@@ -117,11 +120,10 @@ export class RemoteUsersService {
     const username = cleanString(incoming.username, 64).toLowerCase();
     if (!/^[a-z0-9.\-_:]+$/.test(username)) throw new RemoteUserError(`invalid username for user ${incoming.id}`);
     const existing = await this.users.find(incoming.id);
-    if (existing) {
-      if (existing.remote_id !== sender.remote_id) throw new RemoteUserError(`remoteID mismatch for user ${incoming.id}`);
-      return this.update(sender, existing, incoming, username);
-    }
-    return { user: await this.create(sender, incoming, username), changed: true };
+    if (existing && existing.remote_id !== sender.remote_id) throw new RemoteUserError(`remoteID mismatch for user ${incoming.id}`);
+    const result = existing ? await this.update(sender, existing, incoming, username) : { user: await this.create(sender, incoming, username), changed: true };
+    if (result.changed) this.events.notify({ kind: 'user_updated', user_id: result.user.id, at: result.user.update_at });
+    return result;
   }
 
   private profileFields(incoming: WireUser) {

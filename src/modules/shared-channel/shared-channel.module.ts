@@ -17,7 +17,7 @@ import { SharedChannelService } from './shared-channel.service.js';
 
 /**
  * Shared channels: shares, invited remotes and their cursors, the invitation and unshare topics, read-only shares,
- * synthetic users. The sync engine uses the exported services and follows SharedChannelEventsService.
+ * synthetic users. The sync engine uses the exported services and listens to SHARED_CHANNEL_EVENT.
  */
 @Module({
   imports: [

@@ -1,4 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
 import { AppError } from '../../common/app-error.js';
 import { newId } from '../../common/ids.js';
 import { TransactionRunner, type Tx } from '../../database/transaction-runner.js';
@@ -10,14 +11,14 @@ import { ChannelsService, type ChannelRecord } from '../chat/channels/channels.s
 import type { ChangeEvent } from '../chat/events/change-event.types.js';
 import { ChangeEventsService } from '../chat/events/change-events.service.js';
 import { PostsService } from '../chat/posts/posts.service.js';
-import { ConnectionStateService } from '../remote-cluster/connection-state.service.js';
+import { CONNECTION_STATE_EVENT, type ConnectionStateChange } from '../remote-cluster/connection-state.service.js';
 import { RESPONSE_STATUS_OK } from '../remote-cluster/dto/frame.dto.js';
 import { RemoteClusterTransportError } from '../remote-cluster/remote-cluster.client.js';
 import type { RemoteClusterJson } from '../remote-cluster/remote-cluster.mapper.js';
 import { RemoteClusterService } from '../remote-cluster/remote-cluster.service.js';
 import type { InviteRemoteQuery, SharedChannelRemotesQuery } from './dto/shared-channel.dto.js';
 import { PROP_ORIGINAL_REMOTE_ID, sanitizeUserForSync } from './remote-users.service.js';
-import { SharedChannelEventsService } from './shared-channel-events.service.js';
+import { NO_LONGER_SHARED_EVENT, type NoLongerSharedReport, SharedChannelEventsService } from './shared-channel-events.service.js';
 import { SharedChannelRemoteEntity } from './shared-channel-remote.entity.js';
 import { SharedChannelEntity } from './shared-channel.entity.js';
 import { ChannelShareRejected, SharedChannelErrors } from './shared-channel.errors.js';
@@ -62,7 +63,6 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
   constructor(
     private readonly repo: SharedChannelRepository,
     private readonly remoteClusters: RemoteClusterService,
-    private readonly connectionState: ConnectionStateService,
     private readonly access: ChannelAccess,
     private readonly channels: ChannelsService,
     private readonly posts: PostsService,
@@ -74,7 +74,12 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
 
   onModuleInit(): void {
     this.access.registerWritePolicy((attempt) => this.readOnlyPolicy(attempt));
-    this.connectionState.subscribe((change) => (change.online ? this.resumeRemote(change.remote_id) : undefined));
+  }
+
+  /** A remote came back: its pending invites and unshares go out now. */
+  @OnEvent(CONNECTION_STATE_EVENT)
+  async onConnectionState(change: ConnectionStateChange): Promise<void> {
+    if (change.online) await this.resumeRemote(change.remote_id);
   }
 
   /**
@@ -278,7 +283,9 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
       return { ok: false, refused: true, reason: reply.err || 'the remote refused the invitation' };
     } catch (err) {
       if (!(err instanceof RemoteClusterTransportError)) throw err;
-      return { ok: false, refused: err.permanent, reason: err.message };
+      // The admin gets the classified reason (see RemoteClusterTransportError.describe); the log keeps the detail.
+      this.logger.debug({ channel_id: channel.id, remote_id: rc.remote_id, kind: err.kind, err: err.message }, 'invite not delivered');
+      return { ok: false, refused: err.permanent, reason: err.describe() };
     }
   }
 
@@ -329,9 +336,15 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
     return this.removeRemote(channel, rc, { actorUserId: auth.userId, tellPeer: share?.home !== false && !rc.delete_at });
   }
 
+  /** The sync engine's report (awaited by it; an error fails its job, which BullMQ retries). */
+  @OnEvent(NO_LONGER_SHARED_EVENT, { suppressErrors: false })
+  async onNoLongerSharedReport(report: NoLongerSharedReport): Promise<void> {
+    await this.handleNoLongerShared(report.channel_id, report.remote_id);
+  }
+
   /**
-   * For the sync engine: the peer answered a sharedchannel_sync with "channel is no longer shared" (4.6). The
-   * remote is dropped from the channel without telling it (it knows); with no remote left the channel is unshared.
+   * The peer answered a sharedchannel_sync with "channel is no longer shared" (4.6). The remote is dropped from the
+   * channel without telling it (it knows); with no remote left the channel is unshared.
    */
   async handleNoLongerShared(channelId: string, remoteId: string): Promise<void> {
     const channel = await this.channels.findById(channelId);
@@ -598,10 +611,11 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
   }
 
   /**
-   * Mattermost tells the inviting user the outcome in an ephemeral post. There is no WebSocket yet, so the text
-   * goes to the log (the API answers OK or the error); a future WebSocket gateway can pick it up here.
+   * Mattermost tells the inviting user the outcome in an ephemeral post: the chat core announces it (the
+   * WebSocket's ephemeral_message to that user) and it is logged too.
    */
   private ephemeral(userId: string, channelId: string, message: string): void {
     this.logger.log({ user_id: userId, channel_id: channelId, ephemeral: message }, `to user ${userId}: ${message}`);
+    this.posts.sendEphemeral(userId, channelId, message);
   }
 }

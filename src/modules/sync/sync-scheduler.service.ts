@@ -1,21 +1,18 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
 import type { Queue } from 'bullmq';
 import { Coalescer } from '../../common/coalescer.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { BullBoardService } from '../../queue/bull-board.service.js';
 import { JobProducer } from '../../queue/job-producer.js';
 import { JobName, QueueName } from '../../queue/queue.constants.js';
-import type { ChangeEvent } from '../chat/events/change-event.types.js';
-import { ChangeEventsService } from '../chat/events/change-events.service.js';
-import { ConnectionStateService } from '../remote-cluster/connection-state.service.js';
-import { SharedChannelEventsService } from '../shared-channel/shared-channel-events.service.js';
+import { CHAT_CHANGE_EVENT, type ChangeEvent } from '../chat/events/change-event.types.js';
+import { CONNECTION_STATE_EVENT, type ConnectionStateChange } from '../remote-cluster/connection-state.service.js';
+import { SHARED_CHANNEL_EVENT, type SharedChannelEvent } from '../shared-channel/shared-channel-events.service.js';
 import { SharedChannelStore } from '../shared-channel/shared-channel-store.service.js';
-import { SharedChannelService } from '../shared-channel/shared-channel.service.js';
-import { SYNC_JOB_ATTEMPTS, SYNC_JOB_BACKOFF_MS } from './sync.constants.js';
 import { SyncMetrics } from './sync.metrics.js';
 import { SyncRepository } from './sync.repository.js';
-import { SyncSender } from './sync-sender.service.js';
 
 /** How long the set of remotes of a shared channel is trusted in memory (a new share waits at most this). */
 const REMOTES_CACHE_MS = 1_000;
@@ -40,12 +37,7 @@ export class SyncScheduler implements OnModuleInit, OnApplicationBootstrap, OnAp
   constructor(
     @InjectQueue(QueueName.Sync) private readonly queue: Queue,
     private readonly jobs: JobProducer,
-    private readonly changes: ChangeEventsService,
-    private readonly connections: ConnectionStateService,
     private readonly shares: SharedChannelStore,
-    private readonly shareEvents: SharedChannelEventsService,
-    private readonly sharing: SharedChannelService,
-    private readonly sender: SyncSender,
     private readonly repo: SyncRepository,
     private readonly board: BullBoardService,
     private readonly metrics: SyncMetrics,
@@ -61,18 +53,21 @@ export class SyncScheduler implements OnModuleInit, OnApplicationBootstrap, OnAp
       },
       parked: () => this.repo.parkedCounts(),
     });
-    this.changes.subscribe((e) => this.onChange(e));
-    this.connections.subscribe(async (change) => {
-      if (!change.online) return;
-      await this.scheduleRemote(change.remote_id);
-      if (this.config.sync.globalUserSync) await this.scheduleGlobalUserSync(change.remote_id);
-    });
-    // A confirmed invite gets the channel's first sync at once; a removed remote none.
-    this.shareEvents.subscribe(async (e) => {
-      this.forget(e.channel_id);
-      if (e.kind === 'remote_confirmed') await this.enqueue(e.channel_id, e.remote_id, 0);
-    });
-    this.sender.onNoLongerShared((channelId, remoteId) => this.sharing.handleNoLongerShared(channelId, remoteId));
+  }
+
+  /** A remote came back online: its whole backlog now, and its global user sync when enabled. */
+  @OnEvent(CONNECTION_STATE_EVENT)
+  async onConnectionState(change: ConnectionStateChange): Promise<void> {
+    if (!change.online) return;
+    await this.scheduleRemote(change.remote_id);
+    if (this.config.sync.globalUserSync) await this.scheduleGlobalUserSync(change.remote_id);
+  }
+
+  /** A confirmed invite gets the channel's first sync at once; a removed remote none. */
+  @OnEvent(SHARED_CHANNEL_EVENT)
+  async onShareEvent(e: SharedChannelEvent): Promise<void> {
+    this.forget(e.channel_id);
+    if (e.kind === 'remote_confirmed') await this.enqueue(e.channel_id, e.remote_id, 0);
   }
 
   private reassert?: NodeJS.Timeout;
@@ -100,17 +95,10 @@ export class SyncScheduler implements OnModuleInit, OnApplicationBootstrap, OnAp
   }
 
   private async addSyncJob(channelId: string, remoteId: string, delayMs: number): Promise<void> {
-    await this.queue.add(
+    await this.jobs.enqueue(
       JobName.SyncChannel,
       { channel_id: channelId, remote_id: remoteId },
-      {
-        delay: delayMs,
-        deduplication: { id: syncJobKey(channelId, remoteId), keepLastIfActive: true },
-        attempts: SYNC_JOB_ATTEMPTS,
-        backoff: { type: 'exponential', delay: SYNC_JOB_BACKOFF_MS },
-        removeOnComplete: { age: 600, count: 1000 },
-        removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
-      },
+      { delay: delayMs, deduplication: { id: syncJobKey(channelId, remoteId), keepLastIfActive: true } },
     );
   }
 
@@ -126,17 +114,10 @@ export class SyncScheduler implements OnModuleInit, OnApplicationBootstrap, OnAp
 
   /** One global user sync run for the remote; a request while one waits joins it, one while it runs follows it. */
   async scheduleGlobalUserSync(remoteId: string, delayMs = 0): Promise<void> {
-    await this.queue.add(
+    await this.jobs.enqueue(
       JobName.GlobalUserSync,
       { remote_id: remoteId },
-      {
-        delay: delayMs,
-        deduplication: { id: `global-user-sync:${remoteId}`, keepLastIfActive: true },
-        attempts: SYNC_JOB_ATTEMPTS,
-        backoff: { type: 'exponential', delay: SYNC_JOB_BACKOFF_MS },
-        removeOnComplete: { age: 600, count: 1000 },
-        removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
-      },
+      { delay: delayMs, deduplication: { id: `global-user-sync:${remoteId}`, keepLastIfActive: true } },
     );
   }
 
@@ -158,6 +139,7 @@ export class SyncScheduler implements OnModuleInit, OnApplicationBootstrap, OnAp
   }
 
   /** Every remote of the changed channel except the one the change came from (loop prevention). */
+  @OnEvent(CHAT_CHANGE_EVENT)
   async onChange(event: ChangeEvent): Promise<void> {
     if (event.channel_id) {
       for (const remoteId of await this.remotesOf(event.channel_id)) {

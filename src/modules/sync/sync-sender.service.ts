@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import { UnrecoverableError } from 'bullmq';
 import { newId } from '../../common/ids.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
@@ -9,6 +10,7 @@ import { MEMBERSHIP_BATCH, MEMBER_EVENTS_PER_PASS, type MembershipCollection, Me
 import { RemoteClusterTransportError } from '../remote-cluster/remote-cluster.client.js';
 import { RemoteClusterService } from '../remote-cluster/remote-cluster.service.js';
 import { sanitizeUserForSync } from '../shared-channel/remote-users.service.js';
+import { NO_LONGER_SHARED_EVENT, type NoLongerSharedReport } from '../shared-channel/shared-channel-events.service.js';
 import { SharedChannelStore, type SharedChannelRecord, type SharedChannelRemoteRecord, type SharedChannelUserRow } from '../shared-channel/shared-channel-store.service.js';
 import { NO_LONGER_SHARED, type SyncMsg, type SyncResponse, TOPIC_SYNC, type WirePost, type WireUser } from '../shared-channel/wire.types.js';
 import { AttachmentIncompleteError, AttachmentSender } from '../uploads/attachment-sender.service.js';
@@ -54,7 +56,6 @@ const key = (seq: number, k: string): SeqCursor => ({ seq, key: k });
 @Injectable()
 export class SyncSender {
   private readonly logger = new Logger(SyncSender.name);
-  private noLongerShared?: (channelId: string, remoteId: string) => Promise<void>;
 
   constructor(
     private readonly shares: SharedChannelStore,
@@ -67,13 +68,9 @@ export class SyncSender {
     private readonly membership: MembershipService,
     private readonly attachments: AttachmentSender,
     private readonly images: ProfileImagesService,
+    private readonly emitter: EventEmitter2,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
-
-  /** What to do when a peer says the channel is no longer shared (section 4.6): set by the shared-channel wiring. */
-  onNoLongerShared(handler: (channelId: string, remoteId: string) => Promise<void>): void {
-    this.noLongerShared = handler;
-  }
 
   async run(channelId: string, remoteId: string): Promise<SyncPassResult> {
     const sent = { users: 0, memberships: 0, files: 0, posts: 0, reactions: 0, acks: 0, statuses: 0, images: 0 };
@@ -419,7 +416,8 @@ export class SyncSender {
     if (response.status !== 'OK') {
       if (response.err.includes(NO_LONGER_SHARED)) {
         this.logger.warn({ channel_id: channelId, remote_id: remoteId }, 'peer says the channel is no longer shared');
-        if (this.noLongerShared) await this.noLongerShared(channelId, remoteId);
+        const report: NoLongerSharedReport = { channel_id: channelId, remote_id: remoteId };
+        await this.emitter.emitAsync(NO_LONGER_SHARED_EVENT, report);
         throw new NoLongerSharedError(response.err);
       }
       this.metrics.syncs.inc({ remote_id: remoteId, result: 'fail' });

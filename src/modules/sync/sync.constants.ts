@@ -1,7 +1,5 @@
-/** Attempts of one sync job before BullMQ gives up on it (the sweep re-queues the channel later anyway). */
-export const SYNC_JOB_ATTEMPTS = 5;
-/** Base of the exponential backoff between attempts of a failed sync job (2 s, 4 s, 8 s, ...). */
-export const SYNC_JOB_BACKOFF_MS = 2_000;
+import { DEFAULT_BACKOFF_MS } from '../../queue/queue.constants.js';
+
 /** Users per sync message (Mattermost's batch). */
 export const SYNC_BATCH_USERS = 25;
 /** Reactions or acknowledgements per sync message. */
@@ -10,9 +8,9 @@ export const SYNC_BATCH_REACTIONS = 500;
 export const SYNC_BATCH_USER_EVENTS = 200;
 /** Rejected posts retried per pass. */
 export const SYNC_RETRIES_PER_PASS = 20;
-/** Retry delay for a rejected post after `attempts` failures: 2 s, 4 s, 8 s, ... capped at 10 min. */
+/** Retry delay for a rejected post after `attempts` failures: 2 s, 4 s, 8 s, ... capped at 10 min (as jobs back off). */
 export function postRetryBackoffMs(attempts: number): number {
-  return Math.min(600_000, SYNC_JOB_BACKOFF_MS * 2 ** Math.max(0, attempts - 1));
+  return Math.min(600_000, DEFAULT_BACKOFF_MS * 2 ** Math.max(0, attempts - 1));
 }
 /** When a remote already has this replica's share of jobs running, a job for it waits this long and tries again. */
 export const PER_REMOTE_BUSY_DELAY_MS = 100;

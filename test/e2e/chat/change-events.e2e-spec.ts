@@ -1,5 +1,5 @@
-import { ChangeKind, type ChangeEvent } from '../../../src/modules/chat/events/change-event.types.js';
-import { ChangeEventsService } from '../../../src/modules/chat/events/change-events.service.js';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { CHAT_CHANGE_EVENT, ChangeKind, type ChangeEvent } from '../../../src/modules/chat/events/change-event.types.js';
 import { PostsService } from '../../../src/modules/chat/posts/posts.service.js';
 import { addToTeam, createChannel, createPost, createTeam, createUser, type TestUser } from '../../support/chat.js';
 import { eventually } from '../../support/eventually.js';
@@ -24,7 +24,7 @@ describe('change events: one typed event per change, with channel and origin, jo
     await addToTeam(a, admin, team, bob.id);
     channel = await createChannel(a, admin, team, 'events');
     seen = [];
-    a.app!.get(ChangeEventsService).subscribe((e) => {
+    a.app!.get(EventEmitter2).on(CHAT_CHANGE_EVENT, (e: ChangeEvent) => {
       seen.push(e);
     });
   });
@@ -117,6 +117,27 @@ describe('change events: one typed event per change, with channel and origin, jo
   it('channel metadata', async () => {
     await expectEvents(() => http(a, 'PUT', `/api/v4/channels/${channel}/patch`, { token: admin, body: { header: 'new header' } }), [
       { kind: ChangeKind.ChannelUpdated, channel_id: channel, ...local },
+    ]);
+  });
+
+  it('channels: created (with the creator as member) and archived', async () => {
+    const team = (await http<{ id: string }[]>(a, 'GET', '/api/v4/users/me/teams', { token: admin })).body[0].id;
+    let created = '';
+    await expectEvents(async () => (created = await createChannel(a, admin, team, 'born-and-gone')), [
+      { kind: ChangeKind.ChannelCreated, ...local },
+      { kind: ChangeKind.MemberAdded, ...local },
+    ]);
+    expect(seen[0].channel_id).toBe(created);
+    await expectEvents(() => http(a, 'DELETE', `/api/v4/channels/${created}`, { token: admin }), [{ kind: ChangeKind.ChannelDeleted, channel_id: created, ...local }]);
+  });
+
+  it('member changes name who made them', async () => {
+    const me = (await http<{ id: string }>(a, 'GET', '/api/v4/users/me', { token: admin })).body.id;
+    await expectEvents(() => http(a, 'POST', `/api/v4/channels/${channel}/members`, { token: admin, body: { user_id: bob.id } }), [
+      { kind: ChangeKind.MemberAdded, user_id: bob.id, actor_id: me } as Partial<ChangeEvent>,
+    ]);
+    await expectEvents(() => http(a, 'DELETE', `/api/v4/channels/${channel}/members/${bob.id}`, { token: bob.token }), [
+      { kind: ChangeKind.MemberRemoved, user_id: bob.id, actor_id: bob.id } as Partial<ChangeEvent>,
     ]);
   });
 

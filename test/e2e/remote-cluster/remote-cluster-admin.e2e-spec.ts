@@ -53,6 +53,15 @@ describe('remote cluster admin API', () => {
     expect(await a.query('SELECT 1 FROM remote_clusters')).toEqual([]);
   });
 
+  it('refuses a chosen invite password under 8 characters; an empty one means "generate"', async () => {
+    const short = await call('POST', '', { name: 'short-pw', default_team_id: admin.teamId, password: 'x' });
+    expect({ status: short.status, detail: short.body.detailed_error }).toEqual({ status: 400, detail: expect.stringContaining('at least 8 characters') });
+    const generated = await call('POST', '', { name: 'empty-pw', default_team_id: admin.teamId, password: '' });
+    expect(generated.status).toBe(201);
+    expect(generated.body.password).toMatch(/^[A-Za-z0-9]{16}$/);
+    await call('DELETE', `/${generated.body.remote_cluster.remote_id}`);
+  });
+
   it('creates with a given password (not echoed) and ignores fields a client may not set', async () => {
     const res = await call('POST', '', {
       name: 'Given-PW',
@@ -77,7 +86,10 @@ describe('remote cluster admin API', () => {
     const got = await call('GET', `/${id}`);
     expect(got.status).toBe(200);
     expect(got.body).toEqual(created.remote_cluster);
-    expect(got.text).not.toContain((await a.query<{ token: string }>('SELECT token FROM remote_clusters WHERE remote_id = $1', [id]))[0].token);
+    const inviteToken = (await decryptInvite(created.invite, created.password!)).token;
+    const [stored] = await a.query<{ token_hash: string }>('SELECT token_hash FROM remote_clusters WHERE remote_id = $1', [id]);
+    expect(got.text).not.toContain(inviteToken);
+    expect(got.text).not.toContain(stored.token_hash);
     expect((await call('GET', `/${newId()}`)).body).toMatchObject({ id: 'api.remote_cluster.get.not_found', status_code: 404 });
     expect((await call('GET', '/not-an-id')).status).toBe(400);
   });
@@ -91,10 +103,13 @@ describe('remote cluster admin API', () => {
     expect(res.text).toBe(JSON.stringify(res.body));
     expect((await decryptInvite(res.body, 'second-password')).remote_id).toBe(id);
     expect((await call('POST', `/${id}/generate_invite`, {})).status).toBe(400);
-    expect((await call('POST', `/${newId()}/generate_invite`, { password: 'p' })).status).toBe(404);
+    expect((await call('POST', `/${newId()}/generate_invite`, { password: 'long-enough' })).status).toBe(404);
+    // Mattermost takes any non-empty password; a one-character one is an invitation to guess.
+    const short = await call('POST', `/${id}/generate_invite`, { password: 'short12' });
+    expect({ status: short.status, detail: short.body.detailed_error }).toEqual({ status: 400, detail: expect.stringContaining('at least 8 characters') });
 
-    await a.query(`UPDATE remote_clusters SET site_url = 'https://peer.example.com' WHERE remote_id = $1`, [id]);
-    expect((await call('POST', `/${id}/generate_invite`, { password: 'p' })).body).toMatchObject({
+    await a.query(`UPDATE remote_clusters SET site_url = 'http://127.0.0.1:9/peer' WHERE remote_id = $1`, [id]);
+    expect((await call('POST', `/${id}/generate_invite`, { password: 'long-enough' })).body).toMatchObject({
       id: 'api.remote_cluster.generate_invite_cluster_is_confirmed',
       status_code: 400,
     });
@@ -129,7 +144,7 @@ describe('remote cluster admin API', () => {
   it('lists with Mattermost\'s filters and paging', async () => {
     const confirmed = await createRemote(admin, 'confirmed-one');
     const confirmedId = confirmed.remote_cluster.remote_id;
-    await a.query(`UPDATE remote_clusters SET site_url = 'https://one.example.com', last_ping_at = $2 WHERE remote_id = $1`, [confirmedId, Date.now()]);
+    await a.query(`UPDATE remote_clusters SET site_url = 'http://127.0.0.1:9/one', last_ping_at = $2 WHERE remote_id = $1`, [confirmedId, Date.now()]);
     const plugin = await createRemote(admin, 'a-plugin');
     await a.query(`UPDATE remote_clusters SET plugin_id = 'com.example.bridge', site_url = 'plugin_com.example.bridge' WHERE remote_id = $1`, [
       plugin.remote_cluster.remote_id,

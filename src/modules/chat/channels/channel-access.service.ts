@@ -32,7 +32,7 @@ export type ChannelWritePolicy = (attempt: ChannelWriteAttempt) => void | Promis
 /**
  * Mattermost's read and write rules for teams and channels, in one place: system admins may do everything;
  * public channels are readable by team members; private, direct and group channels only by their members;
- * only members post.
+ * only members post. A channel membership in a team counts only while the user is still in that team.
  */
 @Injectable()
 export class ChannelAccess {
@@ -70,7 +70,7 @@ export class ChannelAccess {
   async readable(auth: AuthContext, channelId: string): Promise<ChannelEntity> {
     const channel = await this.channel(channelId);
     if (isSystemAdmin(auth.roles)) return channel;
-    if (await this.isMember(channelId, auth.userId)) return channel;
+    if (await this.channels.findMemberInGoodStanding(channelId, auth.userId)) return channel;
     if (channel.type === 'O' && (await this.teams.findActiveMember(channel.team_id, auth.userId))) return channel;
     throw ChatErrors.notChannelMember();
   }
@@ -82,6 +82,16 @@ export class ChannelAccess {
   /** Whether the user is a member of at least one of the channels. */
   isMemberOfAny(userId: string, channelIds: string[]): Promise<boolean> {
     return this.channels.isMemberOfAny(userId, channelIds);
+  }
+
+  /** Which of `userIds` are members of which of `channelIds` (deleted channels included): one query. */
+  channelMembersAmong(channelIds: string[], userIds: string[]): Promise<Array<{ channel_id: string; user_id: string }>> {
+    return this.channels.membersAmong(channelIds, userIds);
+  }
+
+  /** Which of `userIds` are active members of which of `teamIds`: one query. */
+  teamMembersAmong(teamIds: string[], userIds: string[]): Promise<Array<{ team_id: string; user_id: string }>> {
+    return this.teams.activeMembersAmong(teamIds, userIds);
   }
 
   /** Adds a rule every write must also pass; modules register theirs at start-up. */
@@ -96,7 +106,7 @@ export class ChannelAccess {
   async writable(auth: AuthContext, channelId: string, action: ChannelWriteAction = 'manage', origin: ChangeOrigin = LOCAL_ORIGIN): Promise<ChannelEntity> {
     const systemAdmin = isSystemAdmin(auth.roles);
     // Both reads at once (the pool runs them in parallel): this is on every post, reaction and edit.
-    const [channel, member] = await Promise.all([this.channel(channelId), systemAdmin ? null : this.channels.findMember(channelId, auth.userId)]);
+    const [channel, member] = await Promise.all([this.channel(channelId), systemAdmin ? null : this.channels.findMemberInGoodStanding(channelId, auth.userId)]);
     if (channel.delete_at) throw ChatErrors.channelDeleted();
     if (!systemAdmin && !member) throw ChatErrors.notChannelMember();
     for (const policy of this.writePolicies) {

@@ -16,6 +16,10 @@ export class ChannelRepository {
     return this.channels.findOneBy({ id });
   }
 
+  findByIds(ids: string[]): Promise<ChannelEntity[]> {
+    return ids.length ? this.channels.findBy({ id: In(ids) }) : Promise.resolve([]);
+  }
+
   findByIdForUpdate(tx: Tx, id: string): Promise<ChannelEntity | null> {
     return tx.getRepository(ChannelEntity).findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
   }
@@ -39,6 +43,31 @@ export class ChannelRepository {
 
   findMember(channelId: string, userId: string): Promise<ChannelMemberEntity | null> {
     return this.members.findOneBy({ channel_id: channelId, user_id: userId });
+  }
+
+  /**
+   * The membership, only while it gives access: in a team's channel the user must still be a member of the team
+   * (a membership left behind by a removal, from before removals took channel memberships along, counts for nothing).
+   */
+  findMemberInGoodStanding(channelId: string, userId: string): Promise<ChannelMemberEntity | null> {
+    return this.members
+      .createQueryBuilder('m')
+      .innerJoin(ChannelEntity, 'c', 'c.id = m.channel_id')
+      .where('m.channel_id = :channelId AND m.user_id = :userId', { channelId, userId })
+      .andWhere(
+        `(c.team_id = '' OR EXISTS (SELECT 1 FROM team_members t WHERE t.team_id = c.team_id AND t.user_id = m.user_id AND t.delete_at = 0))`,
+      )
+      .getOne();
+  }
+
+  /** The user's memberships in the channels of a team (all types, deleted channels too), locked for removal. */
+  async findMembershipsInTeamForUpdate(tx: Tx, teamId: string, userId: string): Promise<string[]> {
+    const rows = (await tx.query(
+      `SELECT m.channel_id FROM channel_members m JOIN channels c ON c.id = m.channel_id
+        WHERE c.team_id = $1 AND m.user_id = $2 ORDER BY m.channel_id FOR UPDATE OF m`,
+      [teamId, userId],
+    )) as Array<{ channel_id: string }>;
+    return rows.map((r) => r.channel_id);
   }
 
   /** Inserts the membership unless it exists; true when written. */
@@ -65,6 +94,12 @@ export class ChannelRepository {
       .orderBy('c.display_name', 'ASC')
       .addOrderBy('c.id', 'ASC')
       .getMany();
+  }
+
+  /** The memberships among these channels and users: one indexed query whatever the sizes. */
+  async membersAmong(channelIds: string[], userIds: string[]): Promise<Array<{ channel_id: string; user_id: string }>> {
+    if (!channelIds.length || !userIds.length) return [];
+    return this.members.query('SELECT channel_id, user_id FROM channel_members WHERE channel_id = ANY($1) AND user_id = ANY($2)', [channelIds, userIds]);
   }
 
   async isMemberOfAny(userId: string, channelIds: string[]): Promise<boolean> {

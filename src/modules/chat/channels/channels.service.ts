@@ -58,7 +58,8 @@ export class ChannelsService {
     await this.access.assertTeamMember(auth, dto.team_id);
     const { channel, events } = await this.tx.run(async (tx) => {
       const channel = await this.insertChannel(tx, { ...dto, creator_id: auth.userId });
-      const events = [await this.addMemberTx(tx, channel, auth.userId, true, LOCAL_ORIGIN)];
+      const created = await this.events.record(tx, { kind: ChangeKind.ChannelCreated, channel_id: channel.id, origin_remote_id: null });
+      const events = [created, await this.addMemberTx(tx, channel, auth.userId, true, LOCAL_ORIGIN)];
       return { channel, events };
     });
     this.events.publish(events.filter((e): e is ChangeEvent => !!e));
@@ -118,7 +119,7 @@ export class ChannelsService {
     const event = await this.tx.run(async (tx) => {
       const now = Date.now();
       await this.channels.update(tx, channelId, { delete_at: now, update_at: now });
-      return this.events.record(tx, { kind: ChangeKind.ChannelUpdated, channel_id: channelId, origin_remote_id: null });
+      return this.events.record(tx, { kind: ChangeKind.ChannelDeleted, channel_id: channelId, origin_remote_id: null }, now);
     });
     this.events.publish(event);
   }
@@ -135,7 +136,11 @@ export class ChannelsService {
     const user = await this.users.get(userId);
     if (user.delete_at) throw AuthErrors.userNotFound();
     if (!(await this.teams.findActiveMember(channel.team_id, userId))) throw ChatErrors.notTeamMember();
-    const event = await this.tx.run((tx) => this.addMemberTx(tx, channel, userId, false, LOCAL_ORIGIN));
+    const event = await this.tx.run(async (tx) => {
+      // Again under a lock: a removal from the team committing meanwhile must not leave this membership behind.
+      if (!(await this.teams.isActiveMemberForShare(tx, channel.team_id, userId))) throw ChatErrors.notTeamMember();
+      return this.addMemberTx(tx, channel, userId, false, LOCAL_ORIGIN, auth.userId);
+    });
     if (event) this.events.publish(event);
     return (await this.channels.findMember(channelId, userId))!;
   }
@@ -143,7 +148,7 @@ export class ChannelsService {
   async removeMember(auth: AuthContext, channelId: string, userId: string): Promise<void> {
     const channel = userId === auth.userId ? await this.access.channel(channelId) : await this.access.writable(auth, channelId);
     if (channel.type === 'D' || channel.type === 'G') throw ChatErrors.channelTypeNotAllowed('cannot remove members from direct or group channels');
-    const event = await this.tx.run((tx) => this.removeMemberTx(tx, channelId, userId, LOCAL_ORIGIN));
+    const event = await this.tx.run((tx) => this.removeMemberTx(tx, channelId, userId, LOCAL_ORIGIN, auth.userId));
     if (event) this.events.publish(event);
   }
 
@@ -210,7 +215,7 @@ export class ChannelsService {
   }
 
   /** Adds a member inside a transaction; returns the journalled event, or undefined if already a member. */
-  async addMemberTx(tx: Tx, channel: ChannelEntity, userId: string, admin: boolean, origin: ChangeOrigin): Promise<ChangeEvent | undefined> {
+  async addMemberTx(tx: Tx, channel: ChannelEntity, userId: string, admin: boolean, origin: ChangeOrigin, actorId?: string): Promise<ChangeEvent | undefined> {
     const now = Date.now();
     const member = Object.assign(new ChannelMemberEntity(), {
       channel_id: channel.id,
@@ -227,12 +232,41 @@ export class ChannelsService {
       create_at: now,
     });
     if (!(await this.channels.insertMemberIfAbsent(tx, member))) return undefined;
-    return this.events.record(tx, { kind: ChangeKind.MemberAdded, channel_id: channel.id, origin_remote_id: origin.remoteId, user_id: userId }, now);
+    return this.events.record(
+      tx,
+      { kind: ChangeKind.MemberAdded, channel_id: channel.id, origin_remote_id: origin.remoteId, user_id: userId, ...(actorId ? { actor_id: actorId } : {}) },
+      now,
+    );
   }
 
-  async removeMemberTx(tx: Tx, channelId: string, userId: string, origin: ChangeOrigin): Promise<ChangeEvent | undefined> {
+  /**
+   * Mattermost's LeaveTeam: the user leaves every channel of the team, journalled (member_removed) so membership
+   * sync tells the remotes the channels are shared with. Runs in the caller's transaction, after the team
+   * membership's row was updated (which orders it against concurrent additions, see addMember).
+   */
+  async removeFromTeamChannelsTx(tx: Tx, teamId: string, userId: string, origin: ChangeOrigin, actorId?: string): Promise<ChangeEvent[]> {
+    const events: ChangeEvent[] = [];
+    for (const channelId of await this.channels.findMembershipsInTeamForUpdate(tx, teamId, userId)) {
+      const event = await this.removeMemberTx(tx, channelId, userId, origin, actorId);
+      if (event) events.push(event);
+    }
+    return events;
+  }
+
+  async removeMemberTx(tx: Tx, channelId: string, userId: string, origin: ChangeOrigin, actorId?: string): Promise<ChangeEvent | undefined> {
     if (!(await this.channels.deleteMember(tx, channelId, userId))) return undefined;
-    return this.events.record(tx, { kind: ChangeKind.MemberRemoved, channel_id: channelId, origin_remote_id: origin.remoteId, user_id: userId });
+    return this.events.record(tx, {
+      kind: ChangeKind.MemberRemoved,
+      channel_id: channelId,
+      origin_remote_id: origin.remoteId,
+      user_id: userId,
+      ...(actorId ? { actor_id: actorId } : {}),
+    });
+  }
+
+  /** The channels with these ids, deleted or not. */
+  findByIds(ids: string[]): Promise<ChannelEntity[]> {
+    return this.channels.findByIds(ids);
   }
 
   private async createGroupLike(
@@ -245,7 +279,7 @@ export class ChannelsService {
     try {
       const { channel, events } = await this.tx.run(async (tx) => {
         const channel = await this.insertChannel(tx, { team_id: '', type, name, display_name: displayName, creator_id: creatorId });
-        const events: ChangeEvent[] = [];
+        const events: ChangeEvent[] = [await this.events.record(tx, { kind: ChangeKind.ChannelCreated, channel_id: channel.id, origin_remote_id: null })];
         for (const id of memberIds) {
           const e = await this.addMemberTx(tx, channel, id, false, LOCAL_ORIGIN);
           if (e) events.push(e);

@@ -1,4 +1,7 @@
-/** Every kind of change the chat core reports. The sync engine reacts to these; nothing else needs them. */
+/** Event name of every committed chat change (payload: ChangeEvent), on the app's EventEmitter2. */
+export const CHAT_CHANGE_EVENT = 'chat.change';
+
+/** Every kind of change the chat core reports. The sync engine and the WebSocket events react to these. */
 export enum ChangeKind {
   PostCreated = 'post_created',
   PostEdited = 'post_edited',
@@ -13,6 +16,9 @@ export enum ChangeKind {
   UserPictureUpdated = 'user_picture_updated',
   StatusChanged = 'status_changed',
   ChannelUpdated = 'channel_updated',
+  ChannelCreated = 'channel_created',
+  /** Archived (soft-deleted); its members and content stay. */
+  ChannelDeleted = 'channel_deleted',
 }
 
 interface Base {
@@ -28,9 +34,15 @@ export type ChangeEvent =
   | (Base & { kind: ChangeKind.PostCreated | ChangeKind.PostEdited | ChangeKind.PostDeleted; channel_id: string; post_id: string; root_id: string })
   | (Base & { kind: ChangeKind.ReactionAdded | ChangeKind.ReactionRemoved; channel_id: string; post_id: string; user_id: string; emoji_name: string })
   | (Base & { kind: ChangeKind.AckAdded | ChangeKind.AckRemoved; channel_id: string; post_id: string; user_id: string })
-  | (Base & { kind: ChangeKind.MemberAdded | ChangeKind.MemberRemoved; channel_id: string; user_id: string })
+  | (Base & {
+      kind: ChangeKind.MemberAdded | ChangeKind.MemberRemoved;
+      channel_id: string;
+      user_id: string;
+      /** Who added or removed the user, when it was one of this server's users (Mattermost's remover_id). */
+      actor_id?: string;
+    })
   | (Base & { kind: ChangeKind.UserUpdated | ChangeKind.UserPictureUpdated | ChangeKind.StatusChanged; channel_id: null; user_id: string })
-  | (Base & { kind: ChangeKind.ChannelUpdated; channel_id: string });
+  | (Base & { kind: ChangeKind.ChannelUpdated | ChangeKind.ChannelCreated | ChangeKind.ChannelDeleted; channel_id: string });
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 

@@ -1,27 +1,22 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
 import type { Tx } from '../../../database/transaction-runner.js';
 import type { JournalRow } from './change-event.entity.js';
 import { ChangeEventRepository } from './change-event.repository.js';
-import type { ChangeEvent, NewChangeEvent } from './change-event.types.js';
-
-export type ChangeListener = (event: ChangeEvent) => void | Promise<void>;
+import { CHAT_CHANGE_EVENT, type ChangeEvent, type NewChangeEvent } from './change-event.types.js';
+import { CHAT_NOTICE_EVENT, type ChatNotice } from './chat-notice.types.js';
 
 /**
- * The chat core's only outward signal. record() writes the journal row inside the caller's transaction;
- * publish() tells in-process listeners once that transaction has committed. A listener that throws is
- * logged and never affects the change or other listeners.
+ * The chat core's outward signals. record() writes the journal row inside the caller's transaction;
+ * publish() emits CHAT_CHANGE_EVENT (listeners: `@OnEvent(CHAT_CHANGE_EVENT)`) once that transaction has
+ * committed. A listener that throws is logged by the emitter and never affects the change or other listeners.
  */
 @Injectable()
 export class ChangeEventsService {
-  private readonly logger = new Logger(ChangeEventsService.name);
-  private readonly listeners = new Set<ChangeListener>();
-
-  constructor(private readonly journal: ChangeEventRepository) {}
-
-  subscribe(listener: ChangeListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
+  constructor(
+    private readonly journal: ChangeEventRepository,
+    private readonly emitter: EventEmitter2,
+  ) {}
 
   async record(tx: Tx, event: NewChangeEvent, at = Date.now()): Promise<ChangeEvent> {
     await this.journal.insert(tx, this.journalRow(event, at));
@@ -48,15 +43,11 @@ export class ChangeEventsService {
   }
 
   publish(events: ChangeEvent | ChangeEvent[]): void {
-    for (const event of Array.isArray(events) ? events : [events]) {
-      for (const listener of this.listeners) {
-        try {
-          const result = listener(event);
-          if (result instanceof Promise) result.catch((err: unknown) => this.logger.error({ err, kind: event.kind }, 'change listener failed'));
-        } catch (err) {
-          this.logger.error({ err, kind: event.kind }, 'change listener failed');
-        }
-      }
-    }
+    for (const event of Array.isArray(events) ? events : [events]) this.emitter.emit(CHAT_CHANGE_EVENT, event);
+  }
+
+  /** CHAT_NOTICE_EVENT: something listeners should hear about that is not journalled (call it after commit). */
+  notify(notice: ChatNotice): void {
+    this.emitter.emit(CHAT_NOTICE_EVENT, notice);
   }
 }

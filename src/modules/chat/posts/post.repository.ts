@@ -150,6 +150,22 @@ export class PostRepository {
       .getMany();
   }
 
+  /** These reaction rows, removed ones included (read by post, then matched: a post has few reactions). */
+  async findReactions(keys: Array<{ user_id: string; post_id: string; emoji_name: string }>): Promise<ReactionEntity[]> {
+    if (!keys.length) return [];
+    const wanted = new Set(keys.map((k) => `${k.user_id}:${k.post_id}:${k.emoji_name}`));
+    const rows = await this.reactions.findBy({ post_id: In([...new Set(keys.map((k) => k.post_id))]) });
+    return rows.filter((r) => wanted.has(`${r.user_id}:${r.post_id}:${r.emoji_name}`));
+  }
+
+  /** These acknowledgement rows, removed ones (acknowledged_at 0) included. */
+  async findAcks(keys: Array<{ user_id: string; post_id: string }>): Promise<PostAcknowledgementEntity[]> {
+    if (!keys.length) return [];
+    const wanted = new Set(keys.map((k) => `${k.user_id}:${k.post_id}`));
+    const rows = await this.acks.findBy({ post_id: In([...new Set(keys.map((k) => k.post_id))]) });
+    return rows.filter((a) => wanted.has(`${a.user_id}:${a.post_id}`));
+  }
+
   findReaction(userId: string, postId: string, emoji: string): Promise<ReactionEntity | null> {
     return this.reactions.findOneBy({ user_id: userId, post_id: postId, emoji_name: emoji });
   }

@@ -6,7 +6,7 @@ import { TransactionRunner, type Tx } from '../../../database/transaction-runner
 import type { AuthContext } from '../../auth/auth-context.js';
 import { isSystemAdmin } from '../../auth/permissions.js';
 import { ChannelAccess } from '../channels/channel-access.service.js';
-import { isSystemPostType, POST_MESSAGE_MAX_RUNES, POSTS_PER_PAGE_MAX, SYSTEM_GENERIC_POST_TYPE } from '../chat.constants.js';
+import { EPHEMERAL_POST_TYPE, isSystemPostType, POST_MESSAGE_MAX_RUNES, POSTS_PER_PAGE_MAX, SYSTEM_GENERIC_POST_TYPE } from '../chat.constants.js';
 import { ChatErrors } from '../chat.errors.js';
 import { ChangeKind, LOCAL_ORIGIN, type ChangeEvent, type ChangeOrigin, type NewChangeEvent } from '../events/change-event.types.js';
 import { ChangeEventsService } from '../events/change-events.service.js';
@@ -150,6 +150,43 @@ export class PostsService {
       now,
     );
     return { post, event };
+  }
+
+  /**
+   * Mattermost's ephemeral post: shown to one user in a channel, never stored or synced (type system_ephemeral,
+   * no author). Listeners of CHAT_NOTICE_EVENT deliver it (the WebSocket's ephemeral_message).
+   */
+  sendEphemeral(userId: string, channelId: string, message: string): PostJson {
+    const now = Date.now();
+    const post = toPostJson(
+      Object.assign(new PostEntity(), {
+        id: newId(),
+        create_at: now,
+        update_at: now,
+        edit_at: 0,
+        delete_at: 0,
+        is_pinned: false,
+        user_id: '',
+        channel_id: channelId,
+        root_id: '',
+        original_id: '',
+        message,
+        type: EPHEMERAL_POST_TYPE,
+        props: {},
+        hashtags: '',
+        file_ids: [],
+        pending_post_id: '',
+        remote_id: null,
+      }),
+      { reply_count: 0, last_reply_at: 0, reactions: [], acknowledgements: [], files: [] },
+    );
+    this.events.notify({ kind: 'ephemeral_post', user_id: userId, post, at: now });
+    return post;
+  }
+
+  /** Client JSON of the posts with these ids, deleted ones included (as they are now), in the order found. */
+  async renderByIds(ids: string[]): Promise<PostJson[]> {
+    return ids.length ? this.render(await this.posts.findByIds(ids)) : [];
   }
 
   /** createSystemPostTx in its own transaction, published. */

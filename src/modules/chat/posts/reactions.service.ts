@@ -75,6 +75,16 @@ export class ReactionsService {
     if (event) this.events.publish(event);
   }
 
+  /** The stored rows (active or removed) of these reactions, for listeners that describe a change. */
+  reactionRows(keys: Array<{ user_id: string; post_id: string; emoji_name: string }>): Promise<ReactionEntity[]> {
+    return this.posts.findReactions(keys);
+  }
+
+  /** The stored rows (acknowledged or not) of these acknowledgements. */
+  ackRows(keys: Array<{ user_id: string; post_id: string }>): Promise<PostAcknowledgementEntity[]> {
+    return this.posts.findAcks(keys);
+  }
+
   async list(auth: AuthContext, postId: string): Promise<ReactionEntity[]> {
     await this.postsService.readablePost(auth, postId);
     return this.posts.activeReactionsFor([postId]);

@@ -26,6 +26,16 @@ export class TeamRepository {
     return this.members.findOneBy({ team_id: teamId, user_id: userId, delete_at: 0 });
   }
 
+  /**
+   * Inside a transaction that adds a channel membership: the team membership, share-locked until commit, so a
+   * concurrent removal from the team waits for this transaction (and then removes the new channel membership too)
+   * or has already committed (and this finds nothing).
+   */
+  async isActiveMemberForShare(tx: Tx, teamId: string, userId: string): Promise<boolean> {
+    const rows = (await tx.query('SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2 AND delete_at = 0 FOR SHARE', [teamId, userId])) as unknown[];
+    return rows.length > 0;
+  }
+
   /** Adds or restores a membership; returns the active row. */
   async upsertMember(tx: Tx, member: TeamMemberEntity): Promise<void> {
     await tx
@@ -54,6 +64,12 @@ export class TeamRepository {
       .where('t.delete_at = 0')
       .orderBy('t.display_name', 'ASC')
       .getMany();
+  }
+
+  /** The active memberships among these teams and users, in one query. */
+  async activeMembersAmong(teamIds: string[], userIds: string[]): Promise<Array<{ team_id: string; user_id: string }>> {
+    if (!teamIds.length || !userIds.length) return [];
+    return this.members.query('SELECT team_id, user_id FROM team_members WHERE team_id = ANY($1) AND user_id = ANY($2) AND delete_at = 0', [teamIds, userIds]);
   }
 
   /** The oldest team: where channels from a remote go when its connection names no default team. */

@@ -6,6 +6,9 @@ import { AuthErrors } from '../../auth/auth.errors.js';
 import { isSystemAdmin } from '../../auth/permissions.js';
 import { UserDirectory } from '../../auth/user-directory.service.js';
 import { ChannelAccess } from '../channels/channel-access.service.js';
+import { ChannelsService } from '../channels/channels.service.js';
+import { LOCAL_ORIGIN } from '../events/change-event.types.js';
+import { ChangeEventsService } from '../events/change-events.service.js';
 import { TEAM_ADMIN_ROLES, TEAM_USER_ROLES } from '../chat.constants.js';
 import { ChatErrors } from '../chat.errors.js';
 import type { CreateTeamDto } from './dto/team.dto.js';
@@ -19,6 +22,8 @@ export class TeamsService {
     private readonly teams: TeamRepository,
     private readonly access: ChannelAccess,
     private readonly users: UserDirectory,
+    private readonly channels: ChannelsService,
+    private readonly events: ChangeEventsService,
     private readonly tx: TransactionRunner,
   ) {}
 
@@ -69,17 +74,30 @@ export class TeamsService {
     }
     const user = await this.users.get(userId);
     if (user.delete_at) throw AuthErrors.userNotFound();
-    await this.tx.run((tx) => this.addMemberTx(tx, teamId, userId, false, Date.now()));
+    const wasMember = !!(await this.teams.findActiveMember(teamId, userId));
+    const now = Date.now();
+    await this.tx.run((tx) => this.addMemberTx(tx, teamId, userId, false, now));
+    if (!wasMember) this.events.notify({ kind: 'team_member_added', team_id: teamId, user_id: userId, actor_id: auth.userId, at: now });
     return (await this.teams.findActiveMember(teamId, userId))!;
   }
 
+  /**
+   * Removes the user from the team and, in the same transaction, from every channel of the team, as Mattermost's
+   * LeaveTeam does: a removed user must not keep reading or posting in the team's private channels.
+   */
   async removeMember(auth: AuthContext, teamId: string, userId: string): Promise<void> {
     await this.access.team(teamId);
     if (userId !== auth.userId && !isSystemAdmin(auth.roles)) {
       const caller = await this.teams.findActiveMember(teamId, auth.userId);
       if (!caller?.scheme_admin) throw AuthErrors.forbidden('remove_user_from_team');
     }
-    await this.tx.run((tx) => this.teams.softDeleteMember(tx, teamId, userId, Date.now()));
+    const now = Date.now();
+    const { removed, events } = await this.tx.run(async (tx) => {
+      const removed = await this.teams.softDeleteMember(tx, teamId, userId, now);
+      return { removed, events: await this.channels.removeFromTeamChannelsTx(tx, teamId, userId, LOCAL_ORIGIN, auth.userId) };
+    });
+    this.events.publish(events);
+    if (removed) this.events.notify({ kind: 'team_member_removed', team_id: teamId, user_id: userId, actor_id: auth.userId, at: now });
   }
 
   async listMembers(auth: AuthContext, teamId: string, page: number, perPage: number): Promise<TeamMemberEntity[]> {
@@ -92,7 +110,7 @@ export class TeamsService {
     return this.teams.findFirstTeam();
   }
 
-    /** Used by channel creation paths that must ensure team membership (e.g. federated users). */
+  /** Used by channel creation paths that must ensure team membership (e.g. federated users). */
   addMemberTx(tx: Tx, teamId: string, userId: string, admin: boolean, now: number): Promise<void> {
     const member = Object.assign(new TeamMemberEntity(), {
       team_id: teamId,

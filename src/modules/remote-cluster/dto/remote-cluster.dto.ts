@@ -9,6 +9,12 @@ const ID_RE = /^[a-z0-9]{26}$/;
 /** Real invite codes are ~300 characters; anything far longer is not one (invite-crypto caps at 16 KiB too). */
 const MAX_INVITE_CHARS = 16 * 1024;
 const MAX_PASSWORD_CHARS = 1024;
+/**
+ * Shortest invite password this server issues a code for. Mattermost requires only a non-empty one; the code is
+ * an offline target (PBKDF2-SHA256, 600,000 iterations) for whoever intercepts it, so one character will not do.
+ */
+export const MIN_INVITE_PASSWORD_CHARS = 8;
+const PASSWORD_TOO_SHORT = `password must be at least ${MIN_INVITE_PASSWORD_CHARS} characters`;
 
 /** Go's strconv.ParseBool, which Mattermost uses for boolean query parameters. */
 const toBool = ({ value }: { value: unknown }): unknown => {
@@ -32,8 +38,8 @@ export class CreateRemoteClusterDto {
   @IsString() @Matches(ID_RE, { message: 'default_team_id must be a 26-character id' })
   default_team_id: string;
 
-  @ApiPropertyOptional({ description: 'invite password; generated (16 characters) and returned when empty' })
-  @IsOptional() @IsString() @MaxLength(MAX_PASSWORD_CHARS)
+  @ApiPropertyOptional({ description: `invite password (at least ${MIN_INVITE_PASSWORD_CHARS} characters); generated (16) and returned when empty` })
+  @IsOptional() @IsString() @ValidateIf((_o, v) => v !== '') @MinLength(MIN_INVITE_PASSWORD_CHARS, { message: PASSWORD_TOO_SHORT }) @MaxLength(MAX_PASSWORD_CHARS)
   password?: string;
 }
 
@@ -55,6 +61,7 @@ export class AcceptRemoteClusterInviteDto {
   @IsString() @MinLength(1) @MaxLength(MAX_INVITE_CHARS)
   invite: string;
 
+  /** No minimum here: the inviting server chose it (a Mattermost inviter accepts any non-empty password). */
   @ApiProperty()
   @IsString() @MaxLength(MAX_PASSWORD_CHARS)
   password: string;
@@ -62,8 +69,8 @@ export class AcceptRemoteClusterInviteDto {
 
 /** Body of POST /api/v4/remotecluster/{remote_id}/generate_invite. */
 export class GenerateInviteDto {
-  @ApiProperty()
-  @IsString() @MinLength(1) @MaxLength(MAX_PASSWORD_CHARS)
+  @ApiProperty({ description: `at least ${MIN_INVITE_PASSWORD_CHARS} characters` })
+  @IsString() @MinLength(MIN_INVITE_PASSWORD_CHARS, { message: PASSWORD_TOO_SHORT }) @MaxLength(MAX_PASSWORD_CHARS)
   password: string;
 }
 
