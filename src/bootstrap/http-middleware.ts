@@ -88,7 +88,9 @@ export function refuseEncodedBodies(): RequestHandler {
  * A client or peer whose connection carries nothing for `idleMs` (the server's socket timeout) while its request
  * body is still coming gets one 408 and the connection is closed; whoever was reading the body sees it end early and
  * drops what it had (a partial upload file included). Without this a stalled body would hold its reader until Node's
- * 5-minute request timeout.
+ * 5-minute request timeout. A client that stops taking its response is cut off the same way. While the handler is
+ * still working (waiting on a peer, or for a database connection) the connection stays: those waits have deadlines
+ * of their own, and the client gets their answer.
  */
 export function answerStalledBodies(): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
@@ -100,6 +102,9 @@ export function answerStalledBodies(): RequestHandler {
       } else {
         req.socket.destroy();
       }
+    });
+    res.on('timeout', () => {
+      if (res.headersSent) req.socket.destroy();
     });
     next();
   };

@@ -22,12 +22,13 @@ describe('overload', () => {
   let token: string;
 
   beforeAll(async () => {
-    a = await startInstance('A', { DATABASE_POOL_SIZE: '2', DATABASE_POOL_TIMEOUT_MS: '300', READY_MAX_EVENT_LOOP_LAG_MS: '400' });
+    // The idle timeout is shorter than the pool wait: a handler still working keeps its connection.
+    a = await startInstance('A', { DATABASE_POOL_SIZE: '2', DATABASE_POOL_TIMEOUT_MS: '1500', HTTP_IDLE_TIMEOUT_MS: '300', READY_MAX_EVENT_LOOP_LAG_MS: '400' });
     token = await login(a);
   });
   afterAll(() => a?.destroy());
 
-  it('a request that gets no pooled database connection within DATABASE_POOL_TIMEOUT_MS is 503 with Retry-After', async () => {
+  it('a request that gets no pooled database connection within DATABASE_POOL_TIMEOUT_MS is 503 with Retry-After (the connection idle meanwhile is kept)', async () => {
     const dataSource = a.app!.get(DataSource);
     const held: QueryRunner[] = [];
     try {
