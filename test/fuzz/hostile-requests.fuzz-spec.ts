@@ -139,6 +139,10 @@ describe('fuzz: hostile requests for every route family', () => {
   }, 240_000);
 
   afterAll(async () => {
+    // What the server logged at error level, and how it ended if it did: what a failure needs to be understood.
+    const log = a?.output() ?? '';
+    const errors = log.split('\n').filter((l) => !l.startsWith('{') || /"level":(?:50|60)/.test(l)).filter((l) => l.trim());
+    if (errors.length) process.stdout.write(`fuzz: server errors (last 40 lines):\n${errors.slice(-40).join('\n').slice(-20_000)}\n`);
     await pinger?.stop();
     await Promise.all([a?.destroy(), b?.destroy()]);
     if (sandbox) await rm(sandbox, { recursive: true, force: true });

@@ -159,6 +159,34 @@ describe('hostile request bodies', () => {
     expect(await filesUnder(a.filesDir)).toEqual([]);
   });
 
+  it('multipart fields named like Object.prototype members are fields like any other (found by the fuzz suite: the process died)', async () => {
+    const boundary = `b${randomBytes(6).toString('hex')}`;
+    const parts = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'channel_id']
+      .map((name) => `--${boundary}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${name === 'channel_id' ? channelId : 'x'}\r\n`)
+      .join('');
+    const body = Buffer.from(
+      `${parts}--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="f.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--${boundary}--\r\n`,
+    );
+    const res = await http(a, 'POST', '/api/v4/files', { token, rawBody: body, headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}` } });
+    expect(res.status).toBe(201);
+    await expectAlive();
+  });
+
+  it('null for an optional field is the field left out, never a NULL for a NOT NULL column (found by the fuzz suite: 500)', async () => {
+    const post = await http(a, 'POST', '/api/v4/posts', {
+      token,
+      body: { channel_id: channelId, message: 'nulls around', root_id: null, file_ids: null, props: null, pending_post_id: null },
+    });
+    expect(post.status).toBe(201);
+    const patched = await http(a, 'PUT', `/api/v4/posts/${post.body.id}/patch`, { token, body: { is_pinned: null, message: null, props: null, file_ids: null } });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ message: 'nulls around', is_pinned: false });
+    // A required field sent as null is missing: 400 naming it.
+    const missing = await http(a, 'POST', '/api/v4/posts', { token, body: { channel_id: channelId, message: null } });
+    expect(missing.status).toBe(400);
+    expect(missing.body.message).toContain('message');
+  });
+
   it('a body that stalls is answered 408 once the connection has been idle for HTTP_IDLE_TIMEOUT_MS', async () => {
     const status = await stalledRequest(
       port(),

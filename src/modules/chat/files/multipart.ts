@@ -48,7 +48,8 @@ export function parseMultipart(
     return Promise.reject(ChatErrors.badMultipart('Content-Type must be multipart/form-data'));
   }
   return new Promise((resolve, reject) => {
-    const fields: Record<string, string[]> = {};
+    // No prototype: a field named "constructor" or "__proto__" is a field like any other.
+    const fields: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
     let failure: unknown;
     const fail = (err: unknown) => {
       failure ??= err;
@@ -82,11 +83,22 @@ export function parseMultipart(
       void chain.then(() => (failure ? reject(failure) : resolve(fields)));
     };
 
-    bb.on('field', (name, value, info) => {
+    // A listener that throws would be an uncaught exception (the process gone): every one reports through `fail`.
+    const safely =
+      <A extends unknown[]>(listener: (...args: A) => void) =>
+      (...args: A) => {
+        try {
+          listener(...args);
+        } catch (err) {
+          fail(err);
+          bb.destroy(err instanceof Error ? err : new Error(String(err)));
+        }
+      };
+    bb.on('field', safely((name: string, value: string, info: busboy.FieldInfo) => {
       if (info.valueTruncated) fail(ChatErrors.badMultipart(`field ${name} is too long`));
       (fields[name] ??= []).push(value);
-    });
-    bb.on('file', (field, part, info) => {
+    }));
+    bb.on('file', safely((field: string, part: Readable, info: busboy.FileInfo) => {
       // The handler reads a stream of our own: the part is piped into it, and when the handler stops early (or
       // never starts) the rest of the part is read and dropped so that the parser moves on to the next one.
       const stream = new PassThrough();
@@ -113,7 +125,7 @@ export function parseMultipart(
           if (!stream.readableEnded) stream.destroy();
         }
       });
-    });
+    }));
     bb.on('partsLimit', () => fail(ChatErrors.badMultipart(`at most ${limits.files + limits.fields} parts per request`)));
     bb.on('filesLimit', () => fail(ChatErrors.badMultipart(`at most ${limits.files} files per request`)));
     bb.on('fieldsLimit', () => fail(ChatErrors.badMultipart('too many fields')));
