@@ -129,6 +129,26 @@ describe('hostile text and oversized items in a shared channel', () => {
     await eventually(async () => expect(await A.query('SELECT id FROM posts WHERE id = $1', [next.id])).toHaveLength(1), { timeoutMs: 20_000 });
   }, 60_000);
 
+  it('an invitation carrying a value PostgreSQL cannot store is refused to the peer, not logged as our error (found by the fuzz suite)', async () => {
+    const remoteId = fed.remoteIds[1];
+    const bSide = await storedRemote(B, remoteId);
+    const channelId = newId();
+    const res = await http(A, 'POST', '/api/v4/remotecluster/msg', {
+      headers: remoteHeaders(remoteId, bSide.remote_token),
+      rawBody: JSON.stringify({
+        remote_id: remoteId,
+        msg: {
+          id: newId(), topic: 'sharedchannel_invite', create_at: Date.now(),
+          payload: { channel_id: channelId, team_id: '', read_only: false, name: `nul-${newId().slice(0, 6)}`, display_name: 'nul\u0000inside', header: '', purpose: '', type: 'O', creator_id: '', direct_participant_ids: null, direct_participants: null },
+        },
+      }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.status).toBe('FAIL');
+    expect(res.body.err).toContain('cannot be stored');
+    expect(await A.query('SELECT id FROM channels WHERE id = $1', [channelId])).toEqual([]);
+  });
+
   it('a client cannot make a post or a profile larger than the caps, so none is ever too large for a peer', async () => {
     const tooBig = await http(A, 'POST', '/api/v4/posts', {
       token: alice.token,
