@@ -94,13 +94,20 @@ export function refuseEncodedBodies(): RequestHandler {
  */
 export function answerStalledBodies(): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
+    // The request itself is destroyed, not only its socket: once its response has finished, Node no longer ties the
+    // request to the connection, so closing the socket alone would leave whoever reads the body (an upload holding
+    // its session's lease and a partial file) waiting for bytes that never come.
+    const cutOff = () => {
+      req.destroy();
+      req.socket.destroy();
+    };
     req.on('timeout', () => {
       if (!res.headersSent) {
         res.setHeader('Connection', 'close');
         sendAppError(res, new AppError('api.context.request_timeout.app_error', 'The request body stopped arriving.', 408), getRequestId(req));
-        res.on('finish', () => req.socket.destroy());
+        res.on('finish', cutOff);
       } else {
-        req.socket.destroy();
+        cutOff();
       }
     });
     res.on('timeout', () => {

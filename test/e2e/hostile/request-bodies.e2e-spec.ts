@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { brotliCompressSync, constants as zlib, deflateSync, gzipSync } from 'node:zlib';
 import { startChildInstance, type ChildInstance } from '../../support/child-instance.js';
 import { createChannel, createTeam } from '../../support/chat.js';
+import { eventually } from '../../support/eventually.js';
 import { http, login } from '../../support/http.js';
 
 /** Bytes of a JSON array of `n` empty objects: 3 bytes each on the wire, tens of bytes each once parsed. */
@@ -193,6 +194,20 @@ describe('hostile request bodies', () => {
       `POST /api/v4/users/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"login_id":`,
     );
     expect(status).toBe('HTTP/1.1 408 Request Timeout');
+    await expectAlive();
+
+    // An upload that stalls inside its file: 408, and the partial file goes too (its reader is told the body ended).
+    const boundary = `b${randomBytes(6).toString('hex')}`;
+    const head =
+      `--${boundary}\r\nContent-Disposition: form-data; name="channel_id"\r\n\r\n${channelId}\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="stalled.bin"\r\n\r\n${'x'.repeat(2_000)}`;
+    const upload = await stalledRequest(
+      port(),
+      `POST /api/v4/files HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n` +
+        `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${head.length + 10_000}\r\n\r\n${head}`,
+    );
+    expect(upload).toBe('HTTP/1.1 408 Request Timeout');
+    await eventually(async () => expect(await filesUnder(a.filesDir)).toEqual([]), { timeoutMs: 10_000 });
     await expectAlive();
   }, 30_000);
 });
