@@ -9,6 +9,7 @@ import { SyncPostRetries1795649120064 } from './1795649120064-SyncPostRetries.js
 import { AttachmentsMembershipUserSync1795650019069 } from './1795650019069-AttachmentsMembershipUserSync.js';
 import { PostCountersTrigger1795660782506 } from './1795660782506-PostCountersTrigger.js';
 import { JournalCommitOrder1795662722855 } from './1795662722855-JournalCommitOrder.js';
+import { SyncConvergence1796411477501 } from './1796411477501-SyncConvergence.js';
 
 /** Every migration, oldest first. `npm run migration:generate` appends here; a test checks none is missing. */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -22,4 +23,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   AttachmentsMembershipUserSync1795650019069,
   PostCountersTrigger1795660782506,
   JournalCommitOrder1795662722855,
+  SyncConvergence1796411477501,
 ];
