@@ -1,5 +1,5 @@
 import { BodyLimitProxy } from '../support/body-limit-proxy.js';
-import { createChannel, createPost } from '../support/chat.js';
+import { addToChannel, createChannel, createPost, createUser } from '../support/chat.js';
 import { eventually } from '../support/eventually.js';
 import { type Federation, memberOf, shareWith } from '../support/federation.js';
 import { http } from '../support/http.js';
@@ -23,11 +23,13 @@ describe('oversize items: split, then parked alone; the channel goes on', () => 
     const [A, B] = fed.sides;
     const channel = await createChannel(A.inst, A.token, A.teamId, 'oversize');
     await shareWith(fed, channel, 1);
-    const alice = await memberOf(A, 'alice-big', channel);
-    const bob = await memberOf(A, 'bob-small', channel);
-    // Alice's profile carries 100 kB of props: no message with her in it gets past the proxy.
-    await A.inst.query(`UPDATE users SET props = jsonb_build_object('about', repeat('x', 100000)) WHERE id = $1`, [alice.id]);
     proxy.limit = 40_000;
+    const bob = await memberOf(A, 'bob-small', channel);
+    // Alice's profile carries 100 kB of props before she joins: no message with her in it gets past the proxy.
+    const alice = await createUser(A.inst, A.token, 'alice-big');
+    await A.inst.query(`UPDATE users SET props = jsonb_build_object('about', repeat('x', 100000)) WHERE id = $1`, [alice.id]);
+    await http(A.inst, 'POST', `/api/v4/teams/${A.teamId}/members`, { token: A.token, body: { team_id: A.teamId, user_id: alice.id } });
+    await addToChannel(A.inst, A.token, channel, alice.id);
 
     const before = await Promise.all([1, 2, 3].map((i) => createPost(A.inst, bob.token, channel, `small ${i}`)));
     const fromAlice = await createPost(A.inst, alice.token, channel, 'from the oversize user');
@@ -43,14 +45,15 @@ describe('oversize items: split, then parked alone; the channel goes on', () => 
     expect(await B.inst.query('SELECT id FROM posts WHERE id = ANY($1)', [[huge.id, fromAlice.id]])).toHaveLength(0);
     expect(proxy.refused).toBeGreaterThan(0);
 
-    // Parked, visible to an admin: the oversize post and the oversize user (and the post that needs her).
+    // Parked, visible to an admin: the oversize post, the oversize user (as a profile, and in her membership change),
+    // and the post that needs her.
     const parked = await eventually(async () => {
       const res = await http<Array<{ kind: string; item_key: string; parked: boolean; last_error: string }>>(
         A.inst, 'GET', '/api/v4/sharedchannels/sync/rejected?parked=true', { token: A.token },
       );
       expect(res.status).toBe(200);
       const keys = res.body.map((r) => `${r.kind}:${r.item_key}`).sort();
-      expect(keys).toEqual([`post:${fromAlice.id}`, `post:${huge.id}`, `user:${alice.id}`].sort());
+      expect(keys).toEqual([`membership:${alice.id}`, `post:${fromAlice.id}`, `post:${huge.id}`, `user:${alice.id}`].sort());
       return res.body;
     }, { timeoutMs: 30_000 });
     expect(parked.find((r) => r.item_key === huge.id)!.last_error).toMatch(/too large/);

@@ -37,6 +37,8 @@ export interface PassContext {
    * their root. Reactions and acknowledgements on them wait for them instead of being sent into a refusal.
    */
   readonly postsNotTaken: Set<string>;
+  /** Posts the receiver took in this pass: what was held for them goes now, not after another pass. */
+  readonly postsTaken: Set<string>;
   /** Something became due while the pass ran (items that waited for a post just accepted): run again at once. */
   again: boolean;
 }

@@ -112,6 +112,7 @@ export class SyncSender {
         maxBytes: SYNC_MAX_MESSAGE_BYTES,
         sent: noneSent(),
         postsNotTaken: new Set(),
+        postsTaken: new Set(),
         again: false,
       },
     };

@@ -246,13 +246,15 @@ export class ChannelFeedRepository {
   }
 
   /**
-   * The live replies of a root deleted at `deleteAt`, deleted with that time (update_at never goes back), so the
-   * origin's cascade and this one leave identical rows. Returns them.
+   * The live replies of a root deleted at `deleteAt`, deleted with that time, as the root's server deleted them: so
+   * every server ends with the same rows. A reply of this server's moves its update_at up to that time (it is a
+   * change of ours, and goes out); one written elsewhere keeps its update_at, so its own server's version (deleted
+   * the same way when the root's deletion reaches it, or edited there before) still wins here. Returns them.
    */
   async deleteReplies(tx: Tx, channelId: string, rootId: string, deleteAt: number): Promise<Array<{ id: string; remote_id: string | null }>> {
     const rows: Array<{ id: string; remote_id: string | null }> = await tx.query(
       `WITH gone AS (
-         UPDATE posts SET delete_at = $3, update_at = GREATEST(update_at, $3)
+         UPDATE posts SET delete_at = $3, update_at = CASE WHEN remote_id IS NULL THEN GREATEST(update_at, $3) ELSE update_at END
           WHERE root_id = $2 AND channel_id = $1 AND delete_at = 0
           RETURNING id, remote_id
        )

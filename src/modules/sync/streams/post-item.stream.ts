@@ -111,8 +111,11 @@ export abstract class PostItemStream<T extends PostItem> implements SyncStream<P
   }
 
   async send(ctx: PassContext, c: PostItemsCollected<T>): Promise<PostItemsOutcome<T>> {
-    const held = [...c.held, ...c.toSend.filter((i) => ctx.postsNotTaken.has(i.post_id))];
-    const items = c.toSend.filter((i) => !ctx.postsNotTaken.has(i.post_id));
+    // Held at collection for a post the receiver took since, in this pass: they go now (nothing else would release
+    // them: the post's acceptance released what was recorded before it).
+    const ready = [...c.toSend, ...c.held.filter((i) => ctx.postsTaken.has(i.post_id))];
+    const held = [...c.held.filter((i) => !ctx.postsTaken.has(i.post_id)), ...ready.filter((i) => ctx.postsNotTaken.has(i.post_id))];
+    const items = ready.filter((i) => !ctx.postsNotTaken.has(i.post_id));
     const out: PostItemsOutcome<T> = { accepted: [], refused: [], tooLarge: [], held, requested: [] };
     if (!items.length) return out;
     const d = await this.transport.deliver(ctx, {

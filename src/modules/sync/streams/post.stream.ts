@@ -132,7 +132,7 @@ export class PostStream implements SyncStream<void, PostsCollected, PostsOutcome
       if (beyondCursor || retried.has(p.id)) extraRoots.set(root.id, root);
       return true;
     });
-    posts = rootsFirst([...extraRoots.values(), ...posts]);
+    posts = rootsFirst([...posts, ...extraRoots.values()]);
     const mentions = await this.resolveMentions(channelId, ctx.share, posts);
     return {
       scanned,
@@ -181,6 +181,7 @@ export class PostStream implements SyncStream<void, PostsCollected, PostsOutcome
       }
     }
     for (const p of [...out.refused, ...out.tooLarge, ...out.waiting.map((w) => w.post), ...c.waiting.map((w) => w.post)]) ctx.postsNotTaken.add(p.id);
+    for (const p of out.accepted) if (!ctx.postsNotTaken.has(p.id)) ctx.postsTaken.add(p.id);
     ctx.sent.posts += out.accepted.length;
     if (out.accepted.length) this.metrics.itemsSent.inc({ remote_id: ctx.remoteId, kind: 'post' }, out.accepted.length);
     return out;
