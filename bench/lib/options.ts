@@ -13,6 +13,8 @@ export interface BenchOptions {
   rate: number;
   /** Concurrent HTTP clients writing "as fast as they can be written". */
   writers: number;
+  /** Posts of the channel whose consistency check is measured. */
+  consistencyPosts: number;
   /** Catch-up backlog written on A while B is down. */
   catchup: { posts: number; reactions: number; edits: number };
   /** Posts moved by the raw pipeline baseline (more than `posts`, so its rate is measured over a useful time). */
@@ -33,7 +35,7 @@ export interface BenchOptions {
   serverEnv: Record<string, string>;
 }
 
-export const SCENARIOS = ['baseline', 'throughput', 'lag', 'fanout', 'catchup'] as const;
+export const SCENARIOS = ['baseline', 'throughput', 'lag', 'fanout', 'catchup', 'consistency'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 const HELP = `npm run bench -- [options]
@@ -44,6 +46,7 @@ const HELP = `npm run bench -- [options]
   --duration S       seconds of each steady-rate lag run (default 60; quick 15)
   --rate R           posts per second of the lag runs (default 50)
   --writers N        concurrent HTTP clients writing posts (default 16)
+  --consistency-posts N  posts of the channel whose consistency check is measured (default 100000; quick 20000)
   --only a,b         run only these scenarios: ${SCENARIOS.join(', ')}
   --profile          run the throughput and catch-up instances under node --cpu-prof; summarise the measured windows
   --keep             keep the bench databases (default: dropped at exit)
@@ -68,6 +71,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       duration: { type: 'string' },
       rate: { type: 'string' },
       writers: { type: 'string' },
+      'consistency-posts': { type: 'string' },
       only: { type: 'string' },
       profile: { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
@@ -98,6 +102,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     durationS: positiveInt('duration', values.duration, quick ? 15 : 60),
     rate: positiveInt('rate', values.rate, 50),
     writers: positiveInt('writers', values.writers, 16),
+    consistencyPosts: positiveInt('consistency-posts', values['consistency-posts'], quick ? 20_000 : 100_000),
     catchup: quick ? { posts: 1_000, reactions: 400, edits: 100 } : { posts: 5_000, reactions: 2_000, edits: 500 },
     baselinePosts: quick ? 20_000 : 50_000,
     baselineLagS: quick ? 5 : 10,

@@ -2,6 +2,7 @@ import { execSync } from 'node:child_process';
 import { cpus, freemem, release, totalmem } from 'node:os';
 import type { BaselineResult } from '../scenarios/baseline.js';
 import type { CatchupResult } from '../scenarios/catchup.js';
+import type { ConsistencyBenchResult } from '../scenarios/consistency.js';
 import type { FanoutResult } from '../scenarios/fanout.js';
 import type { LagResult } from '../scenarios/lag.js';
 import type { ThroughputResult } from '../scenarios/throughput.js';
@@ -16,6 +17,7 @@ export interface RunResults {
   lag0?: LagResult;
   fanout?: FanoutResult;
   catchup?: CatchupResult;
+  consistency?: ConsistencyBenchResult;
   errors: Record<string, string>;
 }
 
@@ -210,6 +212,60 @@ export function targetRows(r: RunResults): TargetRow[] {
     ratio: ratio(cu, cuBase),
     met: cu === null ? null : cu <= 10,
   });
+  const cons = r.consistency;
+  const cpuOf = (x: Record<string, number> | undefined) => (x ? round(Object.values(x).reduce((a, b) => a + b, 0), 1) : null);
+  rows.push(
+    {
+      figure: `Consistency check of an identical ${cons ? cons.posts.toLocaleString('en-US') : '?'}-post channel, A with B: wall time (median of ${cons?.consistent_runs.length ?? '?'})`,
+      measured: num(cons?.consistent.wall_ms),
+      unit: 'ms',
+      target: '—',
+      baseline: cons ? cons.plan.ms : null,
+      baseline_what: "one index-only scan of A's posts for the whole-channel digest, ms",
+      ratio: ratio(num(cons?.consistent.wall_ms), cons ? cons.plan.ms : null),
+      met: null,
+    },
+    {
+      figure: 'Consistency check of that channel: payload bytes exchanged (digests, both ways)',
+      measured: num(cons?.consistent.digest_bytes),
+      unit: 'bytes',
+      target: 'a few kB',
+      baseline: null,
+      baseline_what: '—',
+      ratio: null,
+      met: cons ? cons.consistent.digest_bytes < 10_000 : null,
+    },
+    {
+      figure: 'Consistency check of that channel: CPU (A, B and their PostgreSQL backends)',
+      measured: cpuOf(cons?.consistent.cpu_ms),
+      unit: 'ms',
+      target: '—',
+      baseline: null,
+      baseline_what: '—',
+      ratio: null,
+      met: null,
+    },
+    {
+      figure: `Consistency check with ${cons?.divergent.missing ?? '?'} posts missing on B, found and repaired: wall time`,
+      measured: num(cons?.divergent.wall_ms),
+      unit: 'ms',
+      target: '—',
+      baseline: num(cons?.consistent.wall_ms),
+      baseline_what: 'the same check of the identical channel, ms',
+      ratio: ratio(num(cons?.divergent.wall_ms), num(cons?.consistent.wall_ms)),
+      met: null,
+    },
+    {
+      figure: `Consistency check with ${cons?.divergent.missing ?? '?'} posts missing on B: payload bytes of digests and item lists, both ways`,
+      measured: num(cons?.divergent.digest_bytes),
+      unit: 'bytes',
+      target: 'a few kB',
+      baseline: null,
+      baseline_what: '—',
+      ratio: null,
+      met: cons ? cons.divergent.repaired === cons.divergent.missing && cons.divergent.digest_bytes < 16_000 : null,
+    },
+  );
   const { peak, idle } = rssByInstance(r);
   for (const name of Object.keys(peak).sort()) {
     rows.push({
@@ -233,6 +289,7 @@ function scenarioList(r: RunResults): Array<[string, { rss_peak_mb: Record<strin
     ['lag_delay_0', r.lag0],
     ['fanout', r.fanout],
     ['catchup', r.catchup],
+    ['consistency', r.consistency],
   ];
 }
 
@@ -271,6 +328,7 @@ export function buildJson(
       rate: opts.rate,
       writers: opts.writers,
       catchup: opts.catchup,
+      consistency_posts: opts.consistencyPosts,
       baseline_posts: opts.baselinePosts,
       scenarios: [...opts.only],
     },
@@ -288,6 +346,16 @@ export function buildJson(
     baseline_pipeline_lag_ms: pick(r.baseline?.pipeline_lag_ms),
     fanout: (r.fanout?.fanout ?? []).map((f) => ({ remote: f.remote, posts_per_s: f.posts_per_s, lag_p50_ms: f.lag_p50_ms })),
     catchup_s: num(r.catchup?.catchup_s),
+    consistency_check: r.consistency
+      ? {
+          posts: r.consistency.posts,
+          wall_ms: r.consistency.consistent.wall_ms,
+          digest_bytes: r.consistency.consistent.digest_bytes,
+          cpu_ms: r.consistency.consistent.cpu_ms,
+          divergent_wall_ms: r.consistency.divergent.wall_ms,
+          divergent_digest_bytes: r.consistency.divergent.digest_bytes,
+        }
+      : null,
     rss_peak_mb: peak,
     rss_peak_mb_by_scenario: byScenario,
     targets: targetRows(r),
@@ -299,6 +367,7 @@ export function buildJson(
       lag_delay_0: r.lag0 ?? null,
       fanout: r.fanout ?? null,
       catchup: r.catchup ?? null,
+      consistency: r.consistency ?? null,
     },
   };
 }
@@ -363,6 +432,15 @@ export function buildMarkdown(json: Record<string, any>, rows: TargetRow[], r: R
       `- Catch-up: A took the backlog in ${c.write_s} s while B was down (SIGKILL). From B's restart: ${c.boot_s} s booting, the first backlog post on B ${c.first_post_after_ready_s} s after B answered, ${c.catchup_after_ready_s} s from B answering until identical (${c.items_per_s} items/s overall; posts drained at ${c.drain_posts_per_s}/s; compared every ${c.compare_interval_ms} ms).`,
       `  Sync passes: ${c.stages.passes} (one every ${c.stages.window_ms_per_pass} ms), ${c.stages.messages} messages; B spent ${c.stages.receiver_ms_per_message} ms handling each (${c.stages.receiver_share_pct}% of the window), the rest is A collecting, sending and saving cursors.`,
       `  CPU ms per backlog item after B was up: ${Object.entries(c.cpu_ms_per_item).map(([k, v]) => `${k} ${v}`).join(', ')}; busy %: ${Object.entries(c.busy_pct).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
+    );
+  }
+  if (r.consistency) {
+    const k = r.consistency;
+    const cpu = (x: Record<string, number>) => Object.entries(x).map(([n, v]) => `${n} ${v}`).join(', ');
+    out.push(
+      `- Consistency check (anti-entropy) of a ${k.posts.toLocaleString('en-US')}-post channel shared by A and B (written into both databases, with ${k.other_posts.toLocaleString('en-US')} posts of an unshared channel on A, in ${k.load_s} s, VACUUM ANALYZE'd): identical, ${k.consistent_runs.map((x) => `${x.wall_ms} ms`).join(' / ')} per check (median ${k.consistent.wall_ms} ms, A's own measure ${k.consistent.duration_ms} ms), ${k.consistent.digest_bytes} bytes of digests, CPU ms ${cpu(k.consistent.cpu_ms)}.`,
+      `  With ${k.divergent.missing} posts deleted on B: found and repaired (${k.divergent.repaired}) in ${k.divergent.wall_ms} ms, ${k.divergent.digest_bytes} bytes of digests and item lists, ${k.divergent.repair_bytes} bytes of repairs, CPU ms ${cpu(k.divergent.cpu_ms)}.`,
+      `  A's whole-channel post digest: ${k.plan.scan}, heap fetches ${k.plan.heap_fetches ?? 'n/a'}, ${k.plan.ms} ms.`,
     );
   }
   if (r.baseline) {

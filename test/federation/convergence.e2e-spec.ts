@@ -88,6 +88,7 @@ describe('randomized federation: three servers converge under faults', () => {
         users.push([await memberOf(side, `u${i}a${seed}`, channel), await memberOf(side, `u${i}b${seed}`, channel)]);
       }
       const up = [true, true, true];
+      const started = Date.now();
       const model = new Model();
       const log: string[] = [];
 
@@ -95,30 +96,35 @@ describe('randomized federation: three servers converge under faults', () => {
       const present = async (server: number): Promise<Set<string>> =>
         new Set((await sides[server].inst.query<{ id: string }>('SELECT id FROM posts WHERE channel_id = $1 AND delete_at = 0', [channel])).map((r) => r.id));
 
+      let current = 0;
+      const opIndex = () => current;
       const faults: Record<number, () => Promise<void>> = {
         [Math.floor(OPS * 0.25)]: async () => {
           up[1] = false;
           await b.kill();
-          log.push('B killed (SIGKILL)');
+          log.push(`B killed (SIGKILL) at op ${opIndex()}`);
         },
         [Math.floor(OPS * 0.45)]: async () => {
+          const t = Date.now();
           await b.start();
           up[1] = true;
-          log.push('B restarted');
+          log.push(`B restarted (${Date.now() - t} ms)`);
         },
         [Math.floor(OPS * 0.6)]: async () => {
           up[2] = false;
           await c.stop();
-          log.push('C stopped (SIGTERM)');
+          log.push(`C stopped (SIGTERM) at op ${opIndex()}`);
         },
         [Math.floor(OPS * 0.8)]: async () => {
+          const t = Date.now();
           await c.start();
           up[2] = true;
-          log.push('C restarted');
+          log.push(`C restarted (${Date.now() - t} ms)`);
         },
       };
 
       for (let op = 0; op < OPS; op++) {
+        current = op;
         await faults[op]?.();
         const server = pick([0, 1, 2].filter((s) => up[s]));
         const side: AdminSide = sides[server];
@@ -173,7 +179,7 @@ describe('randomized federation: three servers converge under faults', () => {
         }
       }
       const expected = model.expected();
-      console.log(`seed ${seed}: ${OPS} operations (${expected.posts.length} posts, ${expected.reactions.length} reactions, ${expected.acks.length} acknowledgements at the end); ${log.join(', ')}`);
+      const workload = Date.now() - started;
 
       // 1. The three servers end identical, and identical to what the clients were told.
       const sorted = async (inst: Instance) => {
@@ -186,6 +192,10 @@ describe('randomized federation: three servers converge under faults', () => {
         expect(states[1]).toEqual(expected);
         expect(states[2]).toEqual(expected);
       }, { timeoutMs: 120_000, intervalMs: 500 });
+      console.log(
+        `seed ${seed}: ${OPS} operations in ${workload} ms (${expected.posts.length} posts, ${expected.reactions.length} reactions, ` +
+          `${expected.acks.length} acknowledgements at the end); ${log.join(', ')}; identical ${Date.now() - started - workload} ms after the last operation`,
+      );
 
       // 2. Nothing stored twice: one post_created in each server's journal per post.
       for (const s of sides) {

@@ -216,13 +216,14 @@ export class ConsistencyService implements OnModuleInit {
     const kinds = DIGEST_KINDS.filter((k) => k !== 'members' || (summary.members === true && this.membersCompared(share)));
 
     // 1. Whole-kind digests; 2. narrow the differing ones prefix by prefix; 3. list the items under what differs.
+    const pairs = kinds.flatMap((kind) => (
+      [['mine', 'yours'], ['yours', 'mine']] as const
+    ).map(([mySide, theirSide]) => ({ kind, mySide, theirSide })));
+    const mineAll = await Promise.all(pairs.map((p) => this.repo.buckets(scope, p.kind, p.mySide, 0, null)));
     const tasks: Task[] = [];
-    for (const kind of kinds) {
-      for (const [mySide, theirSide] of [['mine', 'yours'], ['yours', 'mine']] as const) {
-        const mine = (await this.repo.buckets(scope, kind, mySide, 0, null)).get('');
-        const theirs = fromWireBuckets({ '': summary.sets?.[`${kind}.${theirSide}`] }).get('');
-        if (!sameBucket(mine, theirs)) tasks.push({ kind, mySide, theirSide, length: 0, differing: [''], stage: 'narrow' });
-      }
+    for (const [i, p] of pairs.entries()) {
+      const theirs = fromWireBuckets({ '': summary.sets?.[`${p.kind}.${p.theirSide}`] }).get('');
+      if (!sameBucket(mineAll[i].get(''), theirs)) tasks.push({ ...p, length: 0, differing: [''], stage: 'narrow' });
     }
     while (tasks.some((t) => t.stage === 'narrow')) {
       const narrowing = tasks.filter((t) => t.stage === 'narrow');
@@ -513,11 +514,11 @@ export class ConsistencyService implements OnModuleInit {
       case 'summary': {
         const members = this.membersCompared(share);
         const sets: Record<string, WireBucket> = {};
-        for (const kind of DIGEST_KINDS.filter((k) => k !== 'members' || members)) {
-          for (const side of ['mine', 'yours'] as const) {
-            const b = (await this.repo.buckets(scope, kind, side, 0, null)).get('');
-            sets[`${kind}.${side}`] = b ? [b.hash, b.count] : ['0', 0];
-          }
+        const wanted = DIGEST_KINDS.filter((k) => k !== 'members' || members).flatMap((kind) => (['mine', 'yours'] as const).map((side) => ({ kind, side })));
+        const digests = await Promise.all(wanted.map((w) => this.repo.buckets(scope, w.kind, w.side, 0, null)));
+        for (const [i, w] of wanted.entries()) {
+          const b = digests[i].get('');
+          sets[`${w.kind}.${w.side}`] = b ? [b.hash, b.count] : ['0', 0];
         }
         return { v: CONSISTENCY_VERSION, members, sets } satisfies SummaryReply;
       }
