@@ -4,6 +4,9 @@ import { channelState, converged, type Federation, memberOf, shareWith, startFed
 import { http } from '../support/http.js';
 import type { Instance } from '../support/instance.js';
 import { metricValue } from '../support/remote-cluster.js';
+import { unregisterTopic } from '../support/topics.js';
+import { ConsistencyRepository } from '../../src/modules/sync/consistency/consistency.repository.js';
+import { TOPIC_CONSISTENCY } from '../../src/modules/sync/consistency/consistency.service.js';
 
 interface Consistency {
   peer: string;
@@ -163,4 +166,56 @@ describe('consistency check: divergence is found and repaired', () => {
     expect(Number(n)).toBe(N + 1);
     expect((await channelState(B.inst, channel)).posts.length).toBe(N + 1);
   }, 180_000);
+});
+
+describe('consistency check: periodic, and skipped for a Mattermost peer', () => {
+  let fed: Federation;
+
+  beforeAll(async () => {
+    // A 6 s period: the trigger fires every second and each pair comes due once per period, in its own slot.
+    fed = await startFederation(2, { CONSISTENCY_CHECK_INTERVAL_MS: '6000' });
+  }, 90_000);
+  afterAll(() => fed?.destroy());
+
+  it('the home checks each of its shared channels with each remote on its own, every period', async () => {
+    const [A, B, C] = fed.sides;
+    const channel = await createChannel(A.inst, A.token, A.teamId, 'periodic');
+    await shareWith(fed, channel, 1);
+    await shareWith(fed, channel, 2);
+    const alice = await memberOf(A, 'alice-p', channel);
+    await createPost(A.inst, alice.token, channel, 'checked every period');
+    await converged([A.inst, B.inst, C.inst], channel);
+    for (const i of [1, 2]) {
+      const row = await eventually(async () => {
+        const res = await http<Consistency>(A.inst, 'GET', `/api/v4/sharedchannels/${channel}/remotes/${fed.remoteIds[i]}/consistency`, { token: A.token });
+        expect(res.body.checks).toBeGreaterThanOrEqual(2);
+        return res.body;
+      }, { timeoutMs: 30_000, intervalMs: 500 });
+      expect(row).toMatchObject({ peer: 'mmfed', last_result: 'consistent', divergent: 0 });
+    }
+    // Only the home runs them: the remotes have no record of a check they did not ask for.
+    const onB = await http<Consistency>(B.inst, 'GET', `/api/v4/sharedchannels/${channel}/remotes/${fed.remoteIds[1]}/consistency`, { token: B.token });
+    expect(onB.body.checks).toBe(0);
+  }, 60_000);
+
+  it('a peer that answers the topic as Mattermost does (OK, no payload) is recognised and left out', async () => {
+    const [A] = fed.sides;
+    const C = fed.sides[2];
+    const remoteId = fed.remoteIds[2];
+    const channel = await createChannel(A.inst, A.token, A.teamId, 'mm-peer');
+    await shareWith(fed, channel, 2);
+    const restore = unregisterTopic(C.inst, TOPIC_CONSISTENCY);
+    try {
+      const res = await http<Consistency>(A.inst, 'POST', `/api/v4/sharedchannels/${channel}/remotes/${remoteId}/consistency`, { token: A.token });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ peer: 'mattermost', last_result: 'not_supported', divergent: 0 });
+      expect(await metricValue(A.inst, 'shared_channels_consistency_checks_total', { remote_id: remoteId, result: 'not_supported' })).toBe(1);
+      // The periodic trigger passes it over from now on: a minute from now, B's channels are due and none of C's.
+      const due = await A.inst.app!.get(ConsistencyRepository).claimDue(Date.now() + 60_000, 0, 6_000);
+      expect(due.some((p) => p.remote_id === fed.remoteIds[1])).toBe(true);
+      expect(due.filter((p) => p.remote_id === remoteId)).toEqual([]);
+    } finally {
+      restore();
+    }
+  }, 60_000);
 });

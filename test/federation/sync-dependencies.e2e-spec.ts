@@ -146,6 +146,39 @@ describe('sync dependencies: nothing is dropped because it arrived early', () =>
     }
   }, 60_000);
 
+  it("applies reactions and acknowledgements as state, never as Mattermost's toggles (12.8, 12.9)", async () => {
+    const [A, B] = fed.sides;
+    const channel = await createChannel(A.inst, A.token, A.teamId, 'no-toggles');
+    await shareWith(fed, channel, 1);
+    const alice = await memberOf(A, 'alice-nt', channel);
+    const post = await createPost(A.inst, alice.token, channel, 'state, not toggles');
+    await converged([A.inst, B.inst], channel);
+    await knowRemoteUser(B.inst, A.inst, fed.remoteIds[1], alice.id);
+    const now = Date.now();
+    const send = (content: Record<string, unknown>) => sendFrame(B.inst, fed.remoteIds[1], TOPIC_SYNC, { id: 'y'.repeat(26), channel_id: channel, ...content });
+    const reaction = (at: number, deleted: boolean) => ({
+      user_id: alice.id, post_id: post.id, emoji_name: 'wave', create_at: now, update_at: at, delete_at: deleted ? at : 0, remote_id: null, channel_id: channel,
+    });
+    const active = async () => (await B.inst.query('SELECT 1 FROM reactions WHERE post_id = $1 AND delete_at = 0', [post.id])).length;
+    const acked = async () => (await B.inst.query('SELECT 1 FROM post_acknowledgements WHERE post_id = $1 AND acknowledged_at > 0', [post.id])).length;
+
+    // A removal of a reaction B never saw leaves none (Mattermost's receiver would create one).
+    await send({ reactions: [reaction(now + 1, true)] });
+    expect(await active()).toBe(0);
+    // Added again later: there (Mattermost would delete the row it found instead).
+    await send({ reactions: [reaction(now + 2, false)] });
+    expect(await active()).toBe(1);
+    // The same add twice, and an older removal arriving late, change nothing.
+    await send({ reactions: [reaction(now + 2, false), reaction(now, true)] });
+    expect(await active()).toBe(1);
+    // An acknowledgement removal for one B never had creates none; an add, then the same add again, leaves one.
+    await send({ acknowledgements: [{ user_id: alice.id, post_id: post.id, acknowledged_at: 0, channel_id: channel }] });
+    expect(await acked()).toBe(0);
+    await send({ acknowledgements: [{ user_id: alice.id, post_id: post.id, acknowledged_at: now, channel_id: channel }] });
+    await send({ acknowledgements: [{ user_id: alice.id, post_id: post.id, acknowledged_at: now, channel_id: channel }] });
+    expect(await acked()).toBe(1);
+  });
+
   it("refuses content from a peer whose clock is a day ahead, item by item", async () => {
     const [A, B] = fed.sides;
     const channel = await createChannel(A.inst, A.token, A.teamId, 'future');
