@@ -1,7 +1,7 @@
 import { RemoteClusterTransportError } from '../../remote-cluster/remote-cluster.client.js';
 import type { AttachmentSender, PostWithFiles } from '../../uploads/attachment-sender.service.js';
 import { passContext, post, REMOTE, syncMetrics } from '../../../../test/support/sync-fakes.js';
-import { SyncSendError } from '../sync-transport.service.js';
+import { PeerRefusedError, SyncSendError } from '../sync-transport.service.js';
 import { AttachmentStream } from './attachment.stream.js';
 
 describe('AttachmentStream', () => {
@@ -18,7 +18,7 @@ describe('AttachmentStream', () => {
     expect(ctx.sent.files).toBe(1);
   });
 
-  it('a transfer cut off fails the pass (it resumes on the retry); nothing to send sends nothing', async () => {
+  it('a transfer cut off fails the pass (it resumes on the retry); a permanent refusal ends the job; nothing to send sends nothing', async () => {
     const sender = {
       sendForPosts: async () => {
         throw new RemoteClusterTransportError(REMOTE, 'network', 'reset');
@@ -27,5 +27,14 @@ describe('AttachmentStream', () => {
     const stream = new AttachmentStream(sender, syncMetrics());
     await expect(stream.send(passContext(), [post({ file_ids: ['f'.repeat(26)] })])).rejects.toBeInstanceOf(SyncSendError);
     await expect(stream.send(passContext(), [])).resolves.toBeUndefined();
+    const refused = new AttachmentStream(
+      {
+        sendForPosts: async () => {
+          throw new RemoteClusterTransportError(REMOTE, 'http_status', '/msg answered 403', 403);
+        },
+      } as unknown as AttachmentSender,
+      syncMetrics(),
+    );
+    await expect(refused.send(passContext(), [post({ file_ids: ['f'.repeat(26)] })])).rejects.toBeInstanceOf(PeerRefusedError);
   });
 });
