@@ -9,7 +9,8 @@ import { type SyncMsg, type SyncResponse, TOPIC_GLOBAL_USER_SYNC } from '../shar
 import { GLOBAL_USER_SYNC_BATCH, GLOBAL_USER_SYNC_BATCHES_PER_JOB } from './sync.constants.js';
 import { SyncMetrics } from './sync.metrics.js';
 import { SyncRepository } from './sync.repository.js';
-import { SyncSendError } from './sync-sender.service.js';
+import { RemoteClusterTransportError } from '../remote-cluster/remote-cluster.client.js';
+import { PeerRefusedError, SyncSendError } from './sync-transport.service.js';
 
 export interface GlobalUserSyncResult {
   /** Users the remote accepted in this run. */
@@ -69,6 +70,8 @@ export class GlobalUserSyncService {
       try {
         response = await this.remotes.sendMsg(remoteId, TOPIC_GLOBAL_USER_SYNC, msg);
       } catch (err) {
+        // A permanent refusal (4xx other than 408/429) will not change by retrying: the job ends.
+        if (err instanceof RemoteClusterTransportError && err.permanent) throw new PeerRefusedError(`remote ${remoteId} refused a global user sync: ${err.message}`);
         throw new SyncSendError(`global user sync to ${remoteId} failed: ${err instanceof Error ? err.message : String(err)}`);
       }
       if (response.status !== 'OK') throw new SyncSendError(`remote ${remoteId} answered FAIL to a global user sync: ${response.err}`);
