@@ -108,6 +108,33 @@ describe('consistency check: divergence is found and repaired', () => {
     expect(await check(B.inst, B.token, channel, remoteId)).toMatchObject({ last_result: 'consistent', divergent: 0 });
   }, 90_000);
 
+  it('the newest item the sync engine delivered (the one its cursor sits on) is compared and repaired too', async () => {
+    // A check once treated the item at each cursor as still in flight, so the last post, reaction or
+    // acknowledgement of a quiet channel was never verified until something newer was synced.
+    const [A, B] = fed.sides;
+    const remoteId = fed.remoteIds[1];
+    const channel = await createChannel(A.inst, A.token, A.teamId, 'at-cursor');
+    await shareWith(fed, channel, 1);
+    const alice = await memberOf(A, 'alice-cur', channel);
+    const post = await createPost(A.inst, alice.token, channel, 'the last one');
+    expect((await http(A.inst, 'POST', '/api/v4/reactions', { token: alice.token, body: { user_id: alice.id, post_id: post.id, emoji_name: 'wave' } })).status).toBe(200);
+    await converged([A.inst, B.inst], channel);
+    await eventually(async () => {
+      const [scr] = await A.inst.query<{ last_post_seq_id: string; last_reaction_key: string }>(
+        'SELECT last_post_seq_id, last_reaction_key FROM shared_channel_remotes WHERE channel_id = $1 AND remote_id = $2',
+        [channel, remoteId],
+      );
+      expect(scr).toEqual({ last_post_seq_id: post.id, last_reaction_key: `${alice.id}:${post.id}:wave` });
+    });
+    await B.inst.query('DELETE FROM reactions WHERE post_id = $1', [post.id]);
+    await B.inst.query('DELETE FROM posts WHERE id = $1', [post.id]);
+
+    const result = await check(A.inst, A.token, channel, remoteId);
+    expect(result).toMatchObject({ last_result: 'repaired', divergent: 2, repaired: 2 });
+    expect(result.counts).toEqual({ posts: { divergent: 1, repaired: 1 }, reactions: { divergent: 1, repaired: 1 } });
+    await converged([A.inst, B.inst], channel);
+  }, 60_000);
+
   it('only system admins see or run checks, and only for a shared pair', async () => {
     const [A] = fed.sides;
     const channel = await createChannel(A.inst, A.token, A.teamId, 'not-shared');

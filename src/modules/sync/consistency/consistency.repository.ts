@@ -149,20 +149,25 @@ export class ConsistencyRepository {
    * Keys under `prefixes` written after `afterSeq` (for members: with a membership change journalled after it),
    * whatever their state: changes the sync engine has not delivered yet, in flight rather than divergent.
    */
-  async recentKeys(channelId: string, kind: DigestKind, prefixes: string[], afterSeq: number): Promise<string[]> {
+  async recentKeys(channelId: string, kind: DigestKind, prefixes: string[], after: { seq: number; key: string }): Promise<string[]> {
     if (!prefixes.length) return [];
     const len = prefixes[0].length;
+    // Exactly what the sync streams have not passed yet: the same (seq, key) order their cursors follow (posts by
+    // (seq, id), reactions by (seq, user:post:emoji), acknowledgements by (seq, user:post); membership events by
+    // their unique order_seq). The item at the cursor itself has been delivered and is compared like any other.
     const sql: Record<DigestKind, string> = {
-      posts: `SELECT id AS key FROM posts WHERE channel_id = $1 AND seq > $2 AND substr(id, 1, $4) = ANY($3::text[])`,
+      posts: `SELECT id AS key FROM posts WHERE channel_id = $1 AND (seq, id) > ($2, $5) AND substr(id, 1, $4) = ANY($3::text[])`,
       reactions: `SELECT post_id || ':' || user_id || ':' || emoji_name AS key FROM reactions
-                   WHERE channel_id = $1 AND seq > $2 AND substr(post_id, 1, $4) = ANY($3::text[])`,
+                   WHERE channel_id = $1 AND (seq, user_id || ':' || post_id || ':' || emoji_name) > ($2, $5)
+                     AND substr(post_id, 1, $4) = ANY($3::text[])`,
       acks: `SELECT post_id || ':' || user_id AS key FROM post_acknowledgements
-              WHERE channel_id = $1 AND seq > $2 AND substr(post_id, 1, $4) = ANY($3::text[])`,
+              WHERE channel_id = $1 AND (seq, user_id || ':' || post_id) > ($2, $5) AND substr(post_id, 1, $4) = ANY($3::text[])`,
       members: `SELECT DISTINCT data->>'user_id' AS key FROM change_events
                  WHERE channel_id = $1 AND order_seq > $2 AND kind IN ('member_added', 'member_removed')
                    AND substr(data->>'user_id', 1, $4) = ANY($3::text[])`,
     };
-    const rows: Array<{ key: string }> = await this.db.query(sql[kind], [channelId, afterSeq, prefixes, len]);
+    const params = [channelId, after.seq, prefixes, len, ...(kind === 'members' ? [] : [after.key])];
+    const rows: Array<{ key: string }> = await this.db.query(sql[kind], params);
     return rows.map((r) => r.key);
   }
 

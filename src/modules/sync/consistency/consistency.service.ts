@@ -298,10 +298,14 @@ export class ConsistencyService implements OnModuleInit {
 
   /** Keys of ours under `prefixes` the sync engine has not delivered to the remote yet (after its cursor, or held). */
   private async pendingHere(scr: SharedChannelRemoteRecord, kind: DigestKind, prefixes: string[]): Promise<Set<string>> {
-    const cursor = { posts: scr.last_post_seq, reactions: scr.last_reaction_seq, acks: scr.last_ack_seq, members: scr.last_member_event_seq }[kind];
-    // Rows stamped at the cursor's own seq may be just before or just after it: counted as in flight.
+    const cursor = {
+      posts: { seq: scr.last_post_seq, key: scr.last_post_seq_id },
+      reactions: { seq: scr.last_reaction_seq, key: scr.last_reaction_key },
+      acks: { seq: scr.last_ack_seq, key: scr.last_ack_key },
+      members: { seq: scr.last_member_event_seq, key: '' },
+    }[kind];
     const [recent, held] = await Promise.all([
-      this.repo.recentKeys(scr.channel_id, kind, prefixes, Math.max(0, cursor - 1)),
+      this.repo.recentKeys(scr.channel_id, kind, prefixes, cursor),
       this.repo.heldRetryKeys(scr.channel_id, scr.remote_id, KIND_OF_RETRY[kind]),
     ]);
     const heldKeys = kind === 'reactions' || kind === 'acks' ? held.map(swapPostAndUser) : held;
