@@ -143,8 +143,15 @@ export class RemoteClusterRepository {
     return sealed;
   }
 
+  /** Moves forward only: a batch of users changed earlier never winds it back. */
   async setLastGlobalUserSyncAt(remoteId: string, at: number): Promise<void> {
-    await this.repo.update({ remote_id: remoteId }, { last_global_user_sync_at: at });
+    await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ last_global_user_sync_at: () => 'GREATEST(last_global_user_sync_at, :at)' })
+      .setParameter('at', at)
+      .where('remote_id = :remoteId', { remoteId })
+      .execute();
   }
 
   /** The token hashes a live remote may present, and whether it is confirmed; null for unknown or deleted remotes. */

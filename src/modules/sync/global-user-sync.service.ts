@@ -92,7 +92,9 @@ export class GlobalUserSyncService {
       cursor.user_id = page[page.length - 1].id;
       const now = Date.now();
       await this.repo.saveUserSyncCursor(remoteId, cursor.seq, cursor.update_at, cursor.user_id, now);
-      await this.remotes.recordGlobalUserSync(remoteId, cursor.update_at);
+      // Mattermost's field: the newest change the remote has (the batch's largest update_at), never the last
+      // user's in commit order, which may be older than one committed before it.
+      await this.remotes.recordGlobalUserSync(remoteId, Math.max(...page.map((r) => r.update_at)));
       const accepted = users.length - refused;
       sent += accepted;
       if (accepted > 0) this.metrics.itemsSent.inc({ remote_id: remoteId, kind: 'global_user' }, accepted);
