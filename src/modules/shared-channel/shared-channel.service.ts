@@ -93,17 +93,27 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
   // ---- permissions ------------------------------------------------------------------------------------------
 
   /**
-   * Mattermost: a system admin, or a channel admin holding manage_shared_channels. Our roles give that permission
-   * to system admins only, so today this means system admins; the channel-admin half applies once a role grants it.
-   * Checked before any lookup, so a caller without the permission learns nothing about ids.
+   * Mattermost (2026): inviting and uninviting take the system permission manage_shared_channels, which system admins
+   * hold and a system admin grants to others through the system_shared_channel_manager role (without
+   * manage_secure_connections). Checked before any lookup, so a caller without it learns nothing about ids.
    */
   private assertMayManageShares(auth: AuthContext): void {
     if (!rolesHavePermission(auth.roles, Permission.ManageSharedChannels)) throw SharedChannelErrors.forbidden();
   }
 
-  private async assertChannelAdmin(auth: AuthContext, channel: ChannelRecord): Promise<void> {
+  /**
+   * And the channel itself must be one the caller can see (a member, or an open channel of one of their teams;
+   * system admins see all), so a shared-channel manager cannot share a private conversation they are not part of.
+   * A channel they cannot see answers 403, not 404: its existence is not revealed.
+   */
+  private async assertChannelVisible(auth: AuthContext, channel: ChannelRecord): Promise<void> {
     if (isSystemAdmin(auth.roles)) return;
-    if (!(await this.access.isChannelAdmin(channel.id, auth.userId))) throw SharedChannelErrors.forbidden();
+    try {
+      await this.access.readable(auth, channel.id);
+    } catch (err) {
+      if (err instanceof AppError && err.statusCode < 500) throw SharedChannelErrors.forbidden();
+      throw err;
+    }
   }
 
   // ---- invite (home side, protocol 4.2) -------------------------------------------------------------------
@@ -117,7 +127,7 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
     const rc = await this.remoteClusters.getRemote(remoteId);
     if (!rc) throw SharedChannelErrors.remoteNotFound();
     const channel = await this.access.channel(channelId);
-    await this.assertChannelAdmin(auth, channel);
+    await this.assertChannelVisible(auth, channel);
     if (channel.delete_at) throw SharedChannelErrors.channelDeleted();
 
     const existingShare = await this.repo.findShare(channelId);
@@ -328,7 +338,7 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
       throw err;
     });
     const channel = await this.access.channel(channelId);
-    await this.assertChannelAdmin(auth, channel);
+    await this.assertChannelVisible(auth, channel);
     const share = await this.repo.findShare(channelId);
     // The home tells the remote (unless the connection is gone). A non-home server leaving its home's channel does
     // not: Mattermost homes refuse sharedchannel_unshare from a remote, and learn it from the "no longer shared"
