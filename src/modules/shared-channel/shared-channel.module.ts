@@ -5,6 +5,7 @@ import { QueueName } from '../../queue/queue.constants.js';
 import { AuthModule } from '../auth/auth.module.js';
 import { ChatModule } from '../chat/chat.module.js';
 import { RemoteClusterModule } from '../remote-cluster/remote-cluster.module.js';
+import { ChannelDetailsService } from './channel-details.service.js';
 import { ConnectionTeardownService } from './connection-teardown.service.js';
 import { RemoteUsersService } from './remote-users.service.js';
 import { SharedChannelAttachmentEntity } from './shared-channel-attachment.entity.js';
@@ -21,7 +22,8 @@ import { SharedChannelService } from './shared-channel.service.js';
 
 /**
  * Shared channels: shares, invited remotes and their cursors, the invitation and unshare topics, read-only shares,
- * synthetic users, and its part of deleting a connection (and the queue that tells the peer afterwards). The sync engine uses the exported services and listens to SHARED_CHANNEL_EVENT.
+ * synthetic users, channel details (mmfed_channel_details), and its part of deleting a connection (and the queue
+ * that tells the peer afterwards). The sync engine uses the exported services and listens to SHARED_CHANNEL_EVENT.
  */
 @Module({
   imports: [
@@ -41,6 +43,7 @@ import { SharedChannelService } from './shared-channel.service.js';
     SharedChannelEventsService,
     ConnectionTeardownService,
     SharedChannelProcessor,
+    ChannelDetailsService,
   ],
   exports: [SharedChannelStore, RemoteUsersService, SharedChannelService, SharedChannelEventsService],
 })

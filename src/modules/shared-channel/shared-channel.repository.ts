@@ -47,6 +47,16 @@ export class SharedChannelRepository {
     return (r.raw as unknown[]).length > 0;
   }
 
+  /** The details a share row shows (and, on a receiver, the home's version of them). */
+  async updateShareDetails(
+    tx: Tx | undefined,
+    channelId: string,
+    fields: Partial<Pick<SharedChannelEntity, 'display_name' | 'header' | 'purpose' | 'details_update_at' | 'update_at'>>,
+  ): Promise<void> {
+    const repo = tx ? tx.getRepository(SharedChannelEntity) : this.shares;
+    await repo.update({ channel_id: channelId }, fields);
+  }
+
   async deleteShare(tx: Tx, channelId: string): Promise<void> {
     await tx.getRepository(SharedChannelEntity).delete({ channel_id: channelId });
   }

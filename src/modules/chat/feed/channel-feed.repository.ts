@@ -181,6 +181,16 @@ export class ChannelFeedRepository {
     return rows.map((r) => ({ ...r, seq: Number(r.seq), create_at: num(r.create_at) }));
   }
 
+  /** Who made the channel's latest details change (ChannelUpdated's actor), if the journal names one. */
+  async lastChannelUpdateActor(channelId: string): Promise<string | null> {
+    const rows: Array<{ actor_id: string | null }> = await this.db.query(
+      `SELECT data->>'actor_id' AS actor_id FROM change_events
+        WHERE channel_id = $1 AND kind = 'channel_updated' ORDER BY seq DESC LIMIT 1`,
+      [channelId],
+    );
+    return rows[0]?.actor_id ?? null;
+  }
+
   /** Those of `userIds` who are members of the channel. */
   async channelMemberIds(channelId: string, userIds: string[]): Promise<string[]> {
     if (!userIds.length) return [];
