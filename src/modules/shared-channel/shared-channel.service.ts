@@ -353,8 +353,8 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
     await this.assertChannelVisible(auth, channel);
     const share = await this.repo.findShare(channelId);
     // The home tells the remote (unless the connection is gone). A non-home server leaving its home's channel does
-    // not: Mattermost homes refuse sharedchannel_unshare from a remote, and learn it from the "no longer shared"
-    // answer to their next sync.
+    // not: Mattermost homes refuse sharedchannel_unshare from a remote (ours read it as the remote leaving, which a
+    // deleted connection uses), and all learn it from the "no longer shared" answer to their next sync.
     return this.removeRemote(channel, rc, { actorUserId: auth.userId, tellPeer: share?.home !== false && !rc.delete_at });
   }
 
