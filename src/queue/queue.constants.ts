@@ -5,6 +5,7 @@ export enum QueueName {
   Maintenance = 'maintenance',
   RemoteCluster = 'remote-cluster',
   Sync = 'sync',
+  SharedChannel = 'shared-channel',
 }
 
 /** Every job, with the queue it runs on. */
@@ -24,6 +25,8 @@ export enum JobName {
   ConsistencySweep = 'consistency-sweep',
   /** One consistency check (anti-entropy) of one shared channel with one remote, repairing what differs. */
   ConsistencyCheck = 'consistency-check',
+  /** The unshares owed to a remote whose connection was deleted here, retried until the peer has them all. */
+  DeliverUnshares = 'deliver-unshares',
 }
 
 /** Payload of each job: enqueue() with a wrong payload does not compile. */
@@ -36,6 +39,7 @@ export interface JobPayloads {
   [JobName.GlobalUserSync]: { remote_id: string };
   [JobName.ConsistencySweep]: Record<string, never>;
   [JobName.ConsistencyCheck]: { channel_id: string; remote_id: string };
+  [JobName.DeliverUnshares]: { remote_id: string };
 }
 
 export const JOB_QUEUE: { [N in JobName]: QueueName } = {
@@ -47,6 +51,7 @@ export const JOB_QUEUE: { [N in JobName]: QueueName } = {
   [JobName.GlobalUserSync]: QueueName.Sync,
   [JobName.ConsistencySweep]: QueueName.Sync,
   [JobName.ConsistencyCheck]: QueueName.Sync,
+  [JobName.DeliverUnshares]: QueueName.SharedChannel,
 };
 
 /**

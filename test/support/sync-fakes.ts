@@ -76,6 +76,7 @@ export function scr(fields: Partial<SharedChannelRemoteRecord> = {}): SharedChan
     last_user_event_seq: 5,
     last_member_event_seq: 0,
     first_post_seq: 2,
+    last_details_update_at: 0,
     ...fields,
   };
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { QueryFailedError, Repository } from 'typeorm';
+import type { Tx } from '../../database/transaction-runner.js';
 import { RemoteClusterEntity, SITE_URL_PENDING_PREFIX, SITE_URL_PLUGIN_PREFIX } from './remote-cluster.entity.js';
 import { TokenSealer } from './token-sealer.js';
 
@@ -267,8 +268,9 @@ export class RemoteClusterRepository {
   }
 
   /** Soft delete; the peer is not told (Mattermost does not either), its calls just stop authenticating. */
-  async softDelete(remoteId: string, now: number): Promise<boolean> {
-    const result = await this.repo.update({ remote_id: remoteId, delete_at: 0 }, { delete_at: now, online: false });
+  /** Soft-deletes a live record inside the caller's transaction; false when there was none (or it was deleted meanwhile). */
+  async softDelete(tx: Tx, remoteId: string, now: number): Promise<boolean> {
+    const result = await tx.getRepository(RemoteClusterEntity).update({ remote_id: remoteId, delete_at: 0 }, { delete_at: now, online: false });
     return (result.affected ?? 0) > 0;
   }
 

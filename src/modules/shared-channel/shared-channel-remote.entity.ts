@@ -61,4 +61,9 @@ export class SharedChannelRemoteEntity {
    * or when it was written here after this point (seq > first_post_seq): the consistency check compares exactly that.
    */
   @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) first_post_seq: number;
+  /**
+   * Not a Mattermost field, never in JSON. On the home: the version (the channel's update_at) of its display name,
+   * header and purpose this remote has (sent over mmfed_channel_details, or passed over for a Mattermost peer).
+   */
+  @MsColumn() last_details_update_at: number;
 }

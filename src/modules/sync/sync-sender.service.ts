@@ -10,6 +10,7 @@ import { noneSent, type PassContext, type SentCounts, type SyncStream } from './
 import { SyncRepository } from './sync.repository.js';
 import { AcknowledgementStream } from './streams/acknowledgement.stream.js';
 import { AttachmentStream } from './streams/attachment.stream.js';
+import { ChannelDetailsStream } from './streams/channel-details.stream.js';
 import { MembershipStream } from './streams/membership.stream.js';
 import { PostStream } from './streams/post.stream.js';
 import { ProfileImageStream } from './streams/profile-image.stream.js';
@@ -51,6 +52,7 @@ export class SyncSender {
     private readonly reactions: ReactionStream,
     private readonly statuses: StatusStream,
     private readonly images: ProfileImageStream,
+    private readonly details: ChannelDetailsStream,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -82,6 +84,8 @@ export class SyncSender {
     await this.step(this.reactions, ctx, reactions);
     await this.step(this.statuses, ctx, statuses);
     await this.step(this.images, ctx, await this.images.collect(ctx, { users: [...users.referenced, ...(members?.addedUsers ?? [])] }));
+    // Not a sharedchannel_sync kind: the home's channel details, on their own topic, after the content.
+    await this.step(this.details, ctx, await this.details.collect(ctx));
 
     this.metrics.syncs.inc({ remote_id: remoteId, result: 'ok' });
     const more = ctx.again || posts.full || reactions.full || acks.full || statuses.full || (members?.full ?? false);

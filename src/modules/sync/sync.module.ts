@@ -21,6 +21,7 @@ import { SyncRetryEntity } from './sync-retry.entity.js';
 import { SyncTransport } from './sync-transport.service.js';
 import { AcknowledgementStream } from './streams/acknowledgement.stream.js';
 import { AttachmentStream } from './streams/attachment.stream.js';
+import { ChannelDetailsStream } from './streams/channel-details.stream.js';
 import { MembershipStream } from './streams/membership.stream.js';
 import { PostStream } from './streams/post.stream.js';
 import { ProfileImageStream } from './streams/profile-image.stream.js';
@@ -63,6 +64,7 @@ import { SyncSender } from './sync-sender.service.js';
     ReactionStream,
     StatusStream,
     ProfileImageStream,
+    ChannelDetailsStream,
     SyncSender,
     SyncReceiver,
     SyncScheduler,

@@ -23,8 +23,8 @@ export class SyncRepository {
 
   /**
    * Every active (channel, remote) pair with an online remote that has something unsent: a post, reaction or
-   * acknowledgement past its cursor, a membership change (when `members`), or a retried item that is due. The
-   * sweep's single query.
+   * acknowledgement past its cursor, a membership change (when `members`), a retried item that is due, or (on the
+   * home) channel details changed since the remote's details cursor. The sweep's single query.
    */
   async findBehind(onlineSince: number, now: number, members = false): Promise<ChannelRemotePair[]> {
     return this.db.query(
@@ -38,7 +38,9 @@ export class SyncRepository {
             OR EXISTS (SELECT 1 FROM sync_item_retries t WHERE t.remote_id = scr.remote_id AND t.channel_id = scr.channel_id
                          AND NOT t.parked AND t.waiting_for = '' AND t.next_attempt_at <= $2)
             OR ($3 AND EXISTS (SELECT 1 FROM change_events e WHERE e.channel_id = scr.channel_id AND e.order_seq > scr.last_member_event_seq
-                                 AND e.kind IN ('member_added', 'member_removed'))))`,
+                                 AND e.kind IN ('member_added', 'member_removed')))
+            OR EXISTS (SELECT 1 FROM shared_channels sc JOIN channels c ON c.id = sc.channel_id
+                        WHERE sc.channel_id = scr.channel_id AND sc.home AND c.update_at > scr.last_details_update_at))`,
       [onlineSince, now, members],
     );
   }

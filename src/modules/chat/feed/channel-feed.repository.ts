@@ -181,6 +181,16 @@ export class ChannelFeedRepository {
     return rows.map((r) => ({ ...r, seq: Number(r.seq), create_at: num(r.create_at) }));
   }
 
+  /** Who made the channel's latest details change (ChannelUpdated's actor), if the journal names one. */
+  async lastChannelUpdateActor(channelId: string): Promise<string | null> {
+    const rows: Array<{ actor_id: string | null }> = await this.db.query(
+      `SELECT data->>'actor_id' AS actor_id FROM change_events
+        WHERE channel_id = $1 AND kind = 'channel_updated' ORDER BY seq DESC LIMIT 1`,
+      [channelId],
+    );
+    return rows[0]?.actor_id ?? null;
+  }
+
   /** Those of `userIds` who are members of the channel. */
   async channelMemberIds(channelId: string, userIds: string[]): Promise<string[]> {
     if (!userIds.length) return [];
@@ -219,7 +229,10 @@ export class ChannelFeedRepository {
   /**
    * Upserts posts written elsewhere. A row is written when it is new, or when it is newer (update_at, then
    * delete_at, then message as a deterministic tie-break) than the stored one of the same channel and origin, or with
-   * `force` (a repair from the origin) when it differs at all. Returns the ids written and whether each was an insert.
+   * `force` (a repair from the origin) when it differs at all. A post equal on those three but with other props is
+   * written too: Mattermost 11 sends a whole post again, update_at unchanged, when only one of its property values
+   * changed (flattened into props), and only the post's origin sends it (the origin check above), so its latest
+   * props win. Returns the ids written and whether each was an insert.
    */
   async upsertPosts(tx: Tx, posts: PostEntity[], force = false): Promise<Array<{ id: string; inserted: boolean }>> {
     if (!posts.length) return [];
@@ -237,7 +250,9 @@ export class ChannelFeedRepository {
            force
              ? `(EXCLUDED.update_at, EXCLUDED.edit_at, EXCLUDED.delete_at, EXCLUDED.is_pinned, EXCLUDED.message, EXCLUDED.type, EXCLUDED.props, EXCLUDED.file_ids)
                  IS DISTINCT FROM (posts.update_at, posts.edit_at, posts.delete_at, posts.is_pinned, posts.message, posts.type, posts.props, posts.file_ids)`
-             : '(EXCLUDED.update_at, EXCLUDED.delete_at, EXCLUDED.message) > (posts.update_at, posts.delete_at, posts.message)'
+             : `((EXCLUDED.update_at, EXCLUDED.delete_at, EXCLUDED.message) > (posts.update_at, posts.delete_at, posts.message)
+                 OR ((EXCLUDED.update_at, EXCLUDED.delete_at, EXCLUDED.message) = (posts.update_at, posts.delete_at, posts.message)
+                     AND EXCLUDED.props IS DISTINCT FROM posts.props))`
          }
        RETURNING id, (xmax = 0) AS inserted`,
       params,

@@ -67,6 +67,10 @@ export class ChannelFeed {
     return this.repo.lastUserJournalSeq();
   }
 
+  lastChannelUpdateActor(channelId: string) {
+    return this.repo.lastChannelUpdateActor(channelId);
+  }
+
   channelMemberIds(channelId: string, userIds: string[]) {
     return this.repo.channelMemberIds(channelId, userIds);
   }

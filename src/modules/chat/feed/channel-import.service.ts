@@ -46,7 +46,8 @@ export class ChannelImportService {
   ) {}
 
   /**
-   * Posts as state, last writer wins on (update_at, delete_at, message); `force` (a repair from the post's owner)
+   * Posts as state, last writer wins on (update_at, delete_at, message), and on a tie the origin's props (Mattermost 11
+   * re-sends a post whose property values changed with its update_at unchanged); `force` (a repair from the post's owner)
    * writes any post that differs. A reply is taken when its root is stored here or travels in the same batch (in any
    * order). A root deleted here takes its live replies with it, as the origin's delete did there, with the root's
    * delete time so every server ends with the same rows.
