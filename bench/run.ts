@@ -10,6 +10,7 @@ import { buildJson, buildMarkdown, buildSvg, codeInfo, markdownTable, type RunRe
 import { BENCH_SERVER_ENV, LOG_DIR, PROFILE_DIR } from './lib/server-process.js';
 import { runBaseline } from './scenarios/baseline.js';
 import { runCatchup } from './scenarios/catchup.js';
+import { runConsistency } from './scenarios/consistency.js';
 import type { Ctx } from './scenarios/common.js';
 import { runFanout } from './scenarios/fanout.js';
 import { LAG_POLL_MS, runLag } from './scenarios/lag.js';
@@ -30,7 +31,9 @@ await runWithCleanup(async () => {
   const opts = parseOptions(process.argv.slice(2));
   const runId = makeRunId();
   const ctx: Ctx = { runId, opts, log };
-  log(`run ${runId}: ${opts.quick ? 'quick' : 'full'}; posts ${opts.posts}, remotes ${opts.remotes}, lag ${opts.rate}/s for ${opts.durationS} s, writers ${opts.writers}`);
+  log(
+    `run ${runId}: ${opts.quick ? 'quick' : 'full'}; posts ${opts.posts}, remotes ${opts.remotes}, lag ${opts.rate}/s for ${opts.durationS} s, writers ${opts.writers}, consistency check of ${opts.consistencyPosts} posts`,
+  );
   if (opts.serverNodeOptions) BENCH_SERVER_ENV.NODE_OPTIONS = opts.serverNodeOptions;
   Object.assign(BENCH_SERVER_ENV, opts.serverEnv);
   await checkServices();
@@ -83,6 +86,7 @@ await runWithCleanup(async () => {
   results.fanout = await scenario('fanout', 'fanout', () => runFanout(ctx));
   results.catchup = await scenario('catchup', 'catchup', () => runCatchup(ctx));
   results.websocket = await scenario('websocket', 'websocket', () => runWebSocket(ctx));
+  results.consistency = await scenario('consistency', 'consistency', () => runConsistency(ctx));
 
   // An interrupted run leaves the previous results in place.
   if (isAborted()) return;

@@ -10,6 +10,8 @@ import { AttachmentsMembershipUserSync1795650019069 } from './1795650019069-Atta
 import { PostCountersTrigger1795660782506 } from './1795660782506-PostCountersTrigger.js';
 import { JournalCommitOrder1795662722855 } from './1795662722855-JournalCommitOrder.js';
 import { RemoteTokenHashes1796410909583 } from './1796410909583-RemoteTokenHashes.js';
+import { SyncConvergence1796411477501 } from './1796411477501-SyncConvergence.js';
+import { ChannelDetailsSync1796417908980 } from './1796417908980-ChannelDetailsSync.js';
 
 /** Every migration, oldest first. `npm run migration:generate` appends here; a test checks none is missing. */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -24,4 +26,6 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   PostCountersTrigger1795660782506,
   JournalCommitOrder1795662722855,
   RemoteTokenHashes1796410909583,
+  SyncConvergence1796411477501,
+  ChannelDetailsSync1796417908980,
 ];

@@ -13,6 +13,8 @@ export interface BenchOptions {
   rate: number;
   /** Concurrent HTTP clients writing "as fast as they can be written". */
   writers: number;
+  /** Posts of the channel whose consistency check is measured. */
+  consistencyPosts: number;
   /** Catch-up backlog written on A while B is down. */
   catchup: { posts: number; reactions: number; edits: number };
   /** Posts moved by the raw pipeline baseline (more than `posts`, so its rate is measured over a useful time). */
@@ -35,7 +37,7 @@ export interface BenchOptions {
   serverEnv: Record<string, string>;
 }
 
-export const SCENARIOS = ['baseline', 'throughput', 'lag', 'fanout', 'catchup', 'websocket'] as const;
+export const SCENARIOS = ['baseline', 'throughput', 'lag', 'fanout', 'catchup', 'websocket', 'consistency'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 const HELP = `npm run bench -- [options]
@@ -50,6 +52,7 @@ const HELP = `npm run bench -- [options]
   --ws-active N      channel members with a socket in the websocket scenario (default 100; quick 20)
   --ws-rate R        posts per second into their channel (default 20)
   --ws-duration S    seconds of each websocket run (default 30; quick 10)
+  --consistency-posts N  posts of the channel whose consistency check is measured (default 100000; quick 20000)
   --only a,b         run only these scenarios: ${SCENARIOS.join(', ')}
   --profile          run the throughput and catch-up instances under node --cpu-prof; summarise the measured windows
   --keep             keep the bench databases (default: dropped at exit)
@@ -74,6 +77,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       duration: { type: 'string' },
       rate: { type: 'string' },
       writers: { type: 'string' },
+      'consistency-posts': { type: 'string' },
       only: { type: 'string' },
       'ws-idle': { type: 'string' },
       'ws-active': { type: 'string' },
@@ -108,6 +112,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     durationS: positiveInt('duration', values.duration, quick ? 15 : 60),
     rate: positiveInt('rate', values.rate, 50),
     writers: positiveInt('writers', values.writers, 16),
+    consistencyPosts: positiveInt('consistency-posts', values['consistency-posts'], quick ? 20_000 : 100_000),
     catchup: quick ? { posts: 1_000, reactions: 400, edits: 100 } : { posts: 5_000, reactions: 2_000, edits: 500 },
     baselinePosts: quick ? 20_000 : 50_000,
     baselineLagS: quick ? 5 : 10,

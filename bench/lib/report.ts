@@ -2,6 +2,7 @@ import { execSync } from 'node:child_process';
 import { cpus, freemem, release, totalmem } from 'node:os';
 import type { BaselineResult } from '../scenarios/baseline.js';
 import type { CatchupResult } from '../scenarios/catchup.js';
+import type { ConsistencyBenchResult } from '../scenarios/consistency.js';
 import type { FanoutResult } from '../scenarios/fanout.js';
 import type { LagResult } from '../scenarios/lag.js';
 import type { ThroughputResult } from '../scenarios/throughput.js';
@@ -18,6 +19,7 @@ export interface RunResults {
   fanout?: FanoutResult;
   catchup?: CatchupResult;
   websocket?: WebSocketResult;
+  consistency?: ConsistencyBenchResult;
   errors: Record<string, string>;
 }
 
@@ -248,6 +250,60 @@ export function targetRows(r: RunResults): TargetRow[] {
       met: null,
     });
   }
+  const cons = r.consistency;
+  const cpuOf = (x: Record<string, number> | undefined) => (x ? round(Object.values(x).reduce((a, b) => a + b, 0), 1) : null);
+  rows.push(
+    {
+      figure: `Consistency check of an identical ${cons ? cons.posts.toLocaleString('en-US') : '?'}-post channel, A with B: wall time (median of ${cons?.consistent_runs.length ?? '?'})`,
+      measured: num(cons?.consistent.wall_ms),
+      unit: 'ms',
+      target: '—',
+      baseline: cons ? cons.plan.ms : null,
+      baseline_what: "one index-only scan of A's posts for the whole-channel digest, ms",
+      ratio: ratio(num(cons?.consistent.wall_ms), cons ? cons.plan.ms : null),
+      met: null,
+    },
+    {
+      figure: 'Consistency check of that channel: payload bytes exchanged (digests, both ways)',
+      measured: num(cons?.consistent.digest_bytes),
+      unit: 'bytes',
+      target: 'a few kB',
+      baseline: null,
+      baseline_what: '—',
+      ratio: null,
+      met: cons ? cons.consistent.digest_bytes < 10_000 : null,
+    },
+    {
+      figure: 'Consistency check of that channel: CPU (A, B and their PostgreSQL backends)',
+      measured: cpuOf(cons?.consistent.cpu_ms),
+      unit: 'ms',
+      target: '—',
+      baseline: null,
+      baseline_what: '—',
+      ratio: null,
+      met: null,
+    },
+    {
+      figure: `Consistency check with ${cons?.divergent.missing ?? '?'} posts missing on B, found and repaired: wall time`,
+      measured: num(cons?.divergent.wall_ms),
+      unit: 'ms',
+      target: '—',
+      baseline: num(cons?.consistent.wall_ms),
+      baseline_what: 'the same check of the identical channel, ms',
+      ratio: ratio(num(cons?.divergent.wall_ms), num(cons?.consistent.wall_ms)),
+      met: null,
+    },
+    {
+      figure: `Consistency check with ${cons?.divergent.missing ?? '?'} posts missing on B: payload bytes of digests and item lists, both ways`,
+      measured: num(cons?.divergent.digest_bytes),
+      unit: 'bytes',
+      target: 'a few kB',
+      baseline: null,
+      baseline_what: '—',
+      ratio: null,
+      met: cons ? cons.divergent.repaired === cons.divergent.missing && cons.divergent.digest_bytes < 16_000 : null,
+    },
+  );
   const { peak, idle } = rssByInstance(r);
   for (const name of Object.keys(peak).sort()) {
     rows.push({
@@ -272,6 +328,7 @@ function scenarioList(r: RunResults): Array<[string, { rss_peak_mb: Record<strin
     ['fanout', r.fanout],
     ['catchup', r.catchup],
     ['websocket', r.websocket],
+    ['consistency', r.consistency],
   ];
 }
 
@@ -310,6 +367,7 @@ export function buildJson(
       rate: opts.rate,
       writers: opts.writers,
       catchup: opts.catchup,
+      consistency_posts: opts.consistencyPosts,
       baseline_posts: opts.baselinePosts,
       scenarios: [...opts.only],
     },
@@ -337,6 +395,16 @@ export function buildJson(
           duplicates: r.websocket.duplicates,
         }
       : null,
+    consistency_check: r.consistency
+      ? {
+          posts: r.consistency.posts,
+          wall_ms: r.consistency.consistent.wall_ms,
+          digest_bytes: r.consistency.consistent.digest_bytes,
+          cpu_ms: r.consistency.consistent.cpu_ms,
+          divergent_wall_ms: r.consistency.divergent.wall_ms,
+          divergent_digest_bytes: r.consistency.divergent.digest_bytes,
+        }
+      : null,
     rss_peak_mb: peak,
     rss_peak_mb_by_scenario: byScenario,
     targets: targetRows(r),
@@ -349,6 +417,7 @@ export function buildJson(
       fanout: r.fanout ?? null,
       catchup: r.catchup ?? null,
       websocket: r.websocket ?? null,
+      consistency: r.consistency ?? null,
     },
   };
 }
@@ -420,6 +489,15 @@ export function buildMarkdown(json: Record<string, any>, rows: TargetRow[], r: R
     out.push(
       `- WebSocket: one instance, ${w.idle_connections} idle sockets (users in no channel of the load, opened in ${w.connect_s} s) and ${w.active_members} members of one channel with a socket each; ${w.posts} posts at ${w.rate}/s for ${w.duration_s} s (${w.failures} failed writes). ${w.delivered} of ${w.expected_deliveries} posted frames arrived (${w.missing} missing, ${w.duplicates} duplicates). Latency from create_at: p50 ${w.latency_ms.p50} ms, p95 ${w.latency_ms.p95} ms, p99 ${w.latency_ms.p99} ms, max ${w.latency_ms.max} ms; the server's own mean from commit to frames written ${w.server_write_mean_ms ?? 'n/a'} ms.`,
       `  RSS ${w.rss_before_connections_mb} MB before any socket, ${w.rss_with_idle_connections_mb} MB with the idle ones (${w.rss_per_1000_connections_mb} MB per 1,000; V8 heap used + external ${w.heap_per_1000_connections_mb} MB per 1,000, garbage included: RSS does not grow while the heap has committed pages to spare). CPU ms for the same posts without / with the sockets: server ${w.cpu_ms_without_sockets.server} / ${w.cpu_ms_with_sockets.server}, PostgreSQL ${w.cpu_ms_without_sockets.pg} / ${w.cpu_ms_with_sockets.pg}: ${w.cpu_us_per_delivered_event} µs per delivered event (${w.cpu_us_per_delivered_event_all_in} µs all in).`,
+    );
+  }
+  if (r.consistency) {
+    const k = r.consistency;
+    const cpu = (x: Record<string, number>) => Object.entries(x).map(([n, v]) => `${n} ${v}`).join(', ');
+    out.push(
+      `- Consistency check (anti-entropy) of a ${k.posts.toLocaleString('en-US')}-post channel shared by A and B (written into both databases, with ${k.other_posts.toLocaleString('en-US')} posts of an unshared channel on A, in ${k.load_s} s, VACUUM ANALYZE'd): identical, ${k.consistent_runs.map((x) => `${x.wall_ms} ms`).join(' / ')} per check (median ${k.consistent.wall_ms} ms, A's own measure ${k.consistent.duration_ms} ms), ${k.consistent.digest_bytes} bytes of digests, CPU ms ${cpu(k.consistent.cpu_ms)}.`,
+      `  With ${k.divergent.missing} posts deleted on B: found and repaired (${k.divergent.repaired}) in ${k.divergent.wall_ms} ms, ${k.divergent.digest_bytes} bytes of digests and item lists, ${k.divergent.repair_bytes} bytes of repairs, CPU ms ${cpu(k.divergent.cpu_ms)}.`,
+      `  A's whole-channel post digest: ${k.plan.scan}, heap fetches ${k.plan.heap_fetches ?? 'n/a'}, ${k.plan.ms} ms.`,
     );
   }
   if (r.baseline) {

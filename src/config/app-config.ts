@@ -58,6 +58,10 @@ export interface AppConfig {
     membershipSync: boolean;
     /** All local users are sent on connection and on request; peers' global user syncs are applied. */
     globalUserSync: boolean;
+    /** How far ahead of our clock a peer's item timestamps may be before the item is refused. */
+    maxClockSkewMs: number;
+    /** Period of each (shared channel, remote) consistency check run by the home; 0 = only on request. */
+    consistencyIntervalMs: number;
   };
   websocket: {
     /** A connection whose unsent bytes pass this is too slow and is dropped. */

@@ -126,6 +126,21 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(1) @Max(100)
   SYNC_POST_MAX_ATTEMPTS = 5;
 
+  /**
+   * A peer's post, reaction or acknowledgement whose timestamps are further ahead of this server's clock than this is
+   * refused (per item): a peer with a fast clock could otherwise pin its posts at the top of the channel or win every
+   * later edit under last-writer-wins.
+   */
+  @Transform(toInt) @IsInt() @Min(1_000) @Max(86_400_000)
+  SYNC_MAX_CLOCK_SKEW_MS = 300_000;
+
+  /**
+   * Period of the consistency check (anti-entropy) of each shared channel with each of its remotes, run by the
+   * channel's home and spread over the period; 0 turns the periodic check off (POST .../consistency still runs one).
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(604_800_000)
+  CONSISTENCY_CHECK_INTERVAL_MS = 3_600_000;
+
   /** Members added to or removed from a shared channel propagate to its remotes (Mattermost's EnableSharedChannelsMemberSync). */
   @Transform(toBool) @IsBoolean()
   ENABLE_MEMBERSHIP_SYNC = true;

@@ -110,6 +110,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       postMaxAttempts: vars.SYNC_POST_MAX_ATTEMPTS,
       membershipSync: vars.ENABLE_MEMBERSHIP_SYNC,
       globalUserSync: vars.ENABLE_GLOBAL_USER_SYNC,
+      maxClockSkewMs: vars.SYNC_MAX_CLOCK_SKEW_MS,
+      consistencyIntervalMs: vars.CONSISTENCY_CHECK_INTERVAL_MS,
     },
     websocket: {
       sendBufferBytes: vars.WEBSOCKET_SEND_BUFFER_BYTES,

@@ -28,4 +28,9 @@ export class JobProducer {
   async schedule<N extends JobName>(name: N, everyMs: number, data: JobPayloads[N]): Promise<void> {
     await this.queue(JOB_QUEUE[name]).upsertJobScheduler(`scheduler:${name}`, { every: everyMs }, { name, data });
   }
+
+  /** Removes a repeating trigger (a setting turned it off). */
+  async unschedule(name: JobName): Promise<void> {
+    await this.queue(JOB_QUEUE[name]).removeJobScheduler(`scheduler:${name}`);
+  }
 }

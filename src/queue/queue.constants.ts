@@ -5,6 +5,7 @@ export enum QueueName {
   Maintenance = 'maintenance',
   RemoteCluster = 'remote-cluster',
   Sync = 'sync',
+  SharedChannel = 'shared-channel',
 }
 
 /** Every job, with the queue it runs on. */
@@ -20,6 +21,12 @@ export enum JobName {
   SyncSweep = 'sync-sweep',
   /** Sends local users changed since the remote's cursor to one remote, in batches (protocol 6.4). */
   GlobalUserSync = 'global-user-sync',
+  /** Trigger: enqueues a ConsistencyCheck for every (shared channel, remote) pair whose periodic check is due. */
+  ConsistencySweep = 'consistency-sweep',
+  /** One consistency check (anti-entropy) of one shared channel with one remote, repairing what differs. */
+  ConsistencyCheck = 'consistency-check',
+  /** The unshares owed to a remote whose connection was deleted here, retried until the peer has them all. */
+  DeliverUnshares = 'deliver-unshares',
 }
 
 /** Payload of each job: enqueue() with a wrong payload does not compile. */
@@ -30,6 +37,9 @@ export interface JobPayloads {
   [JobName.SyncChannel]: { channel_id: string; remote_id: string };
   [JobName.SyncSweep]: Record<string, never>;
   [JobName.GlobalUserSync]: { remote_id: string };
+  [JobName.ConsistencySweep]: Record<string, never>;
+  [JobName.ConsistencyCheck]: { channel_id: string; remote_id: string };
+  [JobName.DeliverUnshares]: { remote_id: string };
 }
 
 export const JOB_QUEUE: { [N in JobName]: QueueName } = {
@@ -39,6 +49,9 @@ export const JOB_QUEUE: { [N in JobName]: QueueName } = {
   [JobName.SyncChannel]: QueueName.Sync,
   [JobName.SyncSweep]: QueueName.Sync,
   [JobName.GlobalUserSync]: QueueName.Sync,
+  [JobName.ConsistencySweep]: QueueName.Sync,
+  [JobName.ConsistencyCheck]: QueueName.Sync,
+  [JobName.DeliverUnshares]: QueueName.SharedChannel,
 };
 
 /**

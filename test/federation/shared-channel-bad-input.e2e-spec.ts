@@ -191,7 +191,7 @@ describe('shared channels: bad input', () => {
     await expectNothingOnB(gm.channel_id as string);
   });
 
-  it('unshare frames: an unknown channel is a no-op, a channel B is home of (or that another server homes) is refused', async () => {
+  it('unshare frames: an unknown channel is a no-op, a channel B is home of but does not share with A is refused', async () => {
     expect((await sendFrame(a, b, p.remoteId, 'sharedchannel_unshare', { channel_id: newId(), remote_id: p.remoteId })).body).toMatchObject({ status: 'OK' });
     expect((await sendFrame(a, b, p.remoteId, 'sharedchannel_unshare', 'nonsense')).body).toMatchObject({ status: 'FAIL' });
 
@@ -199,12 +199,25 @@ describe('shared channels: bad input', () => {
     const homedOnB = await createChannel(b, p.adminB.token, p.adminB.teamId, 'b-news');
     expect((await call(b, 'POST', `/api/v4/remotecluster/${p.remoteId}/channels/${homedOnB}/invite`, p.adminB.token)).body).toEqual({ status: 'OK' });
     expect(await shareRow(a, homedOnB)).toMatchObject({ home: false, remote_id: p.remoteId });
-    const refused = await sendFrame(a, b, p.remoteId, 'sharedchannel_unshare', { channel_id: homedOnB, remote_id: p.remoteId });
-    expect(refused.body).toMatchObject({ status: 'FAIL', err: expect.stringContaining('invalid unshare request') });
-    expect(await shareRow(b, homedOnB)).toMatchObject({ home: true });
 
     // The same channel id offered by A as an invite to B is refused: B is its home.
     expect(await inviteB(openInvite({ channel_id: homedOnB, name: 'b-news' }))).toMatchObject({ status: 'FAIL', err: expect.stringContaining('homed on this server') });
+
+    // A channel B shares as home, but not with A: refused.
+    const notShared = await createChannel(b, p.adminB.token, p.adminB.teamId, 'b-private-news');
+    await b.query(
+      `INSERT INTO shared_channels (channel_id, team_id, home, readonly, name, display_name, purpose, header, creator_id, create_at, update_at, remote_id, type)
+       VALUES ($1, $2, true, false, 'b-private-news', 'b-private-news', '', '', $3, 1, 1, NULL, 'O')`,
+      [notShared, p.adminB.teamId, userB1.id],
+    );
+    const refused = await sendFrame(a, b, p.remoteId, 'sharedchannel_unshare', { channel_id: notShared, remote_id: p.remoteId });
+    expect(refused.body).toMatchObject({ status: 'FAIL', err: expect.stringContaining('invalid unshare request') });
+
+    // From a remote of a channel homed on B it means that remote leaves (it deleted its connection): B drops A,
+    // and with no remote left the channel is no longer shared on B.
+    expect((await sendFrame(a, b, p.remoteId, 'sharedchannel_unshare', { channel_id: homedOnB, remote_id: p.remoteId })).body).toMatchObject({ status: 'OK' });
+    expect(await shareRow(b, homedOnB)).toBeUndefined();
+    expect((await remoteRow(b, homedOnB, p.remoteId))?.delete_at).not.toBe('0');
   });
 
   it('an invite that B refuses is a 502 carrying B\'s reason, and A stores nothing', async () => {

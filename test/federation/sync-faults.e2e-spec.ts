@@ -95,45 +95,57 @@ describe('sync under faults: nothing lost, nothing doubled, nothing blocked', ()
     const channel = await createChannel(A.inst, A.token, A.teamId, 'rejections');
     await shareWith(fed, channel, 1);
     const alice = await memberOf(A, 'alice-r', channel);
-    const root = await createPost(A.inst, alice.token, channel, 'root B will lose');
+    const dora = await memberOf(A, 'dora-r', channel);
+    await createPost(A.inst, dora.token, channel, 'dora is known on B now');
     await converged([A.inst, B.inst], channel);
-    // B loses the root (as if an admin hard-deleted it): a reply to it can only be rejected there.
-    await B.inst.query('DELETE FROM posts WHERE id = $1', [root.id]);
-    const reply = await createPost(A.inst, alice.token, channel, 'reply B must reject', { root_id: root.id });
+    // B's copy of dora no longer belongs to A (an operator's mistake): posts by her can only be rejected there.
+    await B.inst.query("UPDATE users SET remote_id = 'zzzzzzzzzzzzzzzzzzzzzzzzzz' WHERE id = $1", [dora.id]);
+    const rejectedPost = await createPost(A.inst, dora.token, channel, 'B must reject this');
     const after = await Promise.all([1, 2, 3].map((i) => createPost(A.inst, alice.token, channel, `after the rejected one ${i}`)));
 
     await eventually(async () => {
       const onB = await B.inst.query<{ id: string }>('SELECT id FROM posts WHERE id = ANY($1)', [after.map((p) => p.id)]);
       expect(onB).toHaveLength(3);
     }, { timeoutMs: 20_000 });
-    expect(await B.inst.query('SELECT id FROM posts WHERE id = $1', [reply.id])).toHaveLength(0);
+    expect(await B.inst.query('SELECT id FROM posts WHERE id = $1', [rejectedPost.id])).toHaveLength(0);
 
     // Retried with backoff (2 s after the first rejection), then parked after SYNC_POST_MAX_ATTEMPTS = 2.
     const rejected = await eventually(async () => {
-      const res = await http<Array<{ id: string; post_id: string; parked: boolean; attempts: number }>>(
+      const res = await http<Array<{ id: string; kind: string; post_id: string; parked: boolean; attempts: number }>>(
         A.inst, 'GET', '/api/v4/sharedchannels/sync/rejected?parked=true', { token: A.token },
       );
       expect(res.status).toBe(200);
-      expect(res.body.map((r) => r.post_id)).toEqual([reply.id]);
+      expect(res.body.map((r) => [r.kind, r.post_id])).toEqual([['post', rejectedPost.id]]);
       return res.body[0];
     }, { timeoutMs: 20_000 });
     expect(rejected.attempts).toBe(2);
     expect(await metricValue(A.inst, 'shared_channels_parked_posts', { remote_id: fed.remoteIds[1] })).toBe(1);
+    expect(await metricValue(A.inst, 'shared_channels_parked_items', { remote_id: fed.remoteIds[1], kind: 'post' })).toBe(1);
 
-    // The admin restores the root on B and retries: now it goes through and leaves the table.
-    const [rootRow] = await A.inst.query('SELECT * FROM posts WHERE id = $1', [root.id]);
-    const cols = Object.keys(rootRow).filter((c) => c !== 'seq');
-    await B.inst.query(
-      `INSERT INTO posts (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')})`,
-      cols.map((c) => (c === 'remote_id' ? fed.remoteIds[1] : c === 'props' || c === 'file_ids' ? JSON.stringify(rootRow[c]) : rootRow[c])),
-    );
+    // The admin repairs B and retries: now it goes through and leaves the table.
+    await B.inst.query('UPDATE users SET remote_id = $2 WHERE id = $1', [dora.id, fed.remoteIds[1]]);
     const retry = await http(A.inst, 'POST', `/api/v4/sharedchannels/sync/rejected/${rejected.id}/retry`, { token: A.token });
     expect(retry.status).toBe(200);
-    await eventually(async () => expect(await B.inst.query('SELECT id FROM posts WHERE id = $1', [reply.id])).toHaveLength(1), { timeoutMs: 20_000 });
+    await eventually(async () => expect(await B.inst.query('SELECT id FROM posts WHERE id = $1', [rejectedPost.id])).toHaveLength(1), { timeoutMs: 20_000 });
     await eventually(async () => {
       const res = await http<unknown[]>(A.inst, 'GET', '/api/v4/sharedchannels/sync/rejected', { token: A.token });
       expect(res.body).toEqual([]);
     });
-    expect((await channelState(B.inst, channel)).posts.map((p) => p.id)).toContain(reply.id);
+    expect((await channelState(B.inst, channel)).posts.map((p) => p.id)).toContain(rejectedPost.id);
+  }, 60_000);
+
+  it('a reply to a root B lost brings the root back first, without a retry', async () => {
+    const [A, B] = fed.sides;
+    const channel = await createChannel(A.inst, A.token, A.teamId, 'lost-root');
+    await shareWith(fed, channel, 1);
+    const alice = await memberOf(A, 'alice-lr', channel);
+    const root = await createPost(A.inst, alice.token, channel, 'root B will lose');
+    await converged([A.inst, B.inst], channel);
+    // B loses the root (as if an admin hard-deleted it); A still believes B has it.
+    await B.inst.query('DELETE FROM posts WHERE id = $1', [root.id]);
+    const reply = await createPost(A.inst, alice.token, channel, 'reply to the lost root', { root_id: root.id });
+    const state = await converged([A.inst, B.inst], channel, 20_000);
+    expect(state.posts.map((p) => p.id)).toEqual(expect.arrayContaining([root.id, reply.id]));
+    expect(await A.inst.query('SELECT 1 FROM sync_item_retries WHERE channel_id = $1', [channel])).toHaveLength(0);
   }, 60_000);
 });

@@ -2,7 +2,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { QueueName } from '../../src/queue/queue.constants.js';
 import { TOPIC_SYNC } from '../../src/modules/shared-channel/wire.types.js';
-import { SYNC_MAX_POSTS_BYTES } from '../../src/modules/sync/sync.constants.js';
+import { SYNC_MAX_MESSAGE_BYTES } from '../../src/modules/sync/sync.constants.js';
 import { createChannel, createPost } from '../support/chat.js';
 import { converged, type Federation, memberOf, shareWith, startFederation } from '../support/federation.js';
 import { wrapTopic } from '../support/topics.js';
@@ -12,7 +12,7 @@ const LONG = 'x'.repeat(16_000);
 
 /**
  * A backlog of long posts (150 x 16,000 characters, about 2.4 MB) is one sync pass but must not be one request:
- * the sender splits it into messages of at most SYNC_MAX_POSTS_BYTES of posts, and every post arrives once.
+ * the sender splits it into messages of at most SYNC_MAX_MESSAGE_BYTES of posts, and every post arrives once.
  */
 describe('a batch of long posts is split into messages of bounded size', () => {
   let fed: Federation;
@@ -54,7 +54,7 @@ describe('a batch of long posts is split into messages of bounded size', () => {
       restore();
     }
     expect(postBytes.length).toBeGreaterThanOrEqual(2);
-    for (const bytes of postBytes) expect(bytes).toBeLessThanOrEqual(SYNC_MAX_POSTS_BYTES);
+    for (const bytes of postBytes) expect(bytes).toBeLessThanOrEqual(SYNC_MAX_MESSAGE_BYTES);
     expect(postBytes.reduce((a, b) => a + b, 0)).toBeGreaterThan(POSTS * LONG.length);
     // Each post was sent exactly once.
     const [{ n }] = await B.inst.query<{ n: string }>('SELECT count(*) AS n FROM change_events WHERE channel_id = $1 AND kind = $2 AND data->>\'post_id\' = ANY($3)', [channel, 'post_created', ids]);

@@ -91,8 +91,8 @@ describe('secure connection token rotation', () => {
     // Nothing was refused, on either side, in either direction.
     expect(await Promise.all([A, B].map((s) => serverToServer401s(s.inst)))).toEqual(refusedBefore);
     expect(await Promise.all([A, B].map((s) => metricValue(s.inst, 'remote_cluster_msg_errors_total')))).toEqual(errorsBefore);
-    expect(await A.inst.query('SELECT post_id FROM sync_post_retries')).toEqual([]);
-    expect(await B.inst.query('SELECT post_id FROM sync_post_retries')).toEqual([]);
+    expect(await A.inst.query('SELECT post_id FROM sync_item_retries')).toEqual([]);
+    expect(await B.inst.query('SELECT post_id FROM sync_item_retries')).toEqual([]);
 
     // Each side has seen the other use its new token, and the previous one's overlap has run out.
     for (const inst of [A.inst, B.inst]) {

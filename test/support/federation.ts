@@ -23,7 +23,14 @@ export interface Federation {
 /** Starts the hub and `remotes` peers, each connected to the hub through the real invite handshake. */
 export async function startFederation(remotes: number, env: Record<string, string> = {}): Promise<Federation> {
   const names = ['A', 'B', 'C', 'D'].slice(0, remotes + 1);
-  const insts = await Promise.all(names.map((n) => startInstance(n, { ...FAST_FEDERATION_ENV, ...env })));
+  return federate(await Promise.all(names.map((n) => startInstance(n, { ...FAST_FEDERATION_ENV, ...env }))));
+}
+
+/**
+ * Running instances (in this process or child processes; the first is the hub) connected to the hub through the real
+ * invite handshake, each pair online; destroy() destroys them all.
+ */
+export async function federate(insts: Instance[]): Promise<Federation> {
   const sides = await Promise.all(insts.map(adminWithTeam));
   const remoteIds = [''];
   for (let i = 1; i < sides.length; i++) remoteIds.push(await connect(sides[0], sides[i]));

@@ -4,16 +4,24 @@ import { startInstance } from './instance.js';
 import { adminWithTeam, connect } from './remote-cluster.js';
 import { ThrottleProxy } from './throttle-proxy.js';
 
+/** What stands between A and B: anything that listens, forwards to B's port and can be closed. */
+export interface PeerProxy {
+  readonly url: string;
+  listen(): Promise<void>;
+  target(port: number): void;
+  close(): Promise<void>;
+}
+
 /**
- * A and B federated as startFederation(1) does, except that B's SITE_URL is a ThrottleProxy in front of it: every
- * call A makes to B (messages, pings, file bytes) crosses the proxy, which the test can slow down or cut. `envB`
- * applies to B only.
+ * A and B federated as startFederation(1) does, except that B's SITE_URL is a proxy in front of it (a ThrottleProxy
+ * unless another is given): every call A makes to B (messages, pings, file bytes) crosses the proxy, which the test
+ * can slow down, cut or make refuse. `envB` applies to B only.
  */
-export async function startProxiedFederation(
+export async function startProxiedFederation<P extends PeerProxy = ThrottleProxy>(
   env: Record<string, string> = {},
   envB: Record<string, string> = {},
-): Promise<{ fed: Federation; proxy: ThrottleProxy }> {
-  const proxy = new ThrottleProxy();
+  proxy: P = new ThrottleProxy() as unknown as P,
+): Promise<{ fed: Federation; proxy: P }> {
   await proxy.listen();
   const a = await startInstance('A', { ...FAST_FEDERATION_ENV, ...env });
   const b = await startInstance('B', { ...FAST_FEDERATION_ENV, ...env, ...envB, SITE_URL: proxy.url });

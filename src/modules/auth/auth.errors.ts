@@ -16,6 +16,8 @@ export const AuthErrors = {
   emailTaken: () => new AppError('app.user.save.email_exists.app_error', 'An account with that email already exists.', 400),
   userNotFound: () => AppError.notFound('app.user.missing_account.const', 'Unable to find the user.'),
   tokenNotFound: () => AppError.notFound('app.user_access_token.get_by_user.app_error', 'Unable to find the user access token.'),
+  invalidRoles: (detail: string) =>
+    new AppError('api.context.invalid_body_param.app_error', 'Invalid or missing roles in request body.', 400, `roles: ${detail}`),
   remoteIdMissing: () => new AppError('api.context.remote_id_missing.app_error', 'Secure connection id missing.', 401),
   remoteTokenInvalid: () => new AppError('api.context.invalid_token.error', 'Invalid secure connection token.', 401),
 };

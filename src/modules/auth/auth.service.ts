@@ -7,7 +7,7 @@ import type { AuthContext } from './auth-context.js';
 import { AuthErrors } from './auth.errors.js';
 import type { CreateUserDto } from './dto/create-user.dto.js';
 import { PasswordHasher } from './password-hasher.js';
-import { isSystemAdmin, Permission, rolesHavePermission, SYSTEM_ADMIN_ROLE, SYSTEM_USER_ROLE } from './permissions.js';
+import { invalidUserRoles, isSystemAdmin, parseRoles, Permission, rolesHavePermission, SYSTEM_ADMIN_ROLE, SYSTEM_USER_ROLE } from './permissions.js';
 import { SessionEntity } from './session.entity.js';
 import { SessionRepository } from './session.repository.js';
 import { hashToken, newOpaqueToken } from './tokens.js';
@@ -112,8 +112,8 @@ export class AuthService {
   }
 
   /**
-   * As Mattermost: the caller needs create_user_access_token (system admins hold it; system users only when an
-   * admin grants it, which this server has no role editor for), and a token for someone else needs an admin.
+   * As Mattermost: the caller needs create_user_access_token (system admins hold it; no other role of this server
+   * grants it), and a token for someone else needs an admin.
    */
   async createAccessToken(caller: AuthContext, userId: string, description: string): Promise<NewAccessToken> {
     if (!rolesHavePermission(caller.roles, Permission.CreateUserAccessToken)) throw AuthErrors.forbidden(Permission.CreateUserAccessToken);
@@ -137,6 +137,19 @@ export class AuthService {
     if (!row) throw AuthErrors.tokenNotFound();
     if (row.user_id !== caller.userId && !isSystemAdmin(caller.roles)) throw AuthErrors.forbidden(Permission.EditOtherUsers);
     await this.sessions.deleteAccessToken(tokenId);
+  }
+
+  /**
+   * Mattermost's UpdateUserRoles (PUT /users/{id}/roles, manage_roles): replaces the user's system roles, e.g. to
+   * grant system_shared_channel_manager. Only roles this server knows, system_user always among them; synthetic
+   * users of other servers hold no roles here. Sessions read the roles on every request, so it applies at once.
+   */
+  async updateUserRoles(userId: string, roles: string): Promise<void> {
+    const problem = invalidUserRoles(roles);
+    if (problem) throw AuthErrors.invalidRoles(problem);
+    const user = await this.getUser(userId);
+    if (user.remote_id) throw AuthErrors.invalidRoles('the user belongs to another server');
+    await this.users.updateNow(userId, { roles: parseRoles(roles).join(' ') });
   }
 
   deleteExpiredSessions(now = Date.now()): Promise<number> {

@@ -68,6 +68,11 @@ export class UserDirectory {
     await this.users.updateNow(id, fields);
   }
 
+  /** Deactivates the active ones of these users inside the caller's transaction; the ids deactivated. */
+  deactivateMany(tx: Tx, ids: string[], now = Date.now()): Promise<string[]> {
+    return this.users.deactivateMany(tx, ids, now);
+  }
+
   findForUpdate(tx: Tx, id: string): Promise<UserRecord | null> {
     return this.users.findByIdForUpdate(tx, id);
   }

@@ -64,6 +64,16 @@ export class UserRepository {
     await this.repo.update({ id }, fields);
   }
 
+  /** Deactivates users (delete_at) that are active; the ids written. */
+  async deactivateMany(tx: Tx, ids: string[], now: number): Promise<string[]> {
+    if (!ids.length) return [];
+    const rows: Array<{ id: string }> = await tx.query(
+      'UPDATE users SET delete_at = $2, update_at = GREATEST(update_at + 1, $2) WHERE id = ANY($1) AND delete_at = 0 RETURNING id',
+      [ids, now],
+    );
+    return rows.map((r) => r.id);
+  }
+
   async update(tx: Tx, id: string, fields: Partial<UserEntity>): Promise<void> {
     await tx.getRepository(UserEntity).update({ id }, fields);
   }

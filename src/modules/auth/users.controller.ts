@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Post, Put, Req, Res } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { UserIdParamPipe } from '../../common/id-param.pipe.js';
@@ -8,6 +8,7 @@ import { AuthService, type NewAccessToken } from './auth.service.js';
 import { CreateAccessTokenDto, RevokeAccessTokenDto } from './dto/access-token.dto.js';
 import { CreateUserDto } from './dto/create-user.dto.js';
 import { LoginDto } from './dto/login.dto.js';
+import { UpdateUserRolesDto } from './dto/user-roles.dto.js';
 import { Permission } from './permissions.js';
 import { SESSION_COOKIE, sessionCookieOptions } from './request-token.js';
 import { toUserJson, type UserJson } from './user.mapper.js';
@@ -47,6 +48,18 @@ export class UsersController {
   @ApiCreatedResponse({ description: 'The new user' })
   async create(@Body() body: CreateUserDto): Promise<UserJson> {
     return toUserJson(await this.auth.createUser(body));
+  }
+
+  @Put(':user_id/roles')
+  @RequirePermission(Permission.ManageRoles)
+  @ApiOkResponse({ description: '{"status":"OK"}; e.g. {"roles":"system_user system_shared_channel_manager"} grants manage_shared_channels' })
+  async updateRoles(
+    @CurrentAuth() auth: AuthContext,
+    @Param('user_id', UserIdParamPipe) userId: string,
+    @Body() body: UpdateUserRolesDto,
+  ): Promise<{ status: 'OK' }> {
+    await this.auth.updateUserRoles(userId === 'me' ? auth.userId : userId, body.roles);
+    return { status: 'OK' };
   }
 
   @Post(':user_id/tokens')

@@ -8,6 +8,7 @@ import { Permission } from '../auth/permissions.js';
 import {
   AcceptRemoteClusterInviteDto,
   CreateRemoteClusterDto,
+  DeleteRemoteClusterQuery,
   GenerateInviteDto,
   ListRemoteClustersQuery,
   PatchRemoteClusterDto,
@@ -77,9 +78,15 @@ export class RemoteClusterController {
     return this.remoteClusters.patch(remoteId, body);
   }
 
+  /**
+   * Deletes the connection and, in the same transaction, unshares every channel shared only with it (the peer is
+   * told, now or with retries) and drops it from channels shared with others too; `?deactivate_users=true` also
+   * deactivates the synthetic users that came only from it.
+   */
   @Delete(':remote_id')
-  async delete(@Param('remote_id', IdParamPipe) remoteId: string): Promise<{ status: 'OK' }> {
-    await this.remoteClusters.delete(remoteId);
+  @ApiOkResponse({ description: '{"status":"OK"}' })
+  async delete(@Param('remote_id', IdParamPipe) remoteId: string, @Query() query: DeleteRemoteClusterQuery): Promise<{ status: 'OK' }> {
+    await this.remoteClusters.delete(remoteId, { deactivateUsers: query.deactivate_users });
     return { status: 'OK' };
   }
 }

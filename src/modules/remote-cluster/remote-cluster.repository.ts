@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { QueryFailedError, Repository } from 'typeorm';
+import type { Tx } from '../../database/transaction-runner.js';
 import { RemoteClusterEntity, SITE_URL_PENDING_PREFIX, SITE_URL_PLUGIN_PREFIX } from './remote-cluster.entity.js';
 import { TokenSealer } from './token-sealer.js';
 
@@ -143,8 +144,15 @@ export class RemoteClusterRepository {
     return sealed;
   }
 
+  /** Moves forward only: a batch of users changed earlier never winds it back. */
   async setLastGlobalUserSyncAt(remoteId: string, at: number): Promise<void> {
-    await this.repo.update({ remote_id: remoteId }, { last_global_user_sync_at: at });
+    await this.repo
+      .createQueryBuilder()
+      .update()
+      .set({ last_global_user_sync_at: () => 'GREATEST(last_global_user_sync_at, :at)' })
+      .setParameter('at', at)
+      .where('remote_id = :remoteId', { remoteId })
+      .execute();
   }
 
   /** The token hashes a live remote may present, and whether it is confirmed; null for unknown or deleted remotes. */
@@ -260,8 +268,9 @@ export class RemoteClusterRepository {
   }
 
   /** Soft delete; the peer is not told (Mattermost does not either), its calls just stop authenticating. */
-  async softDelete(remoteId: string, now: number): Promise<boolean> {
-    const result = await this.repo.update({ remote_id: remoteId, delete_at: 0 }, { delete_at: now, online: false });
+  /** Soft-deletes a live record inside the caller's transaction; false when there was none (or it was deleted meanwhile). */
+  async softDelete(tx: Tx, remoteId: string, now: number): Promise<boolean> {
+    const result = await tx.getRepository(RemoteClusterEntity).update({ remote_id: remoteId, delete_at: 0 }, { delete_at: now, online: false });
     return (result.affected ?? 0) > 0;
   }
 

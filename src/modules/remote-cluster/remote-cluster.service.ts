@@ -5,12 +5,14 @@ import type { Counter } from 'prom-client';
 import { AppError } from '../../common/app-error.js';
 import { newId } from '../../common/ids.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { TransactionRunner } from '../../database/transaction-runner.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
 import { RateLimits } from '../../rate-limit/rate-limits.service.js';
 import type { AuthContext } from '../auth/auth-context.js';
 import { safeEqual } from '../../common/secrets.js';
 import { hashToken, newOpaqueToken } from '../auth/tokens.js';
 import { ChannelAccess } from '../chat/channels/channel-access.service.js';
+import type { AfterDeletion, ConnectionDeletionStep } from './connection-deletion.js';
 import {
   parseInvitePayload,
   parsePingPayload,
@@ -67,6 +69,7 @@ export interface RemoteClusterWithInvite {
 export class RemoteClusterService {
   private readonly logger = new Logger(RemoteClusterService.name);
   private readonly received: Counter<'remote_id'>;
+  private readonly deletionSteps: ConnectionDeletionStep[] = [];
 
   constructor(
     private readonly remotes: RemoteClusterRepository,
@@ -76,6 +79,7 @@ export class RemoteClusterService {
     private readonly limits: RateLimits,
     private readonly chat: ChannelAccess,
     private readonly policy: PeerAddressPolicy,
+    private readonly tx: TransactionRunner,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     metrics: MetricsService,
   ) {
@@ -212,9 +216,40 @@ export class RemoteClusterService {
     return toRemoteClusterJson(rc);
   }
 
-  async delete(remoteId: string): Promise<void> {
-    if (!(await this.remotes.softDelete(remoteId, Date.now()))) throw RemoteClusterErrors.notFound();
+  /**
+   * Deletes a connection and, in the same transaction, runs every registered deletion step (the shared channels that
+   * were shared only with it are unshared, its synthetic users optionally deactivated): a failure anywhere leaves
+   * nothing done. What the steps leave for after the commit (events, the peer's notices, queued and retried) runs
+   * once it has committed. Mattermost only soft-deletes the record (its MM-68237 fix came in 2026).
+   */
+  async delete(remoteId: string, opts: { deactivateUsers?: boolean } = {}): Promise<void> {
+    const rc = await this.remotes.findActiveById(remoteId);
+    if (!rc) throw RemoteClusterErrors.notFound();
+    const deletion = { remote: toRemoteClusterJson(rc), deactivateUsers: opts.deactivateUsers === true, at: Date.now() };
+    const after = await this.tx.run(async (tx) => {
+      if (!(await this.remotes.softDelete(tx, remoteId, deletion.at))) throw RemoteClusterErrors.notFound();
+      const out: AfterDeletion[] = [];
+      for (const step of this.deletionSteps) {
+        const next = await step(tx, deletion);
+        if (next) out.push(next);
+      }
+      return out;
+    });
     this.client.forget(remoteId);
+    this.logger.log({ remote_id: remoteId, deactivate_users: deletion.deactivateUsers }, 'secure connection deleted');
+    for (const next of after) {
+      try {
+        await next();
+      } catch (err) {
+        // Committed: what is left (a notice to the peer) is recorded in the database and caught up on later.
+        this.logger.error({ err, remote_id: remoteId }, 'a step after deleting the connection failed');
+      }
+    }
+  }
+
+  /** Adds a step to every connection deletion (see ConnectionDeletionStep); modules register theirs at start-up. */
+  registerDeletionStep(step: ConnectionDeletionStep): void {
+    this.deletionSteps.push(step);
   }
 
   // ---- server-to-server -------------------------------------------------------------------------------------
@@ -285,8 +320,8 @@ export class RemoteClusterService {
    * Sends one message to a confirmed remote and returns its Response (which may say FAIL). Rejects with
    * RemoteClusterTransportError; `permanent` is set for remotes that are gone or refuse the request.
    */
-  async sendMsg<P>(remoteId: string, topic: string, payload: P): Promise<RemoteClusterResponse> {
-    return this.client.sendMsg(await this.target(remoteId), { id: newId(), topic, create_at: Date.now(), payload });
+  async sendMsg<P>(remoteId: string, topic: string, payload: P, opts: { evenIfDeleted?: boolean } = {}): Promise<RemoteClusterResponse> {
+    return this.client.sendMsg(await this.target(remoteId, opts.evenIfDeleted === true), { id: newId(), topic, create_at: Date.now(), payload });
   }
 
   /** Streams a file's bytes to an upload session the remote created (section 7); same errors as sendMsg. */
@@ -304,8 +339,12 @@ export class RemoteClusterService {
     await this.remotes.setLastGlobalUserSyncAt(remoteId, at);
   }
 
-  private async target(remoteId: string): Promise<PeerTarget> {
-    const rc = await this.remotes.findActiveById(remoteId);
+  /**
+   * Where and how to reach a confirmed remote. `evenIfDeleted`: also a connection deleted here, for the last notices
+   * owed to it (the peer still holds its side of the connection and accepts our token).
+   */
+  private async target(remoteId: string, evenIfDeleted = false): Promise<PeerTarget> {
+    const rc = evenIfDeleted ? await this.remotes.findById(remoteId) : await this.remotes.findActiveById(remoteId);
     if (!rc || !isConfirmed(rc)) throw new RemoteClusterTransportError(remoteId, 'rejected', 'no confirmed secure connection with this remote');
     return { remote_id: rc.remote_id, site_url: rc.site_url, token: rc.remote_token };
   }

@@ -83,7 +83,7 @@ export class SharedChannelInboundService implements OnModuleInit {
 
   async receiveUnshare(rc: RemoteClusterJson, payload: unknown): Promise<void> {
     const msg = parseChannelUnshare(payload);
-    await this.shares.unshareFromHome(msg.channel_id, rc);
+    await this.shares.receiveUnshare(msg.channel_id, rc);
   }
 
   async receiveInvite(rc: RemoteClusterJson, payload: unknown): Promise<void> {

@@ -55,4 +55,15 @@ export class SharedChannelRemoteEntity {
    * across a batch boundary would make a timestamp cursor skip one.
    */
   @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) last_member_event_seq: number;
+  /**
+   * Where the post cursor started when the sync engine first ran for this remote (history before the share is not
+   * sent, as Mattermost does not send it). A post belongs to what this remote should hold when it came from there,
+   * or when it was written here after this point (seq > first_post_seq): the consistency check compares exactly that.
+   */
+  @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) first_post_seq: number;
+  /**
+   * Not a Mattermost field, never in JSON. On the home: the version (the channel's update_at) of its display name,
+   * header and purpose this remote has (sent over mmfed_channel_details, or passed over for a Mattermost peer).
+   */
+  @MsColumn() last_details_update_at: number;
 }

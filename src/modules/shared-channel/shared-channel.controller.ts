@@ -34,7 +34,8 @@ export class SharedChannelController {
   @ApiOperation({
     summary: 'Share the channel (if needed) and invite the remote',
     description:
-      'System admins (or channel admins with manage_shared_channels). Only the channel\'s home server invites. ' +
+      'manage_shared_channels (system admins, or the system_shared_channel_manager role), on a channel the caller can see. ' +
+      'Only the channel\'s home server invites. ' +
       'An offline remote gets the invite when it is back; an online one must accept now (502 with its reason otherwise).',
   })
   @ApiOkResponse({ description: '{"status":"OK"}' })

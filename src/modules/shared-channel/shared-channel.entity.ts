@@ -21,4 +21,10 @@ export class SharedChannelEntity {
   @IdColumn({ nullable: true }) remote_id: string | null;
   /** Channel type (O, P, D, G); Mattermost emits it under the key "Type". */
   @Column({ type: 'varchar', length: 1 }) type: string;
+  /**
+   * Not a Mattermost field, never in JSON. On a server that received the share: the version (the home's channel
+   * update_at) of the display name, header and purpose last applied from the home (mmfed_channel_details); an older
+   * or repeated version changes nothing. 0 on the home.
+   */
+  @MsColumn() details_update_at: number;
 }

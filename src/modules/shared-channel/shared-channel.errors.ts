@@ -29,6 +29,20 @@ export const SharedChannelErrors = {
   excludeHomeAndRemote: () => AppError.invalidParam('exclude_home', 'exclude_home and exclude_remote cannot both be set'),
   remoteInfoNotFound: () =>
     AppError.notFound('app.remote_cluster.get.app_error', 'Unable to find a secure connection sharing a channel with you.'),
+  homeUnreachable: (homeName: string, detail: string) =>
+    new AppError(
+      'api.channel.patch_channel.shared_home_unreachable.app_error',
+      `This shared channel's details are kept by its home server, ${homeName}, which could not take the change now; try again later.`,
+      502,
+      detail,
+    ),
+  detailsRefusedByHome: (homeName: string, reason: string) =>
+    new AppError(
+      'api.context.permissions.app_error',
+      'You do not have the appropriate permissions.',
+      403,
+      `the channel's home server (${homeName}) refused the change: ${reason}`,
+    ),
   readOnlyPost: () =>
     new AppError('api.post.create_post.channel_readonly.app_error', 'This channel is read-only. Only members with permission can post here.', 403),
   readOnlyReact: () =>

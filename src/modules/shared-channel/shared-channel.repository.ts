@@ -47,6 +47,16 @@ export class SharedChannelRepository {
     return (r.raw as unknown[]).length > 0;
   }
 
+  /** The details a share row shows (and, on a receiver, the home's version of them). */
+  async updateShareDetails(
+    tx: Tx | undefined,
+    channelId: string,
+    fields: Partial<Pick<SharedChannelEntity, 'display_name' | 'header' | 'purpose' | 'details_update_at' | 'update_at'>>,
+  ): Promise<void> {
+    const repo = tx ? tx.getRepository(SharedChannelEntity) : this.shares;
+    await repo.update({ channel_id: channelId }, fields);
+  }
+
   async deleteShare(tx: Tx, channelId: string): Promise<void> {
     await tx.getRepository(SharedChannelEntity).delete({ channel_id: channelId });
   }
@@ -174,10 +184,31 @@ export class SharedChannelRepository {
     return repo.find({ where: { channel_id: channelId, delete_at: 0 }, order: { remote_id: 'ASC' } });
   }
 
-  /** Channels a remote is (still) invited to, confirmed or pending. */
-  async findLiveChannelIdsOfRemote(remoteId: string): Promise<string[]> {
-    const rows = await this.remotes.find({ select: { channel_id: true }, where: { remote_id: remoteId, delete_at: 0 } });
+  /** Channels a remote is (still) invited to, confirmed or pending, in channel id order. */
+  async findLiveChannelIdsOfRemote(remoteId: string, tx?: Tx): Promise<string[]> {
+    const repo = tx ? tx.getRepository(SharedChannelRemoteEntity) : this.remotes;
+    const rows = await repo.find({ select: { channel_id: true }, where: { remote_id: remoteId, delete_at: 0 }, order: { channel_id: 'ASC' } });
     return rows.map((r) => r.channel_id);
+  }
+
+  /**
+   * Active synthetic users of `remoteId` that are in no channel still shared with another live connection: after a
+   * connection's shares are removed (in the same transaction), those that came only from it. Locked for the update.
+   */
+  async findUsersOnlyFrom(tx: Tx, remoteId: string): Promise<string[]> {
+    const rows: Array<{ id: string }> = await tx.query(
+      `SELECT u.id FROM users u
+        WHERE u.remote_id = $1 AND u.delete_at = 0
+          AND NOT EXISTS (
+            SELECT 1 FROM channel_members m
+              JOIN shared_channel_remotes scr ON scr.channel_id = m.channel_id AND scr.delete_at = 0 AND scr.remote_id <> $1
+              JOIN remote_clusters rc ON rc.remote_id = scr.remote_id AND rc.delete_at = 0
+             WHERE m.user_id = u.id)
+        ORDER BY u.id
+        FOR UPDATE OF u`,
+      [remoteId],
+    );
+    return rows.map((r) => r.id);
   }
 
   /** GET /remotecluster/{id}/sharedchannelremotes, with Mattermost's filters (sqlstore GetRemotes). */
@@ -193,8 +224,9 @@ export class SharedChannelRepository {
   }
 
   /** Uninvited remotes that have not been told yet. */
-  findPendingUnshares(remoteId: string): Promise<SharedChannelRemoteEntity[]> {
-    return this.remotes.find({ where: { remote_id: remoteId, delete_at: Not(0), unshare_pending: true }, order: { channel_id: 'ASC' } });
+  findPendingUnshares(remoteId: string, tx?: Tx): Promise<SharedChannelRemoteEntity[]> {
+    const repo = tx ? tx.getRepository(SharedChannelRemoteEntity) : this.remotes;
+    return repo.find({ where: { remote_id: remoteId, delete_at: Not(0), unshare_pending: true }, order: { channel_id: 'ASC' } });
   }
 
   /** Remotes with an invite or an unshare waiting to be delivered. */

@@ -43,6 +43,18 @@ type RemoteRef = Pick<RemoteClusterJson, 'remote_id' | 'display_name' | 'last_pi
 
 export type InviteOutcome = 'shared' | 'pending' | 'already_shared';
 
+/** A remote (or, leaving a home, every remote row) removed from a channel in a transaction; published by afterRemoval(). */
+export interface RemoteRemoval {
+  channelId: string;
+  remoteIds: string[];
+  /** An unshare is owed to the remote (recorded in unshare_pending). */
+  unsharePending: boolean;
+  /** The channel is no longer shared at all here. */
+  unshared: boolean;
+  /** The system post's change event. */
+  events: ChangeEvent[];
+}
+
 /** How one attempt to deliver an invite ended. */
 type Delivery = { ok: true } | { ok: false; refused: boolean; reason: string };
 
@@ -93,17 +105,27 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
   // ---- permissions ------------------------------------------------------------------------------------------
 
   /**
-   * Mattermost: a system admin, or a channel admin holding manage_shared_channels. Our roles give that permission
-   * to system admins only, so today this means system admins; the channel-admin half applies once a role grants it.
-   * Checked before any lookup, so a caller without the permission learns nothing about ids.
+   * Mattermost (2026): inviting and uninviting take the system permission manage_shared_channels, which system admins
+   * hold and a system admin grants to others through the system_shared_channel_manager role (without
+   * manage_secure_connections). Checked before any lookup, so a caller without it learns nothing about ids.
    */
   private assertMayManageShares(auth: AuthContext): void {
     if (!rolesHavePermission(auth.roles, Permission.ManageSharedChannels)) throw SharedChannelErrors.forbidden();
   }
 
-  private async assertChannelAdmin(auth: AuthContext, channel: ChannelRecord): Promise<void> {
+  /**
+   * And the channel itself must be one the caller can see (a member, or an open channel of one of their teams;
+   * system admins see all), so a shared-channel manager cannot share a private conversation they are not part of.
+   * A channel they cannot see answers 403, not 404: its existence is not revealed.
+   */
+  private async assertChannelVisible(auth: AuthContext, channel: ChannelRecord): Promise<void> {
     if (isSystemAdmin(auth.roles)) return;
-    if (!(await this.access.isChannelAdmin(channel.id, auth.userId))) throw SharedChannelErrors.forbidden();
+    try {
+      await this.access.readable(auth, channel.id);
+    } catch (err) {
+      if (err instanceof AppError && err.statusCode < 500) throw SharedChannelErrors.forbidden();
+      throw err;
+    }
   }
 
   // ---- invite (home side, protocol 4.2) -------------------------------------------------------------------
@@ -117,7 +139,7 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
     const rc = await this.remoteClusters.getRemote(remoteId);
     if (!rc) throw SharedChannelErrors.remoteNotFound();
     const channel = await this.access.channel(channelId);
-    await this.assertChannelAdmin(auth, channel);
+    await this.assertChannelVisible(auth, channel);
     if (channel.delete_at) throw SharedChannelErrors.channelDeleted();
 
     const existingShare = await this.repo.findShare(channelId);
@@ -328,11 +350,11 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
       throw err;
     });
     const channel = await this.access.channel(channelId);
-    await this.assertChannelAdmin(auth, channel);
+    await this.assertChannelVisible(auth, channel);
     const share = await this.repo.findShare(channelId);
     // The home tells the remote (unless the connection is gone). A non-home server leaving its home's channel does
-    // not: Mattermost homes refuse sharedchannel_unshare from a remote, and learn it from the "no longer shared"
-    // answer to their next sync.
+    // not: Mattermost homes refuse sharedchannel_unshare from a remote (ours read it as the remote leaving, which a
+    // deleted connection uses), and all learn it from the "no longer shared" answer to their next sync.
     return this.removeRemote(channel, rc, { actorUserId: auth.userId, tellPeer: share?.home !== false && !rc.delete_at });
   }
 
@@ -358,29 +380,9 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
    * deleted, Channel.shared cleared). A system post says what happened. `tellPeer` records and sends the unshare.
    */
   private async removeRemote(channel: ChannelRecord, rc: RemoteRef, opts: { actorUserId?: string; tellPeer: boolean }): Promise<boolean> {
-    const now = Date.now();
-    const result = await this.tx.run(async (tx) => {
-      await this.repo.findShareForUpdate(tx, channel.id);
-      const scr = await this.repo.findRemoteForUpdate(tx, channel.id, rc.remote_id);
-      if (!scr || scr.delete_at) return null;
-      // The remote must hear of it if it ever accepted (or an earlier unshare is still owed).
-      const unsharePending = opts.tellPeer && (scr.is_invite_confirmed || scr.unshare_pending);
-      await this.repo.softDeleteRemote(tx, scr.id, now, unsharePending);
-      const unshared = (await this.repo.countActiveRemotes(tx, channel.id)) === 0;
-      if (unshared) {
-        await this.repo.deleteShare(tx, channel.id);
-        await this.channels.setShared(tx, channel.id, false);
-      }
-      const author = opts.actorUserId ?? scr.creator_id;
-      let event: ChangeEvent | undefined;
-      if (unshared) event = await this.unsharedPost(tx, channel.id, author, rc);
-      else if (scr.is_invite_confirmed) event = await this.statePost(tx, channel.id, author, rc, 'left', leftMessage(rc.display_name));
-      return { unsharePending, unshared, event };
-    });
+    const result = await this.tx.run((tx) => this.removeRemoteTx(tx, channel.id, rc, { ...opts, now: Date.now() }));
     if (!result) return false;
-    if (result.event) this.changeEvents.publish(result.event);
-    this.events.emit({ kind: 'remote_removed', channel_id: channel.id, remote_id: rc.remote_id });
-    this.logger.log({ channel_id: channel.id, remote_id: rc.remote_id, unshared: result.unshared }, 'remote removed from shared channel');
+    this.afterRemoval(result);
     if (result.unsharePending) {
       if (this.remoteClusters.isOnline(rc)) await this.deliverUnshare(channel.id, rc);
       else this.logger.log({ channel_id: channel.id, remote_id: rc.remote_id }, 'remote offline: unshare sent when it is back');
@@ -389,26 +391,97 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
   }
 
   /**
-   * Tells a remote that the channel is no longer shared with it. Any answer counts as delivered (a FAIL means it
-   * will never accept it, e.g. a revision without the topic); a transport failure leaves it pending.
+   * removeRemote's writes, in the caller's transaction (a connection's deletion removes it from every channel in
+   * one): null when the remote was not (or no longer) in the channel. `tellPeer` records the unshare owed to it
+   * (unshare_pending); the caller publishes the result with afterRemoval() once committed, and delivers.
    */
-  private async deliverUnshare(channelId: string, rc: RemoteRef): Promise<void> {
+  async removeRemoteTx(
+    tx: Tx,
+    channelId: string,
+    rc: RemoteRef,
+    opts: { actorUserId?: string; tellPeer: boolean; now: number },
+  ): Promise<RemoteRemoval | null> {
+    await this.repo.findShareForUpdate(tx, channelId);
+    const scr = await this.repo.findRemoteForUpdate(tx, channelId, rc.remote_id);
+    if (!scr || scr.delete_at) return null;
+    // The remote must hear of it if it ever accepted (or an earlier unshare is still owed).
+    const unsharePending = opts.tellPeer && (scr.is_invite_confirmed || scr.unshare_pending);
+    await this.repo.softDeleteRemote(tx, scr.id, opts.now, unsharePending);
+    const unshared = (await this.repo.countActiveRemotes(tx, channelId)) === 0;
+    if (unshared) {
+      await this.repo.deleteShare(tx, channelId);
+      await this.channels.setShared(tx, channelId, false);
+    }
+    const author = opts.actorUserId ?? scr.creator_id;
+    let event: ChangeEvent | undefined;
+    if (unshared) event = await this.unsharedPost(tx, channelId, author, rc);
+    else if (scr.is_invite_confirmed) event = await this.statePost(tx, channelId, author, rc, 'left', leftMessage(rc.display_name));
+    return { channelId, remoteIds: [rc.remote_id], unsharePending, unshared, events: event ? [event] : [] };
+  }
+
+  /** What a committed removal tells the rest of the server: the system post, and remote_removed per remote. */
+  afterRemoval(result: RemoteRemoval): void {
+    this.changeEvents.publish(result.events);
+    for (const remoteId of result.remoteIds) this.events.emit({ kind: 'remote_removed', channel_id: result.channelId, remote_id: remoteId });
+    this.logger.log({ channel_id: result.channelId, remote_ids: result.remoteIds, unshared: result.unshared }, 'remote removed from shared channel');
+  }
+
+  /**
+   * Tells a remote that the channel is no longer shared with it. Any answer counts as delivered (a FAIL means it
+   * will never accept it, e.g. a revision without the topic); a transport failure leaves it pending. Also to a
+   * connection deleted here: the unshare is the last thing it is owed. Returns whether it was settled.
+   */
+  private async deliverUnshare(channelId: string, rc: RemoteRef): Promise<boolean> {
     const msg: ChannelUnshareMsg = { channel_id: channelId, remote_id: rc.remote_id };
     try {
-      const reply = await this.remoteClusters.sendMsg(rc.remote_id, TOPIC_UNSHARE, msg);
+      const reply = await this.remoteClusters.sendMsg(rc.remote_id, TOPIC_UNSHARE, msg, { evenIfDeleted: true });
       if (reply.status !== RESPONSE_STATUS_OK) {
         this.logger.warn({ channel_id: channelId, remote_id: rc.remote_id, err: reply.err }, 'the remote refused the unshare');
       }
       await this.repo.markUnshareDelivered(channelId, rc.remote_id);
+      return true;
     } catch (err) {
       if (!(err instanceof RemoteClusterTransportError)) throw err;
-      if (err.kind === 'rejected') {
-        // No confirmed connection any more: it will never be delivered.
+      if (err.kind === 'rejected' || (err.kind === 'http_status' && err.permanent)) {
+        // No confirmed connection, or the peer refuses us for good (it deleted its side too): it will never arrive.
+        // (An address the outbound policy refuses stays pending: the admin may allow its network.)
+        this.logger.warn({ channel_id: channelId, remote_id: rc.remote_id, err: err.message }, 'unshare can never be delivered: given up');
         await this.repo.markUnshareDelivered(channelId, rc.remote_id);
-        return;
+        return true;
       }
       this.logger.log({ channel_id: channelId, remote_id: rc.remote_id, err: err.message }, 'unshare not delivered; retried when the remote is back');
+      return false;
     }
+  }
+
+  /**
+   * Delivers every unshare owed to a remote (for a deleted connection: the channels its deletion unshared); the number
+   * still owed after this attempt (the caller retries while it is not 0).
+   */
+  async deliverPendingUnshares(remoteId: string): Promise<number> {
+    const rc = await this.remoteRef(remoteId);
+    let left = 0;
+    for (const scr of await this.repo.findPendingUnshares(remoteId)) {
+      if (!(await this.deliverUnshare(scr.channel_id, rc))) left++;
+    }
+    return left;
+  }
+
+  /**
+   * sharedchannel_unshare from a peer. From the channel's home (4.6): the home no longer shares it with us, so it is
+   * unshared here. Not in Mattermost: from a remote of a channel homed here, it says that remote left (it deleted
+   * its connection to us), so it is removed from the channel as an uninvite would. Anything else is refused.
+   */
+  async receiveUnshare(channelId: string, rc: RemoteClusterJson): Promise<void> {
+    const share = await this.repo.findShare(channelId);
+    if (share?.home) {
+      const scr = await this.repo.findRemote(channelId, rc.remote_id);
+      const channel = await this.channels.findById(channelId);
+      if (!scr || scr.delete_at || !channel) throw new ChannelShareRejected(`invalid unshare request: channel_id=${channelId} is not shared with ${rc.remote_id}`);
+      await this.removeRemote(channel, rc, { tellPeer: false });
+      return;
+    }
+    await this.unshareFromHome(channelId, rc);
   }
 
   /**
@@ -422,18 +495,27 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
       if (share.home || share.remote_id !== rc.remote_id) {
         throw new ChannelShareRejected(`invalid unshare request: channel_id=${channelId}, home=${share.home}, remote_id=${rc.remote_id}`);
       }
-      const now = Date.now();
-      const live = await this.repo.findLiveRemotesOfChannel(channelId, tx);
-      for (const scr of live) await this.repo.softDeleteRemote(tx, scr.id, now, false);
-      await this.repo.deleteShare(tx, channelId);
-      await this.channels.setShared(tx, channelId, false);
-      const event = await this.unsharedPost(tx, channelId, rc.creator_id, rc);
-      return { live, event };
+      return this.leaveHomeTx(tx, channelId, rc, { tellHome: false, now: Date.now() });
     });
     if (!result) return;
-    this.changeEvents.publish(result.event);
-    for (const scr of result.live) this.events.emit({ kind: 'remote_removed', channel_id: channelId, remote_id: scr.remote_id });
+    this.afterRemoval(result);
     this.logger.log({ channel_id: channelId, remote_id: rc.remote_id }, 'channel unshared by its home');
+  }
+
+  /**
+   * Unshares here a channel homed on `rc` (its share row is locked by the caller): every remote row goes (there is
+   * only the home's), the share goes, Channel.shared is cleared, a system post says so. `tellHome` records an unshare
+   * owed to the home (we leave because the connection was deleted here).
+   */
+  async leaveHomeTx(tx: Tx, channelId: string, rc: RemoteRef & { creator_id: string }, opts: { tellHome: boolean; now: number }): Promise<RemoteRemoval> {
+    const live = await this.repo.findLiveRemotesOfChannel(channelId, tx);
+    for (const scr of live) {
+      await this.repo.softDeleteRemote(tx, scr.id, opts.now, opts.tellHome && scr.remote_id === rc.remote_id && scr.is_invite_confirmed);
+    }
+    await this.repo.deleteShare(tx, channelId);
+    await this.channels.setShared(tx, channelId, false);
+    const event = await this.unsharedPost(tx, channelId, rc.creator_id, rc);
+    return { channelId, remoteIds: live.map((r) => r.remote_id), unsharePending: opts.tellHome, unshared: true, events: [event] };
   }
 
   // ---- offline remotes ------------------------------------------------------------------------------------

@@ -9,6 +9,11 @@ export const TOPIC_GLOBAL_USER_SYNC = 'sharedchannel_global_user_sync';
 export const TOPIC_MEMBERSHIP = 'sharedchannel_membership';
 export const TOPIC_UPLOAD = 'sharedchannel_upload';
 export const TOPIC_UNSHARE = 'sharedchannel_unshare';
+/**
+ * Not in Mattermost: a channel's display name, header and purpose between servers of this project. A Mattermost
+ * peer answers it, like every topic it does not know, OK with no payload: the sender then leaves it at that.
+ */
+export const TOPIC_CHANNEL_DETAILS = 'mmfed_channel_details';
 
 /** The substring Mattermost senders match to learn that a channel is no longer shared (4.6). */
 export const NO_LONGER_SHARED = 'channel is no longer shared';
@@ -165,4 +170,42 @@ export interface ChannelInviteMsg {
 export interface ChannelUnshareMsg {
   channel_id: string;
   remote_id: string;
+}
+
+/**
+ * mmfed_channel_details. `update`: the home's details as they are now, with their version (the home's channel
+ * update_at), to a remote; applied if newer than the version the remote has. `propose`: a remote's member asks the
+ * home to change them (only the fields given); the home applies it if that member may, then relays it to every remote.
+ */
+export interface ChannelDetailsMsg {
+  kind: 'update' | 'propose';
+  channel_id: string;
+  display_name?: string;
+  header?: string;
+  purpose?: string;
+  /** update: the version; propose: 0. */
+  update_at: number;
+  /** Who changed them (update) or wants to (propose). */
+  user_id: string;
+  /** The name the receiver's notices show when it does not know the user. */
+  username: string;
+}
+
+/** The channel's details as the home has them after a message, with their version. */
+export interface ChannelDetailsState {
+  display_name: string;
+  header: string;
+  purpose: string;
+  update_at: number;
+}
+
+/**
+ * The payload of an OK answer to mmfed_channel_details. `applied`: taken (state is the result); `stale`: an update
+ * not newer than what the receiver has; `refused`: a proposal the home will not apply (reason), or a message the
+ * receiver cannot take for this channel. A FAIL answer is a transient failure: sent again.
+ */
+export interface ChannelDetailsReply {
+  status: 'applied' | 'stale' | 'refused';
+  reason?: string;
+  channel?: ChannelDetailsState;
 }

@@ -9,7 +9,8 @@ import { type SyncMsg, type SyncResponse, TOPIC_GLOBAL_USER_SYNC } from '../shar
 import { GLOBAL_USER_SYNC_BATCH, GLOBAL_USER_SYNC_BATCHES_PER_JOB } from './sync.constants.js';
 import { SyncMetrics } from './sync.metrics.js';
 import { SyncRepository } from './sync.repository.js';
-import { SyncSendError } from './sync-sender.service.js';
+import { RemoteClusterTransportError } from '../remote-cluster/remote-cluster.client.js';
+import { PeerRefusedError, SyncSendError } from './sync-transport.service.js';
 
 export interface GlobalUserSyncResult {
   /** Users the remote accepted in this run. */
@@ -69,6 +70,8 @@ export class GlobalUserSyncService {
       try {
         response = await this.remotes.sendMsg(remoteId, TOPIC_GLOBAL_USER_SYNC, msg);
       } catch (err) {
+        // A permanent refusal (4xx other than 408/429) will not change by retrying: the job ends.
+        if (err instanceof RemoteClusterTransportError && err.permanent) throw new PeerRefusedError(`remote ${remoteId} refused a global user sync: ${err.message}`);
         throw new SyncSendError(`global user sync to ${remoteId} failed: ${err instanceof Error ? err.message : String(err)}`);
       }
       if (response.status !== 'OK') throw new SyncSendError(`remote ${remoteId} answered FAIL to a global user sync: ${response.err}`);
@@ -89,7 +92,9 @@ export class GlobalUserSyncService {
       cursor.user_id = page[page.length - 1].id;
       const now = Date.now();
       await this.repo.saveUserSyncCursor(remoteId, cursor.seq, cursor.update_at, cursor.user_id, now);
-      await this.remotes.recordGlobalUserSync(remoteId, cursor.update_at);
+      // Mattermost's field: the newest change the remote has (the batch's largest update_at), never the last
+      // user's in commit order, which may be older than one committed before it.
+      await this.remotes.recordGlobalUserSync(remoteId, Math.max(...page.map((r) => r.update_at)));
       const accepted = users.length - refused;
       sent += accepted;
       if (accepted > 0) this.metrics.itemsSent.inc({ remote_id: remoteId, kind: 'global_user' }, accepted);

@@ -33,6 +33,11 @@ import { SYNC_MSG_CAPS, wireAckProblem, wirePostProblem, wireReactionProblem, wi
 
 const ID_RE = /^[a-z0-9]{26}$/;
 
+/** An item stamped later than `latest` (this server's clock plus SYNC_MAX_CLOCK_SKEW_MS) is refused. */
+export function futureProblem(latest: number, ...stamps: unknown[]): string | null {
+  return stamps.some((t) => typeof t === 'number' && t > latest) ? "timestamp ahead of this server's clock" : null;
+}
+
 /** A whole message is unusable: the Response says FAIL with this text. */
 export class SyncReceiveError extends Error {}
 
@@ -131,8 +136,14 @@ export class SyncReceiver implements OnModuleInit {
     this.topics.register(TOPIC_MEMBERSHIP, (remote, msg: RemoteClusterMsg<unknown>) => this.receive(remote, msg.payload));
   }
 
-  /** The SyncResponse; undefined (a null payload, as Mattermost answers) for a message of a feature that is off. */
-  async receive(sender: RemoteClusterJson, payload: unknown): Promise<SyncResponse | undefined> {
+  /**
+   * The SyncResponse, always, for a channel's message: every item this server did not apply is listed in its kind's
+   * errors (membership changes while member sync is off included), so a sender never has to guess from a null payload.
+   * Only a global user sync while that feature is off is answered without a payload, as Mattermost answers it (the
+   * sender keeps its cursor). `force` (consistency repairs from the item's owner) applies an item even where
+   * last-writer-wins would keep the stored one.
+   */
+  async receive(sender: RemoteClusterJson, payload: unknown, opts: { force?: boolean } = {}): Promise<SyncResponse | undefined> {
     const res = emptySyncResponse();
     const msg = withinCaps(parseSyncMsg(payload), res, (kind, n) => {
       this.metrics.itemErrors.inc({ remote_id: sender.remote_id, kind }, n);
@@ -148,18 +159,24 @@ export class SyncReceiver implements OnModuleInit {
       return res;
     }
     const memberSync = this.membership.enabled;
-    if (msg.membership_changes?.length && !memberSync && !msg.users && !msg.posts?.length && !msg.reactions?.length) return undefined;
     const [share, scr] = await Promise.all([this.shares.findShare(msg.channel_id), this.shares.findRemote(msg.channel_id, sender.remote_id)]);
     if (!share || !scr || scr.delete_at) throw new SyncReceiveError(`cannot process sync message; ${NO_LONGER_SHARED}: ${msg.channel_id}`);
     // Unlike Mattermost, the home of a read-only share refuses content that arrives for it anyway.
     const readOnly = share.home && share.readonly;
 
+    const force = opts.force === true;
+    // Timestamps further ahead of our clock than this are refused: a peer whose clock runs fast would otherwise pin
+    // its posts at the top of the channel and win every later edit.
+    const latest = Date.now() + this.config.sync.maxClockSkewMs;
     await this.receiveUsers(sender, msg.users ?? {}, res);
-    if (msg.posts?.length) await this.receivePosts(sender, msg, readOnly, res, await this.permalinkRewriter(share));
-    if (msg.acknowledgements?.length) await this.receiveAcks(sender, msg.channel_id, msg.acknowledgements, readOnly, res);
-    if (msg.reactions?.length) await this.receiveReactions(sender, msg.channel_id, msg.reactions, readOnly, res);
+    if (msg.posts?.length) await this.receivePosts(sender, msg, readOnly, res, await this.permalinkRewriter(share), latest, force);
+    if (msg.acknowledgements?.length) await this.receiveAcks(sender, msg.channel_id, msg.acknowledgements, readOnly, res, latest, force);
+    if (msg.reactions?.length) await this.receiveReactions(sender, msg.channel_id, msg.reactions, readOnly, res, latest, force);
     if (msg.statuses?.length) await this.receiveStatuses(sender, msg.statuses, res);
-    if (msg.membership_changes?.length && memberSync) await this.receiveMemberships(sender, msg, res);
+    if (msg.membership_changes?.length) {
+      if (memberSync) await this.receiveMemberships(sender, msg, res);
+      else res.membership_errors = [...(res.membership_errors ?? []), ...msg.membership_changes.map((c) => (typeof c?.user_id === 'string' ? c.user_id : ''))];
+    }
     return res;
   }
 
@@ -210,11 +227,15 @@ export class SyncReceiver implements OnModuleInit {
     readOnly: boolean,
     res: SyncResponse,
     localLinks: (message: string) => string,
+    latest: number,
+    force: boolean,
   ): Promise<void> {
     const channelId = msg.channel_id;
     const valid: WirePost[] = [];
     for (const p of msg.posts ?? []) {
-      const problem = readOnly ? 'channel is read-only' : wirePostProblem(p, this.config.limits.postPropsMaxBytes);
+      const problem = readOnly
+        ? 'channel is read-only'
+        : (wirePostProblem(p, this.config.limits.postPropsMaxBytes) ?? futureProblem(latest, p.create_at, p.update_at, p.edit_at, p.delete_at));
       if (problem) {
         res.post_errors!.push(typeof (p as WirePost)?.id === 'string' ? (p as WirePost).id : '');
         continue;
@@ -243,7 +264,7 @@ export class SyncReceiver implements OnModuleInit {
       remote_id: sender.remote_id,
       seq: 0,
     }));
-    const result = await this.importer.importPosts(channelId, entities, sender.remote_id);
+    const result = await this.importer.importPosts(channelId, entities, sender.remote_id, { force });
     for (const e of result.errors) {
       res.post_errors!.push(e.id);
       this.logger.warn({ remote_id: sender.remote_id, post_id: e.id, reason: e.reason }, 'rejected a post');
@@ -264,10 +285,18 @@ export class SyncReceiver implements OnModuleInit {
     return new Map(users.map((u) => [u.id, { localUsername: u.username, isLocal: !u.remote_id }]));
   }
 
-  private async receiveReactions(sender: RemoteClusterJson, channelId: string, reactions: WireReaction[], readOnly: boolean, res: SyncResponse): Promise<void> {
+  private async receiveReactions(
+    sender: RemoteClusterJson,
+    channelId: string,
+    reactions: WireReaction[],
+    readOnly: boolean,
+    res: SyncResponse,
+    latest: number,
+    force: boolean,
+  ): Promise<void> {
     const rows: ReactionRecord[] = [];
     for (const r of reactions) {
-      const problem = readOnly ? 'channel is read-only' : wireReactionProblem(r);
+      const problem = readOnly ? 'channel is read-only' : (wireReactionProblem(r) ?? futureProblem(latest, r.create_at, r.update_at, r.delete_at));
       if (problem) {
         res.reaction_errors!.push(typeof r?.post_id === 'string' ? r.post_id : '');
         continue;
@@ -284,24 +313,32 @@ export class SyncReceiver implements OnModuleInit {
         seq: 0,
       });
     }
-    const result = await this.importer.importReactions(channelId, rows, sender.remote_id);
+    const result = await this.importer.importReactions(channelId, rows, sender.remote_id, { force });
     for (const e of result.errors) res.reaction_errors!.push(e.id);
     if (result.errors.length) this.metrics.itemErrors.inc({ remote_id: sender.remote_id, kind: 'reaction' }, result.errors.length);
     res.reactions_last_update_at = rows.reduce((m, r) => Math.max(m, r.update_at), 0);
     if (result.written.length) this.metrics.itemsReceived.inc({ remote_id: sender.remote_id, kind: 'reaction' }, result.written.length);
   }
 
-  private async receiveAcks(sender: RemoteClusterJson, channelId: string, acks: WireAck[], readOnly: boolean, res: SyncResponse): Promise<void> {
+  private async receiveAcks(
+    sender: RemoteClusterJson,
+    channelId: string,
+    acks: WireAck[],
+    readOnly: boolean,
+    res: SyncResponse,
+    latest: number,
+    force: boolean,
+  ): Promise<void> {
     const rows = [];
     for (const a of acks) {
-      const problem = readOnly ? 'channel is read-only' : wireAckProblem(a);
+      const problem = readOnly ? 'channel is read-only' : (wireAckProblem(a) ?? futureProblem(latest, a.acknowledged_at));
       if (problem) {
         res.acknowledgement_errors!.push(typeof a?.post_id === 'string' ? a.post_id : '');
         continue;
       }
       rows.push({ user_id: a.user_id, post_id: a.post_id, acknowledged_at: a.acknowledged_at ?? 0, channel_id: channelId, remote_id: sender.remote_id });
     }
-    const result = await this.importer.importAcks(channelId, rows, sender.remote_id);
+    const result = await this.importer.importAcks(channelId, rows, sender.remote_id, { force });
     for (const e of result.errors) res.acknowledgement_errors!.push(e.id);
     res.acknowledgements_last_update_at = rows.reduce((m, a) => Math.max(m, a.acknowledged_at), 0);
     if (result.written.length) this.metrics.itemsReceived.inc({ remote_id: sender.remote_id, kind: 'acknowledgement' }, result.written.length);

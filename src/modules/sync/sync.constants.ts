@@ -1,17 +1,16 @@
-import { DEFAULT_BACKOFF_MS } from '../../queue/queue.constants.js';
-
 /** Users per sync message (Mattermost's batch). */
 export const SYNC_BATCH_USERS = 25;
 /** Reactions or acknowledgements per sync message. */
 export const SYNC_BATCH_REACTIONS = 500;
 /** Journalled user changes (profile, picture, status) looked at per pass. */
 export const SYNC_BATCH_USER_EVENTS = 200;
-/** Rejected posts retried per pass. */
-export const SYNC_RETRIES_PER_PASS = 20;
-/** Retry delay for a rejected post after `attempts` failures: 2 s, 4 s, 8 s, ... capped at 10 min (as jobs back off). */
-export function postRetryBackoffMs(attempts: number): number {
-  return Math.min(600_000, DEFAULT_BACKOFF_MS * 2 ** Math.max(0, attempts - 1));
-}
+/** Retried items of one kind sent per pass. */
+export const SYNC_RETRIES_PER_PASS = 100;
+/**
+ * Longest wait between two attempts of a refused item. The delay after n refusals is DEFAULT_BACKOFF_MS * 2^(n-1)
+ * (2 s, 4 s, 8 s, ... as jobs back off), capped here; SyncRepository.recordRetries computes it in its statement.
+ */
+export const RETRY_BACKOFF_CAP_MS = 600_000;
 /** When a remote already has this replica's share of jobs running, a job for it waits this long and tries again. */
 export const PER_REMOTE_BUSY_DELAY_MS = 100;
 /** Local system posts (joins, leaves, share notices) stay local, as Mattermost keeps channel-metadata posts. */
@@ -33,7 +32,10 @@ export const GLOBAL_USER_SYNC_BATCHES_PER_JOB = 40;
  */
 export const SYNC_JOB_BUDGET_MS = 2_000;
 /**
- * Most bytes of posts in one sync message. A batch of SYNC_BATCH_POSTS long posts is split over several messages,
- * so no peer (Mattermost's receiver included) is handed a request of many megabytes.
+ * Most bytes of items in one sync message. A batch of SYNC_BATCH_POSTS long posts is split over several messages,
+ * so no peer (Mattermost's receiver included) is handed a request of many megabytes. A receiver that refuses a
+ * message as too large lowers this for the rest of the pass (and the message is split down to single items).
  */
-export const SYNC_MAX_POSTS_BYTES = 2 * 1024 * 1024;
+export const SYNC_MAX_MESSAGE_BYTES = 2 * 1024 * 1024;
+/** The budget never drops below this after a refusal: a message of one item is tried whatever its size. */
+export const SYNC_MIN_MESSAGE_BYTES = 4 * 1024;

@@ -8,10 +8,26 @@ import { RemoteClusterModule } from '../remote-cluster/remote-cluster.module.js'
 import { MembershipModule } from '../membership/membership.module.js';
 import { SharedChannelModule } from '../shared-channel/shared-channel.module.js';
 import { UploadsModule } from '../uploads/uploads.module.js';
+import { ChannelConsistencyEntity } from './consistency/channel-consistency.entity.js';
+import { ConsistencyController } from './consistency/consistency.controller.js';
+import { ConsistencyRepository } from './consistency/consistency.repository.js';
+import { ConsistencyScheduler } from './consistency/consistency-scheduler.service.js';
+import { ConsistencyService } from './consistency/consistency.service.js';
 import { GlobalUserSyncController } from './global-user-sync.controller.js';
 import { GlobalUserSyncCursorEntity } from './global-user-sync-cursor.entity.js';
 import { GlobalUserSyncService } from './global-user-sync.service.js';
-import { PostRetryEntity } from './post-retry.entity.js';
+import { SyncPeerEntity } from './sync-peer.entity.js';
+import { SyncRetryEntity } from './sync-retry.entity.js';
+import { SyncTransport } from './sync-transport.service.js';
+import { AcknowledgementStream } from './streams/acknowledgement.stream.js';
+import { AttachmentStream } from './streams/attachment.stream.js';
+import { ChannelDetailsStream } from './streams/channel-details.stream.js';
+import { MembershipStream } from './streams/membership.stream.js';
+import { PostStream } from './streams/post.stream.js';
+import { ProfileImageStream } from './streams/profile-image.stream.js';
+import { ReactionStream } from './streams/reaction.stream.js';
+import { StatusStream } from './streams/status.stream.js';
+import { UserStream } from './streams/user.stream.js';
 import { SyncController } from './sync.controller.js';
 import { SyncMetrics } from './sync.metrics.js';
 import { SyncProcessor } from './sync.processor.js';
@@ -20,7 +36,10 @@ import { SyncReceiver } from './sync-receiver.service.js';
 import { SyncScheduler } from './sync-scheduler.service.js';
 import { SyncSender } from './sync-sender.service.js';
 
-/** The sync engine: change-driven, batched, cursor-tracked and retried delivery of shared channels to remotes. */
+/**
+ * The sync engine: change-driven, batched, cursor-tracked and retried delivery of shared channels to remotes, one
+ * stream per kind of item; and the consistency check (anti-entropy) that finds and repairs what differs anyway.
+ */
 @Module({
   imports: [
     AuthModule,
@@ -29,11 +48,32 @@ import { SyncSender } from './sync-sender.service.js';
     SharedChannelModule,
     MembershipModule,
     UploadsModule,
-    TypeOrmModule.forFeature([PostRetryEntity, GlobalUserSyncCursorEntity]),
+    TypeOrmModule.forFeature([SyncRetryEntity, SyncPeerEntity, GlobalUserSyncCursorEntity, ChannelConsistencyEntity]),
     BullModule.registerQueue({ name: QueueName.Sync }),
   ],
-  controllers: [SyncController, GlobalUserSyncController],
-  providers: [SyncRepository, SyncMetrics, SyncSender, SyncReceiver, SyncScheduler, SyncProcessor, GlobalUserSyncService],
+  controllers: [SyncController, GlobalUserSyncController, ConsistencyController],
+  providers: [
+    SyncRepository,
+    SyncMetrics,
+    SyncTransport,
+    UserStream,
+    MembershipStream,
+    AttachmentStream,
+    PostStream,
+    AcknowledgementStream,
+    ReactionStream,
+    StatusStream,
+    ProfileImageStream,
+    ChannelDetailsStream,
+    SyncSender,
+    SyncReceiver,
+    SyncScheduler,
+    SyncProcessor,
+    GlobalUserSyncService,
+    ConsistencyRepository,
+    ConsistencyService,
+    ConsistencyScheduler,
+  ],
   exports: [SyncScheduler, SyncSender],
 })
 export class SyncModule {}

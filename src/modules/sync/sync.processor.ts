@@ -1,9 +1,11 @@
 import { Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { DelayedError, type Job } from 'bullmq';
+import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { JobName, type JobPayloads, QueueName } from '../../queue/queue.constants.js';
 import { PER_REMOTE_BUSY_DELAY_MS, SYNC_JOB_BUDGET_MS, SYNC_LOCK_MS, SYNC_STALLED_CHECK_MS } from './sync.constants.js';
+import { ConsistencyScheduler } from './consistency/consistency-scheduler.service.js';
+import { ConsistencyService } from './consistency/consistency.service.js';
 import { GlobalUserSyncService } from './global-user-sync.service.js';
 import { SyncScheduler } from './sync-scheduler.service.js';
 import { SyncSender, type SyncPassResult } from './sync-sender.service.js';
@@ -23,6 +25,8 @@ export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap 
     private readonly sender: SyncSender,
     private readonly scheduler: SyncScheduler,
     private readonly globalUsers: GlobalUserSyncService,
+    private readonly consistency: ConsistencyService,
+    private readonly consistencyScheduler: ConsistencyScheduler,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     super();
@@ -44,8 +48,16 @@ export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap 
         if (result.more) await this.scheduler.scheduleGlobalUserSync(remoteId);
         return result;
       }
+      case JobName.ConsistencySweep:
+        return { scheduled: await this.consistencyScheduler.sweep() };
+      case JobName.ConsistencyCheck: {
+        const { channel_id: channelId, remote_id: remoteId } = job.data as JobPayloads[JobName.ConsistencyCheck];
+        // null: a check of the pair is running already (an admin's, say); this one has nothing to add.
+        return (await this.consistency.check(channelId, remoteId)) ?? { skipped: 'running' };
+      }
       default:
-        throw new Error(`no handler for job ${job.name} on ${QueueName.Sync}`);
+        // Retrying cannot give it a handler.
+        throw new UnrecoverableError(`no handler for job ${job.name} on ${QueueName.Sync}`);
     }
   }
 

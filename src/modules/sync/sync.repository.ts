@@ -3,7 +3,10 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { DataSource, Repository } from 'typeorm';
 import { newId } from '../../common/ids.js';
 import { GlobalUserSyncCursorEntity } from './global-user-sync-cursor.entity.js';
-import { PostRetryEntity } from './post-retry.entity.js';
+import { DEFAULT_BACKOFF_MS } from '../../queue/queue.constants.js';
+import { RETRY_BACKOFF_CAP_MS } from './sync.constants.js';
+import type { PeerKind } from './sync-peer.entity.js';
+import { type RetryKind, SyncRetryEntity } from './sync-retry.entity.js';
 
 export interface ChannelRemotePair {
   channel_id: string;
@@ -14,14 +17,14 @@ export interface ChannelRemotePair {
 export class SyncRepository {
   constructor(
     private readonly db: DataSource,
-    @InjectRepository(PostRetryEntity) private readonly retries: Repository<PostRetryEntity>,
+    @InjectRepository(SyncRetryEntity) private readonly retries: Repository<SyncRetryEntity>,
     @InjectRepository(GlobalUserSyncCursorEntity) private readonly userCursors: Repository<GlobalUserSyncCursorEntity>,
   ) {}
 
   /**
    * Every active (channel, remote) pair with an online remote that has something unsent: a post, reaction or
-   * acknowledgement past its cursor, a membership change (when `members`), or a post retry that is due. The
-   * sweep's single query.
+   * acknowledgement past its cursor, a membership change (when `members`), a retried item that is due, or (on the
+   * home) channel details changed since the remote's details cursor. The sweep's single query.
    */
   async findBehind(onlineSince: number, now: number, members = false): Promise<ChannelRemotePair[]> {
     return this.db.query(
@@ -32,10 +35,12 @@ export class SyncRepository {
           AND (EXISTS (SELECT 1 FROM posts p WHERE p.channel_id = scr.channel_id AND (p.seq, p.id) > (scr.last_post_seq, scr.last_post_seq_id))
             OR EXISTS (SELECT 1 FROM reactions r WHERE r.channel_id = scr.channel_id AND r.seq > scr.last_reaction_seq)
             OR EXISTS (SELECT 1 FROM post_acknowledgements a WHERE a.channel_id = scr.channel_id AND a.seq > scr.last_ack_seq)
-            OR EXISTS (SELECT 1 FROM sync_post_retries t WHERE t.channel_id = scr.channel_id AND t.remote_id = scr.remote_id
-                         AND NOT t.parked AND t.next_attempt_at <= $2)
+            OR EXISTS (SELECT 1 FROM sync_item_retries t WHERE t.remote_id = scr.remote_id AND t.channel_id = scr.channel_id
+                         AND NOT t.parked AND t.waiting_for = '' AND t.next_attempt_at <= $2)
             OR ($3 AND EXISTS (SELECT 1 FROM change_events e WHERE e.channel_id = scr.channel_id AND e.order_seq > scr.last_member_event_seq
-                                 AND e.kind IN ('member_added', 'member_removed'))))`,
+                                 AND e.kind IN ('member_added', 'member_removed')))
+            OR EXISTS (SELECT 1 FROM shared_channels sc JOIN channels c ON c.id = sc.channel_id
+                        WHERE sc.channel_id = scr.channel_id AND sc.home AND c.update_at > scr.last_details_update_at))`,
       [onlineSince, now, members],
     );
   }
@@ -71,65 +76,143 @@ export class SyncRepository {
     await this.userCursors.upsert({ remote_id: remoteId, cursor_seq: seq, cursor_update_at: updateAt, cursor_user_id: userId, update_at: now }, ['remote_id']);
   }
 
-  dueRetries(channelId: string, remoteId: string, now: number, limit: number): Promise<PostRetryEntity[]> {
+  /** Items of one kind whose retry is due: not parked, not waiting for a post, backoff elapsed. Oldest due first. */
+  dueRetries(channelId: string, remoteId: string, kind: RetryKind, now: number, limit: number): Promise<SyncRetryEntity[]> {
     return this.retries
       .createQueryBuilder('t')
-      .where('t.channel_id = :channelId AND t.remote_id = :remoteId AND NOT t.parked AND t.next_attempt_at <= :now', { channelId, remoteId, now })
+      .where('t.remote_id = :remoteId AND t.channel_id = :channelId AND NOT t.parked AND t.next_attempt_at <= :now', { channelId, remoteId, now })
+      .andWhere("t.kind = :kind AND t.waiting_for = ''", { kind })
       .orderBy('t.next_attempt_at', 'ASC')
       .limit(limit)
       .getMany();
   }
 
-  findRetry(id: string): Promise<PostRetryEntity | null> {
+  /** Those of `keys` that have a retry row (waiting, backing off or parked): items the remote does not hold yet. */
+  async heldKeys(channelId: string, remoteId: string, kind: RetryKind, keys: string[], parkedOnly = false): Promise<Set<string>> {
+    if (!keys.length) return new Set();
+    const rows: Array<{ item_key: string }> = await this.db.query(
+      `SELECT item_key FROM sync_item_retries
+        WHERE remote_id = $1 AND channel_id = $2 AND kind = $3 AND item_key = ANY($4) AND (parked OR NOT $5)`,
+      [remoteId, channelId, kind, keys, parkedOnly],
+    );
+    return new Set(rows.map((r) => r.item_key));
+  }
+
+  /**
+   * Records items the remote did not take, in one statement. `attempt` counts a refusal (backoff grows; parked at
+   * `maxAttempts`); without it the item only waits (for `waiting_for`, or for its backoff). `park` parks at once.
+   */
+  async recordRetries(
+    items: Array<{ kind: RetryKind; item_key: string; post_id: string; waiting_for?: string }>,
+    where: { channelId: string; remoteId: string },
+    opts: { error: string; now: number; attempt: boolean; park?: boolean; maxAttempts: number },
+  ): Promise<void> {
+    if (!items.length) return;
+    const unique = [...new Map(items.map((i) => [`${i.kind}:${i.item_key}`, i])).values()];
+    await this.db.query(
+      `INSERT INTO sync_item_retries
+              (id, kind, item_key, post_id, channel_id, remote_id, attempts, next_attempt_at, last_error, parked, waiting_for, create_at, update_at)
+       SELECT x.id, x.kind, x.item_key, x.post_id, $6, $7, $8::int, $9::bigint + CASE WHEN $8::int > 0 THEN $12::bigint ELSE 0 END,
+              $10, $11 OR $8::int >= $13, x.waiting_for, $9, $9
+         FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::varchar[]) AS x(id, kind, item_key, post_id, waiting_for)
+       ON CONFLICT (remote_id, channel_id, kind, item_key) DO UPDATE SET
+         attempts = sync_item_retries.attempts + $8::int,
+         next_attempt_at = $9::bigint + CASE WHEN $8::int > 0
+           THEN LEAST($14::bigint, $12::bigint * power(2, GREATEST(0, sync_item_retries.attempts + $8::int - 1))::bigint) ELSE 0 END,
+         last_error = EXCLUDED.last_error,
+         parked = $11 OR sync_item_retries.attempts + $8::int >= $13,
+         waiting_for = EXCLUDED.waiting_for,
+         update_at = $9`,
+      [
+        unique.map(() => newId()),
+        unique.map((i) => i.kind),
+        unique.map((i) => i.item_key),
+        unique.map((i) => i.post_id),
+        unique.map((i) => i.waiting_for ?? ''),
+        where.channelId,
+        where.remoteId,
+        opts.attempt ? 1 : 0,
+        opts.now,
+        opts.error.slice(0, 1024),
+        opts.park === true,
+        DEFAULT_BACKOFF_MS,
+        opts.maxAttempts,
+        RETRY_BACKOFF_CAP_MS,
+      ],
+    );
+  }
+
+  /**
+   * The remote took these items: their retry rows go, and (for posts) whatever waited for them is due now (their
+   * number is returned). One statement, cheap when nothing is held (an index probe per key).
+   */
+  async recordAccepted(channelId: string, remoteId: string, kind: RetryKind, keys: string[], now: number): Promise<number> {
+    if (!keys.length) return 0;
+    // A SELECT around both writes: TypeORM returns [rows, count] for a bare UPDATE.
+    const rows: Array<{ n: number }> = await this.db.query(
+      `WITH gone AS (
+         DELETE FROM sync_item_retries WHERE remote_id = $1 AND channel_id = $2 AND kind = $3 AND item_key = ANY($4)
+       ), released AS (
+         UPDATE sync_item_retries SET waiting_for = '', next_attempt_at = $5, update_at = $5
+          WHERE $3 = 'post' AND remote_id = $1 AND waiting_for = ANY($4) AND waiting_for <> ''
+            AND NOT (channel_id = $2 AND kind = $3 AND item_key = ANY($4))
+          RETURNING 1
+       )
+       SELECT count(*)::int AS n FROM released`,
+      [remoteId, channelId, kind, keys, now],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  /**
+   * Posts the remote needs before an item it refused (a reaction, acknowledgement or reply whose post it lacks):
+   * due now unless already held, and counted as no attempt.
+   */
+  async requestPosts(channelId: string, remoteId: string, postIds: string[], now: number): Promise<void> {
+    if (!postIds.length) return;
+    await this.db.query(
+      `INSERT INTO sync_item_retries (id, kind, item_key, post_id, channel_id, remote_id, attempts, next_attempt_at, last_error, parked, waiting_for, create_at, update_at)
+       SELECT x.id, 'post', x.post_id, x.post_id, $3, $4, 0, $5, 'the remote lacks it: an item that depends on it was refused', false, '', $5, $5
+         FROM unnest($1::varchar[], $2::varchar[]) AS x(id, post_id)
+       ON CONFLICT (remote_id, channel_id, kind, item_key) DO NOTHING`,
+      [postIds.map(() => newId()), postIds, channelId, remoteId, now],
+    );
+  }
+
+  findRetry(id: string): Promise<SyncRetryEntity | null> {
     return this.retries.findOneBy({ id });
   }
 
-  listRetries(opts: { remoteId?: string; parked?: boolean; offset: number; limit: number }): Promise<PostRetryEntity[]> {
-    const q = this.retries.createQueryBuilder('t').orderBy('t.create_at', 'ASC').skip(opts.offset).take(opts.limit);
+  listRetries(opts: { remoteId?: string; parked?: boolean; kind?: string; offset: number; limit: number }): Promise<SyncRetryEntity[]> {
+    const q = this.retries.createQueryBuilder('t').orderBy('t.create_at', 'ASC').addOrderBy('t.id', 'ASC').skip(opts.offset).take(opts.limit);
     if (opts.remoteId) q.andWhere('t.remote_id = :r', { r: opts.remoteId });
     if (opts.parked !== undefined) q.andWhere('t.parked = :p', { p: opts.parked });
+    if (opts.kind) q.andWhere('t.kind = :k', { k: opts.kind });
     return q.getMany();
-  }
-
-  /** Records a rejection: first failure inserts, later ones count up; parks at maxAttempts. */
-  async recordRejection(
-    post: { id: string; channel_id: string },
-    remoteId: string,
-    error: string,
-    now: number,
-    backoff: (attempts: number) => number,
-    maxAttempts: number,
-  ): Promise<PostRetryEntity> {
-    const existing = await this.retries.findOneBy({ post_id: post.id, remote_id: remoteId });
-    const attempts = (existing?.attempts ?? 0) + 1;
-    const row = Object.assign(new PostRetryEntity(), {
-      id: existing?.id ?? newId(),
-      post_id: post.id,
-      channel_id: post.channel_id,
-      remote_id: remoteId,
-      attempts,
-      next_attempt_at: now + backoff(attempts),
-      last_error: error.slice(0, 1024),
-      parked: attempts >= maxAttempts,
-      create_at: existing?.create_at ?? now,
-      update_at: now,
-    });
-    await this.retries.save(row);
-    return row;
-  }
-
-  async deleteRetry(postId: string, remoteId: string): Promise<void> {
-    await this.retries.delete({ post_id: postId, remote_id: remoteId });
   }
 
   async unpark(id: string, now: number): Promise<void> {
     await this.retries.update({ id }, { parked: false, attempts: 0, next_attempt_at: now, update_at: now });
   }
 
-  async parkedCounts(): Promise<Array<{ remote_id: string; count: number }>> {
-    const rows: Array<{ remote_id: string; count: string }> = await this.db.query(
-      'SELECT remote_id, COUNT(*) AS count FROM sync_post_retries WHERE parked GROUP BY remote_id',
+  async parkedCounts(): Promise<Array<{ remote_id: string; kind: RetryKind; count: number }>> {
+    const rows: Array<{ remote_id: string; kind: RetryKind; count: string }> = await this.db.query(
+      'SELECT remote_id, kind, COUNT(*) AS count FROM sync_item_retries WHERE parked GROUP BY remote_id, kind',
     );
-    return rows.map((r) => ({ remote_id: r.remote_id, count: Number(r.count) }));
+    return rows.map((r) => ({ remote_id: r.remote_id, kind: r.kind, count: Number(r.count) }));
+  }
+
+  /** What the sync engine knows of a remote's kind of server ('unknown' until asked). */
+  async peerKind(remoteId: string): Promise<PeerKind> {
+    const rows: Array<{ kind: PeerKind }> = await this.db.query('SELECT kind FROM sync_peers WHERE remote_id = $1', [remoteId]);
+    return rows[0]?.kind ?? 'unknown';
+  }
+
+  async savePeerKind(remoteId: string, kind: PeerKind, version: number, now: number): Promise<void> {
+    await this.db.query(
+      `INSERT INTO sync_peers (remote_id, kind, version, detected_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (remote_id) DO UPDATE SET kind = EXCLUDED.kind, version = EXCLUDED.version, detected_at = EXCLUDED.detected_at`,
+      [remoteId, kind, version, now],
+    );
   }
 }

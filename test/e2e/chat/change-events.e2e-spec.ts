@@ -114,10 +114,13 @@ describe('change events: one typed event per change, with channel and origin, jo
     await expectEvents(() => http(a, 'PUT', `/api/v4/users/${bob.id}/status`, { token: bob.token, body: { user_id: bob.id, status: 'away' } }), []);
   });
 
-  it('channel metadata', async () => {
+  it('channel metadata: the change names who made it, after Mattermost\'s notice (a local system post)', async () => {
+    const me = (await http<{ id: string }>(a, 'GET', '/api/v4/users/me', { token: admin })).body.id;
     await expectEvents(() => http(a, 'PUT', `/api/v4/channels/${channel}/patch`, { token: admin, body: { header: 'new header' } }), [
-      { kind: ChangeKind.ChannelUpdated, channel_id: channel, ...local },
+      { kind: ChangeKind.PostCreated, channel_id: channel, ...local },
+      { kind: ChangeKind.ChannelUpdated, channel_id: channel, ...local, actor_id: me } as Partial<ChangeEvent>,
     ]);
+    await expectEvents(() => http(a, 'PUT', `/api/v4/channels/${channel}/patch`, { token: admin, body: { header: 'new header' } }), []);
   });
 
   it('channels: created (with the creator as member) and archived', async () => {

@@ -5,14 +5,16 @@ import { newId } from '../../../common/ids.js';
 import { TransactionRunner, type Tx } from '../../../database/transaction-runner.js';
 import type { AuthContext } from '../../auth/auth-context.js';
 import { AuthErrors } from '../../auth/auth.errors.js';
-import { isSystemAdmin } from '../../auth/permissions.js';
+import { channelPropertiesPermission, channelRolesHavePermission, isSystemAdmin } from '../../auth/permissions.js';
 import { UserDirectory } from '../../auth/user-directory.service.js';
 import { CHANNEL_ADMIN_ROLES, CHANNEL_USER_ROLES } from '../chat.constants.js';
 import { ChatErrors } from '../chat.errors.js';
 import { ChangeKind, LOCAL_ORIGIN, type ChangeEvent, type ChangeOrigin } from '../events/change-event.types.js';
 import { ChangeEventsService } from '../events/change-events.service.js';
+import { PostsService } from '../posts/posts.service.js';
 import { TeamRepository } from '../teams/team.repository.js';
 import { ChannelAccess } from './channel-access.service.js';
+import { CHANNEL_DETAIL_FIELDS, type ChannelDetailsPatch, changedDetails, detailNotices } from './channel-details.js';
 import { ChannelMemberEntity } from './channel-member.entity.js';
 import { ChannelEntity, type ChannelType } from './channel.entity.js';
 import { ChannelRepository } from './channel.repository.js';
@@ -31,6 +33,30 @@ export function groupChannelName(userIds: string[]): string {
   return createHash('sha1').update([...userIds].sort().join('')).digest('hex');
 }
 
+/** A change of a channel's details a user asked for (PUT /channels/{id}/patch), before it is applied. */
+export interface ChannelDetailsAttempt {
+  auth: AuthContext;
+  channel: ChannelEntity;
+  /** The fields the caller sent (at least one differs from the channel's). */
+  patch: ChannelDetailsPatch;
+}
+
+/**
+ * A module that knows a channel's details belong to another server (a shared channel's home) takes the change over:
+ * it returns the channel as it is afterwards, or undefined to let the chat core apply it here. It refuses by throwing
+ * an AppError. Registered at start-up; the chat core does not know why.
+ */
+export type ChannelDetailsDelegate = (attempt: ChannelDetailsAttempt) => Promise<ChannelEntity | undefined>;
+
+/** Who changes a channel's details: the user (here, or a remote's synthetic user) and how notices name them. */
+export interface DetailsActor {
+  userId: string;
+  /** The name the notices show; by default the user's username here. */
+  username?: string;
+  /** The notices' author when the user is not known here (a remote's change relayed by the home). */
+  fallbackAuthorId?: string;
+}
+
 export interface NewChannelSpec {
   id?: string;
   team_id: string;
@@ -45,12 +71,15 @@ export interface NewChannelSpec {
 
 @Injectable()
 export class ChannelsService {
+  private readonly detailsDelegates: ChannelDetailsDelegate[] = [];
+
   constructor(
     private readonly channels: ChannelRepository,
     private readonly teams: TeamRepository,
     private readonly access: ChannelAccess,
     private readonly users: UserDirectory,
     private readonly events: ChangeEventsService,
+    private readonly posts: PostsService,
     private readonly tx: TransactionRunner,
   ) {}
 
@@ -94,23 +123,78 @@ export class ChannelsService {
     return this.access.readable(auth, channelId);
   }
 
-  async patch(auth: AuthContext, channelId: string, dto: PatchChannelDto, origin: ChangeOrigin = LOCAL_ORIGIN): Promise<ChannelEntity> {
-    await this.access.writable(auth, channelId);
-    const result = await this.tx.run(async (tx) => {
-      const channel = await this.channels.findByIdForUpdate(tx, channelId);
-      if (!channel) throw ChatErrors.channelNotFound();
-      const changed: Partial<ChannelEntity> = {};
-      for (const key of ['display_name', 'header', 'purpose'] as const) {
-        if (dto[key] !== undefined && dto[key] !== channel[key]) changed[key] = dto[key];
-      }
-      if (!Object.keys(changed).length) return { channel, event: undefined };
-      changed.update_at = Math.max(Date.now(), channel.update_at + 1);
-      await this.channels.update(tx, channelId, changed);
-      const event = await this.events.record(tx, { kind: ChangeKind.ChannelUpdated, channel_id: channelId, origin_remote_id: origin.remoteId });
-      return { channel: Object.assign(channel, changed), event };
-    });
-    if (result.event) this.events.publish(result.event);
+  /**
+   * PUT /channels/{id}/patch: display name, header, purpose. As Mattermost: manage_public_channel_properties (O) or
+   * manage_private_channel_properties (P), which channel members hold; membership for D and G; system admins always.
+   * Each changed field gets Mattermost's system notice. A registered delegate may take the change over (a shared
+   * channel homed elsewhere).
+   */
+  async patch(auth: AuthContext, channelId: string, dto: PatchChannelDto): Promise<ChannelEntity> {
+    const channel = await this.access.writable(auth, channelId);
+    if (!(await this.mayChangeDetails({ id: auth.userId, roles: auth.roles }, channel))) {
+      throw AuthErrors.forbidden(channelPropertiesPermission(channel.type) ?? 'read_channel');
+    }
+    const patch: ChannelDetailsPatch = {};
+    for (const field of CHANNEL_DETAIL_FIELDS) if (dto[field] !== undefined) patch[field] = dto[field];
+    if (!Object.keys(changedDetails(channel, patch)).length) return channel;
+    for (const delegate of this.detailsDelegates) {
+      const taken = await delegate({ auth, channel, patch });
+      if (taken) return taken;
+    }
+    const result = await this.tx.run((tx) => this.changeDetailsTx(tx, channelId, patch, { userId: auth.userId }, LOCAL_ORIGIN));
+    this.events.publish(result.events);
     return result.channel;
+  }
+
+  /** Adds a delegate every details change is offered to first (see ChannelDetailsDelegate). */
+  registerDetailsDelegate(delegate: ChannelDetailsDelegate): void {
+    this.detailsDelegates.push(delegate);
+  }
+
+  /**
+   * Whether a user may change the channel's details, by Mattermost's rules: system admins; otherwise a member in good
+   * standing whose channel roles grant manage_public/private_channel_properties (O, P), or any member (D, G).
+   */
+  async mayChangeDetails(user: { id: string; roles: string }, channel: ChannelEntity): Promise<boolean> {
+    if (isSystemAdmin(user.roles)) return true;
+    const member = await this.channels.findMemberInGoodStanding(channel.id, user.id);
+    if (!member) return false;
+    const permission = channelPropertiesPermission(channel.type);
+    if (!permission) return true;
+    const roles = [member.roles, member.scheme_user ? 'channel_user' : '', member.scheme_admin ? 'channel_admin' : ''].join(' ');
+    return channelRolesHavePermission(roles, permission);
+  }
+
+  /**
+   * Applies a change of the details inside the caller's transaction, with no permission check (the caller made it):
+   * the channel row locked, update_at moved forward, a notice per changed field, ChannelUpdated journalled with the
+   * actor. Returns the channel as it is now and the events to publish after the commit (none when nothing changed).
+   */
+  async changeDetailsTx(
+    tx: Tx,
+    channelId: string,
+    patch: ChannelDetailsPatch,
+    actor: DetailsActor,
+    origin: ChangeOrigin,
+  ): Promise<{ channel: ChannelEntity; events: ChangeEvent[] }> {
+    const channel = await this.channels.findByIdForUpdate(tx, channelId);
+    if (!channel) throw ChatErrors.channelNotFound();
+    const changed = changedDetails(channel, patch);
+    if (!Object.keys(changed).length) return { channel, events: [] };
+    const now = Date.now();
+    const fields: Partial<ChannelEntity> = { ...changed, update_at: Math.max(now, channel.update_at + 1) };
+    await this.channels.update(tx, channelId, fields);
+    const user = await this.users.find(actor.userId);
+    const author = user ? user.id : (actor.fallbackAuthorId ?? actor.userId);
+    const events: ChangeEvent[] = [];
+    // One millisecond apart, so they read in Mattermost's order (display name, header, purpose).
+    const notices = detailNotices(actor.username ?? user?.username ?? actor.userId, channel, changed);
+    for (const [i, notice] of notices.entries()) {
+      const { event } = await this.posts.createSystemPostTx(tx, { channel_id: channelId, user_id: author, ...notice }, now + i);
+      events.push(event);
+    }
+    events.push(await this.events.record(tx, { kind: ChangeKind.ChannelUpdated, channel_id: channelId, origin_remote_id: origin.remoteId, actor_id: actor.userId }, now));
+    return { channel: Object.assign(channel, fields), events };
   }
 
   async remove(auth: AuthContext, channelId: string): Promise<void> {

@@ -42,7 +42,13 @@ export type ChangeEvent =
       actor_id?: string;
     })
   | (Base & { kind: ChangeKind.UserUpdated | ChangeKind.UserPictureUpdated | ChangeKind.StatusChanged; channel_id: null; user_id: string })
-  | (Base & { kind: ChangeKind.ChannelUpdated | ChangeKind.ChannelCreated | ChangeKind.ChannelDeleted; channel_id: string });
+  | (Base & {
+      kind: ChangeKind.ChannelUpdated;
+      channel_id: string;
+      /** Who changed the display name, header or purpose (a user of this server, or a remote's synthetic user). */
+      actor_id?: string;
+    })
+  | (Base & { kind: ChangeKind.ChannelCreated | ChangeKind.ChannelDeleted; channel_id: string });
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 

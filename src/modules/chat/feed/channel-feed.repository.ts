@@ -36,6 +36,32 @@ function postRow(r: Record<string, unknown>): PostEntity {
   };
 }
 
+function reactionRow(r: Record<string, unknown>): ReactionEntity {
+  return {
+    user_id: r.user_id as string,
+    post_id: r.post_id as string,
+    emoji_name: r.emoji_name as string,
+    create_at: num(r.create_at),
+    update_at: num(r.update_at),
+    delete_at: num(r.delete_at),
+    remote_id: (r.remote_id as string | null) ?? null,
+    channel_id: r.channel_id as string,
+    seq: num(r.seq),
+  };
+}
+
+function ackRow(r: Record<string, unknown>): PostAcknowledgementEntity {
+  return {
+    user_id: r.user_id as string,
+    post_id: r.post_id as string,
+    acknowledged_at: num(r.acknowledged_at),
+    update_at: num(r.update_at),
+    channel_id: r.channel_id as string,
+    remote_id: (r.remote_id as string | null) ?? null,
+    seq: num(r.seq),
+  };
+}
+
 const POST_COLUMNS =
   'id, create_at, update_at, edit_at, delete_at, is_pinned, user_id, channel_id, root_id, original_id, message, type, props, hashtags, file_ids, pending_post_id, remote_id, seq';
 
@@ -83,18 +109,7 @@ export class ChannelFeedRepository {
         ORDER BY seq, key LIMIT $4`,
       [channelId, after.seq, after.key, limit],
     );
-    return rows.map((r) => ({
-      user_id: r.user_id as string,
-      post_id: r.post_id as string,
-      emoji_name: r.emoji_name as string,
-      create_at: num(r.create_at),
-      update_at: num(r.update_at),
-      delete_at: num(r.delete_at),
-      remote_id: (r.remote_id as string | null) ?? null,
-      channel_id: r.channel_id as string,
-      seq: num(r.seq),
-      key: r.key as string,
-    }));
+    return rows.map((r) => ({ ...reactionRow(r), key: r.key as string }));
   }
 
   async acksAfter(channelId: string, after: SeqCursor, limit: number): Promise<Array<PostAcknowledgementEntity & { key: string }>> {
@@ -104,16 +119,35 @@ export class ChannelFeedRepository {
         ORDER BY seq, key LIMIT $4`,
       [channelId, after.seq, after.key, limit],
     );
-    return rows.map((r) => ({
-      user_id: r.user_id as string,
-      post_id: r.post_id as string,
-      acknowledged_at: num(r.acknowledged_at),
-      update_at: num(r.update_at),
-      channel_id: r.channel_id as string,
-      remote_id: (r.remote_id as string | null) ?? null,
-      seq: num(r.seq),
-      key: r.key as string,
-    }));
+    return rows.map((r) => ({ ...ackRow(r), key: r.key as string }));
+  }
+
+  /** Reactions of the channel by key (user_id:post_id:emoji_name), as stored now (removed ones included). */
+  async reactionsByKeys(channelId: string, keys: string[]): Promise<Array<ReactionEntity & { key: string }>> {
+    const parts = keys.map((k) => k.split(':')).filter((p) => p.length === 3);
+    if (!parts.length) return [];
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `SELECT r.user_id, r.post_id, r.emoji_name, r.create_at, r.update_at, r.delete_at, r.remote_id, r.channel_id, r.seq
+         FROM unnest($2::varchar[], $3::varchar[], $4::varchar[]) AS k(user_id, post_id, emoji_name)
+         JOIN reactions r ON r.user_id = k.user_id AND r.post_id = k.post_id AND r.emoji_name = k.emoji_name
+        WHERE r.channel_id = $1`,
+      [channelId, parts.map((p) => p[0]), parts.map((p) => p[1]), parts.map((p) => p[2])],
+    );
+    return rows.map((r) => ({ ...reactionRow(r), key: `${r.user_id as string}:${r.post_id as string}:${r.emoji_name as string}` }));
+  }
+
+  /** Acknowledgements of the channel by key (user_id:post_id), as stored now (removed ones included). */
+  async acksByKeys(channelId: string, keys: string[]): Promise<Array<PostAcknowledgementEntity & { key: string }>> {
+    const parts = keys.map((k) => k.split(':')).filter((p) => p.length === 2);
+    if (!parts.length) return [];
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `SELECT a.user_id, a.post_id, a.acknowledged_at, a.update_at, a.channel_id, a.remote_id, a.seq
+         FROM unnest($2::varchar[], $3::varchar[]) AS k(user_id, post_id)
+         JOIN post_acknowledgements a ON a.user_id = k.user_id AND a.post_id = k.post_id
+        WHERE a.channel_id = $1`,
+      [channelId, parts.map((p) => p[0]), parts.map((p) => p[1])],
+    );
+    return rows.map((r) => ({ ...ackRow(r), key: `${r.user_id as string}:${r.post_id as string}` }));
   }
 
   /** Changes to users (profile, picture, status) journalled after `seq`, for users who are members of the channel. */
@@ -145,6 +179,16 @@ export class ChannelFeedRepository {
       [channelId, seq, limit],
     );
     return rows.map((r) => ({ ...r, seq: Number(r.seq), create_at: num(r.create_at) }));
+  }
+
+  /** Who made the channel's latest details change (ChannelUpdated's actor), if the journal names one. */
+  async lastChannelUpdateActor(channelId: string): Promise<string | null> {
+    const rows: Array<{ actor_id: string | null }> = await this.db.query(
+      `SELECT data->>'actor_id' AS actor_id FROM change_events
+        WHERE channel_id = $1 AND kind = 'channel_updated' ORDER BY seq DESC LIMIT 1`,
+      [channelId],
+    );
+    return rows[0]?.actor_id ?? null;
   }
 
   /** Those of `userIds` who are members of the channel. */
@@ -184,10 +228,13 @@ export class ChannelFeedRepository {
 
   /**
    * Upserts posts written elsewhere. A row is written when it is new, or when it is newer (update_at, then
-   * delete_at, then message as a deterministic tie-break) than the stored one of the same channel and origin.
-   * Returns the ids written and whether each was an insert.
+   * delete_at, then message as a deterministic tie-break) than the stored one of the same channel and origin, or with
+   * `force` (a repair from the origin) when it differs at all. A post equal on those three but with other props is
+   * written too: Mattermost 11 sends a whole post again, update_at unchanged, when only one of its property values
+   * changed (flattened into props), and only the post's origin sends it (the origin check above), so its latest
+   * props win. Returns the ids written and whether each was an insert.
    */
-  async upsertPosts(tx: Tx, posts: PostEntity[]): Promise<Array<{ id: string; inserted: boolean }>> {
+  async upsertPosts(tx: Tx, posts: PostEntity[], force = false): Promise<Array<{ id: string; inserted: boolean }>> {
     if (!posts.length) return [];
     const params: unknown[] = [];
     const values = posts.map((p) => `(${pushPostParams(params, p).join(', ')})`);
@@ -199,11 +246,53 @@ export class ChannelFeedRepository {
          hashtags = EXCLUDED.hashtags, file_ids = EXCLUDED.file_ids
        WHERE posts.channel_id = EXCLUDED.channel_id
          AND posts.remote_id IS NOT DISTINCT FROM EXCLUDED.remote_id
-         AND (EXCLUDED.update_at, EXCLUDED.delete_at, EXCLUDED.message) > (posts.update_at, posts.delete_at, posts.message)
+         AND ${
+           force
+             ? `(EXCLUDED.update_at, EXCLUDED.edit_at, EXCLUDED.delete_at, EXCLUDED.is_pinned, EXCLUDED.message, EXCLUDED.type, EXCLUDED.props, EXCLUDED.file_ids)
+                 IS DISTINCT FROM (posts.update_at, posts.edit_at, posts.delete_at, posts.is_pinned, posts.message, posts.type, posts.props, posts.file_ids)`
+             : `((EXCLUDED.update_at, EXCLUDED.delete_at, EXCLUDED.message) > (posts.update_at, posts.delete_at, posts.message)
+                 OR ((EXCLUDED.update_at, EXCLUDED.delete_at, EXCLUDED.message) = (posts.update_at, posts.delete_at, posts.message)
+                     AND EXCLUDED.props IS DISTINCT FROM posts.props))`
+         }
        RETURNING id, (xmax = 0) AS inserted`,
       params,
     );
     return rows;
+  }
+
+  /**
+   * The live replies of a root deleted at `deleteAt`, deleted with that time, as the root's server deleted them: so
+   * every server ends with the same rows. A reply of this server's moves its update_at up to that time (it is a
+   * change of ours, and goes out); one written elsewhere keeps its update_at, so its own server's version (deleted
+   * the same way when the root's deletion reaches it, or edited there before) still wins here. Returns them.
+   */
+  async deleteReplies(tx: Tx, channelId: string, rootId: string, deleteAt: number): Promise<Array<{ id: string; remote_id: string | null }>> {
+    const rows: Array<{ id: string; remote_id: string | null }> = await tx.query(
+      `WITH gone AS (
+         UPDATE posts SET delete_at = $3, update_at = CASE WHEN remote_id IS NULL THEN GREATEST(update_at, $3) ELSE update_at END
+          WHERE root_id = $2 AND channel_id = $1 AND delete_at = 0
+          RETURNING id, remote_id
+       )
+       SELECT id, remote_id FROM gone`,
+      [channelId, rootId, deleteAt],
+    );
+    return rows;
+  }
+
+  /** Removes posts of one origin with their reactions and acknowledgements; the ids removed. */
+  async deletePosts(tx: Tx, channelId: string, ids: string[], remoteId: string): Promise<string[]> {
+    const rows: Array<{ id: string }> = await tx.query(
+      `WITH gone AS (
+         DELETE FROM posts WHERE id = ANY($2) AND channel_id = $1 AND remote_id = $3 RETURNING id
+       ), r AS (
+         DELETE FROM reactions WHERE post_id IN (SELECT id FROM gone)
+       ), a AS (
+         DELETE FROM post_acknowledgements WHERE post_id IN (SELECT id FROM gone)
+       )
+       SELECT id FROM gone`,
+      [channelId, ids, remoteId],
+    );
+    return rows.map((r) => r.id);
   }
 
   /**
@@ -219,8 +308,8 @@ export class ChannelFeedRepository {
     );
   }
 
-  /** Reactions as state: newer update_at wins (a removal wins a tie). Returns the rows written. */
-  async upsertReactions(tx: Tx, rows: ReactionEntity[]): Promise<Array<{ user_id: string; post_id: string; emoji_name: string; delete_at: number }>> {
+  /** Reactions as state: newer update_at wins (a removal wins a tie); `force`: any that differs. Returns the rows written. */
+  async upsertReactions(tx: Tx, rows: ReactionEntity[], force = false): Promise<Array<{ user_id: string; post_id: string; emoji_name: string; delete_at: number }>> {
     if (!rows.length) return [];
     const params: unknown[] = [];
     const values = rows.map((r) => {
@@ -233,7 +322,11 @@ export class ChannelFeedRepository {
        VALUES ${values.join(', ')}
        ON CONFLICT (user_id, post_id, emoji_name) DO UPDATE SET
          create_at = EXCLUDED.create_at, update_at = EXCLUDED.update_at, delete_at = EXCLUDED.delete_at, remote_id = EXCLUDED.remote_id
-       WHERE (EXCLUDED.update_at, EXCLUDED.delete_at) > (reactions.update_at, reactions.delete_at)
+       WHERE ${
+         force
+           ? '(EXCLUDED.create_at, EXCLUDED.update_at, EXCLUDED.delete_at, EXCLUDED.remote_id) IS DISTINCT FROM (reactions.create_at, reactions.update_at, reactions.delete_at, reactions.remote_id)'
+           : '(EXCLUDED.update_at, EXCLUDED.delete_at) > (reactions.update_at, reactions.delete_at)'
+       }
        RETURNING user_id, post_id, emoji_name, delete_at`,
       params,
     );

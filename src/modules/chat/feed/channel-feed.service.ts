@@ -45,6 +45,16 @@ export class ChannelFeed {
     return this.repo.acksAfter(channelId, after, limit);
   }
 
+  /** Reactions by key (user_id:post_id:emoji_name), removed ones included. */
+  reactionsByKeys(channelId: string, keys: string[]) {
+    return this.repo.reactionsByKeys(channelId, keys);
+  }
+
+  /** Acknowledgements by key (user_id:post_id), removed ones included. */
+  acksByKeys(channelId: string, keys: string[]) {
+    return this.repo.acksByKeys(channelId, keys);
+  }
+
   userEventsAfter(channelId: string, seq: number, limit: number) {
     return this.repo.userEventsAfter(channelId, seq, limit);
   }
@@ -55,6 +65,10 @@ export class ChannelFeed {
 
   lastUserJournalSeq() {
     return this.repo.lastUserJournalSeq();
+  }
+
+  lastChannelUpdateActor(channelId: string) {
+    return this.repo.lastChannelUpdateActor(channelId);
   }
 
   channelMemberIds(channelId: string, userIds: string[]) {

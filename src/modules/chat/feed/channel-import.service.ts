@@ -45,7 +45,14 @@ export class ChannelImportService {
     private readonly tx: TransactionRunner,
   ) {}
 
-  async importPosts(channelId: string, incoming: PostEntity[], originRemoteId: string): Promise<ImportResult> {
+  /**
+   * Posts as state, last writer wins on (update_at, delete_at, message), and on a tie the origin's props (Mattermost 11
+   * re-sends a post whose property values changed with its update_at unchanged); `force` (a repair from the post's owner)
+   * writes any post that differs. A reply is taken when its root is stored here or travels in the same batch (in any
+   * order). A root deleted here takes its live replies with it, as the origin's delete did there, with the root's
+   * delete time so every server ends with the same rows.
+   */
+  async importPosts(channelId: string, incoming: PostEntity[], originRemoteId: string, opts: { force?: boolean } = {}): Promise<ImportResult> {
     const errors: ItemError[] = [];
     const posts = lastByKey(incoming, (p) => p.id);
     const [authorRows, existingRows] = await Promise.all([
@@ -54,42 +61,50 @@ export class ChannelImportService {
     ]);
     const authors = new Map(authorRows.map((u) => [u.id, u]));
     const existing = new Map(existingRows.map((p) => [p.id, p]));
-    const rootIds = [...new Set(posts.map((p) => p.root_id).filter((r) => r && !posts.some((p) => p.id === r)))];
-    const roots = new Map((await this.feed.postsByIds(rootIds.filter((r) => !existing.has(r)))).map((p) => [p.id, p]));
-    const accepted: PostEntity[] = [];
-    const acceptedIds = new Set<string>();
+    const inBatch = new Set(posts.map((p) => p.id));
+    const rootIds = [...new Set(posts.map((p) => p.root_id).filter((r) => r && !inBatch.has(r) && !existing.has(r)))];
+    const roots = new Map((await this.feed.postsByIds(rootIds)).map((p) => [p.id, p]));
+    // First everything but the root, then the root: a root later in the batch counts once it passed its own checks.
+    const passed = new Map<string, PostEntity>();
     for (const post of posts) {
       const author = authors.get(post.user_id);
       const stored = existing.get(post.id);
-      const root = post.root_id ? (acceptedIds.has(post.root_id) ? post : (existing.get(post.root_id) ?? roots.get(post.root_id))) : undefined;
       let reason = '';
       if (post.channel_id !== channelId) reason = 'post belongs to another channel';
       else if (!author) reason = `author ${post.user_id} is unknown`;
       else if (author.remote_id !== originRemoteId) reason = `author ${post.user_id} is not owned by the sender`;
       else if (stored && stored.channel_id !== channelId) reason = 'a post with this id exists in another channel';
       else if (stored && stored.remote_id !== originRemoteId) reason = 'the post is not owned by the sender';
-      else if (post.root_id && !root) reason = `root ${post.root_id} is unknown`;
-      else if (post.root_id && root && root !== post && root.channel_id !== channelId) reason = 'root is in another channel';
-      if (reason) {
-        errors.push({ id: post.id, reason });
-        continue;
-      }
-      accepted.push({ ...post, remote_id: originRemoteId });
-      acceptedIds.add(post.id);
+      if (reason) errors.push({ id: post.id, reason });
+      else passed.set(post.id, post);
+    }
+    const accepted: PostEntity[] = [];
+    for (const post of passed.values()) {
+      const root = post.root_id ? (passed.get(post.root_id) ?? existing.get(post.root_id) ?? roots.get(post.root_id)) : undefined;
+      if (post.root_id && !root) errors.push({ id: post.id, reason: `root ${post.root_id} is unknown` });
+      else if (root && root.channel_id !== channelId) errors.push({ id: post.id, reason: 'root is in another channel' });
+      else accepted.push({ ...post, remote_id: originRemoteId });
     }
     if (!accepted.length) return { written: [], errors };
 
     const now = Date.now();
     const { written, published } = await this.tx.run(async (tx) => {
-      const rows = await this.feed.upsertPosts(tx, accepted);
+      const rows = await this.feed.upsertPosts(tx, accepted, opts.force === true);
       const byId = new Map(accepted.map((p) => [p.id, p]));
       const events: NewChangeEvent[] = [];
       for (const row of rows) {
         const post = byId.get(row.id)!;
         const before = existing.get(row.id);
         if (post.file_ids?.length) await this.feed.attachFiles(tx, post, now);
-        const kind = post.delete_at && !before?.delete_at ? ChangeKind.PostDeleted : row.inserted ? ChangeKind.PostCreated : ChangeKind.PostEdited;
+        const deleted = post.delete_at && !before?.delete_at;
+        const kind = deleted ? ChangeKind.PostDeleted : row.inserted ? ChangeKind.PostCreated : ChangeKind.PostEdited;
         events.push({ kind, channel_id: channelId, origin_remote_id: originRemoteId, post_id: post.id, root_id: post.root_id });
+        if (deleted && !post.root_id) {
+          for (const reply of await this.feed.deleteReplies(tx, channelId, post.id, post.delete_at)) {
+            // Our own replies go back to the root's origin too; a relayed one only onwards.
+            events.push({ kind: ChangeKind.PostDeleted, channel_id: channelId, origin_remote_id: reply.remote_id, post_id: reply.id, root_id: post.id });
+          }
+        }
       }
       // The channel's post counters move in the database (trigger posts_note_inserted), from inserted rows only.
       const published = await this.events.recordMany(tx, events, now);
@@ -99,7 +114,17 @@ export class ChannelImportService {
     return { written, errors };
   }
 
-  async importReactions(channelId: string, incoming: ReactionEntity[], originRemoteId: string): Promise<ImportResult> {
+  /**
+   * Removes posts of the channel that `ownerRemoteId` owns here but does not have (the consistency check found them
+   * on this side only): the rows go, with their reactions and acknowledgements. Returns the ids removed.
+   */
+  async removePosts(channelId: string, postIds: string[], ownerRemoteId: string): Promise<string[]> {
+    if (!postIds.length) return [];
+    return this.tx.run((tx) => this.feed.deletePosts(tx, channelId, postIds, ownerRemoteId));
+  }
+
+  /** Reactions as state, last writer wins on (update_at, delete_at); `force` (a repair from the owner) writes any that differs. */
+  async importReactions(channelId: string, incoming: ReactionEntity[], originRemoteId: string, opts: { force?: boolean } = {}): Promise<ImportResult> {
     const errors: ItemError[] = [];
     const reactions = lastByKey(incoming, (r) => `${r.user_id}:${r.post_id}:${r.emoji_name}`);
     const posts = new Map((await this.feed.postsByIds([...new Set(reactions.map((r) => r.post_id))])).map((p) => [p.id, p]));
@@ -118,7 +143,7 @@ export class ChannelImportService {
     if (!accepted.length) return { written: [], errors };
     const now = Date.now();
     const { written, published } = await this.tx.run(async (tx) => {
-      const rows = await this.feed.upsertReactions(tx, accepted);
+      const rows = await this.feed.upsertReactions(tx, accepted, opts.force === true);
       const published = await this.events.recordMany(
         tx,
         rows.map((row) => ({
@@ -137,7 +162,13 @@ export class ChannelImportService {
     return { written, errors };
   }
 
-  async importAcks(channelId: string, incoming: Array<Omit<PostAcknowledgementEntity, 'update_at' | 'seq'>>, originRemoteId: string): Promise<ImportResult> {
+  /** Acknowledgements as state, in arrival order (any that differs is written, so `force` changes nothing here). */
+  async importAcks(
+    channelId: string,
+    incoming: Array<Omit<PostAcknowledgementEntity, 'update_at' | 'seq'>>,
+    originRemoteId: string,
+    _opts: { force?: boolean } = {},
+  ): Promise<ImportResult> {
     const errors: ItemError[] = [];
     const acks = lastByKey(incoming, (a) => `${a.user_id}:${a.post_id}`);
     const posts = new Map((await this.feed.postsByIds([...new Set(acks.map((a) => a.post_id))])).map((p) => [p.id, p]));

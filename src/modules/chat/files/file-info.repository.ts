@@ -46,18 +46,25 @@ export class FileInfoRepository {
 
   /**
    * A file that arrived after the post naming it: attaches it to that post, if the post is in the file's channel,
-   * by the file's creator, came from the same remote and is not deleted. Returns the post id, or '' when none.
+   * by the file's creator, came from the same remote and is not deleted. The post row is rewritten as it is, which
+   * stamps it with the channel's next sequence (trigger stamp_channel_seq): a server that relays it sends it again,
+   * with its file this time. Returns the post, or null when none.
    */
-  async attachToReferencingPost(tx: Tx, fileId: string, now: number): Promise<string> {
-    const rows: Array<{ post_id: string }> = await tx.query(
-      `UPDATE file_infos f SET post_id = p.id, update_at = $2
-         FROM posts p
-        WHERE f.id = $1 AND f.post_id = '' AND p.channel_id = f.channel_id AND p.user_id = f.creator_id
-          AND p.remote_id IS NOT DISTINCT FROM f.remote_id AND p.delete_at = 0 AND p.file_ids @> jsonb_build_array(f.id::text)
-        RETURNING p.id AS post_id`,
+  async attachToReferencingPost(tx: Tx, fileId: string, now: number): Promise<{ post_id: string; root_id: string } | null> {
+    const rows: Array<{ post_id: string; root_id: string }> = await tx.query(
+      `WITH attached AS (
+         UPDATE file_infos f SET post_id = p.id, update_at = $2
+           FROM posts p
+          WHERE f.id = $1 AND f.post_id = '' AND p.channel_id = f.channel_id AND p.user_id = f.creator_id
+            AND p.remote_id IS NOT DISTINCT FROM f.remote_id AND p.delete_at = 0 AND p.file_ids @> jsonb_build_array(f.id::text)
+          RETURNING p.id AS post_id, p.root_id
+       ), touched AS (
+         UPDATE posts SET file_ids = posts.file_ids WHERE posts.id IN (SELECT post_id FROM attached) RETURNING posts.id
+       )
+       SELECT attached.post_id, attached.root_id FROM attached JOIN touched ON touched.id = attached.post_id`,
       [fileId, now],
     );
-    return rows[0]?.post_id ?? '';
+    return rows[0] ?? null;
   }
 
   async attachToPost(tx: Tx, ids: string[], postId: string, now: number): Promise<void> {

@@ -9,6 +9,8 @@ import { TransactionRunner } from '../../../database/transaction-runner.js';
 import type { AuthContext } from '../../auth/auth-context.js';
 import { ChannelAccess } from '../channels/channel-access.service.js';
 import { ChatErrors } from '../chat.errors.js';
+import { ChangeKind, type ChangeEvent } from '../events/change-event.types.js';
+import { ChangeEventsService } from '../events/change-events.service.js';
 import { FileInfoEntity } from './file-info.entity.js';
 import { toFileInfoJson, type FileInfoJson } from './file-info.mapper.js';
 import { FileInfoRepository } from './file-info.repository.js';
@@ -57,6 +59,7 @@ export class FilesService {
     private readonly files: FileInfoRepository,
     private readonly access: ChannelAccess,
     private readonly tx: TransactionRunner,
+    private readonly events: ChangeEventsService,
     @Inject(FILE_STORE) private readonly store: FileStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -184,10 +187,21 @@ export class FilesService {
       content_hash: file.sha256,
       remote_id: file.remote_id,
     });
-    const postId = await this.tx.run(async (tx) => {
+    // A file can complete after the post that names it (Mattermost 11 may send a post before its attachments): it
+    // is attached to that post then, and the post counts as changed, so clients and relays see it with its file.
+    const { postId, event } = await this.tx.run(async (tx): Promise<{ postId: string; event?: ChangeEvent }> => {
       await this.files.upsertImported(tx, info);
-      return info.post_id || this.files.attachToReferencingPost(tx, info.id, now);
+      if (info.post_id) return { postId: info.post_id };
+      const post = await this.files.attachToReferencingPost(tx, info.id, now);
+      if (!post) return { postId: '' };
+      const event = await this.events.record(
+        tx,
+        { kind: ChangeKind.PostEdited, channel_id: info.channel_id, origin_remote_id: file.remote_id, post_id: post.post_id, root_id: post.root_id },
+        now,
+      );
+      return { postId: post.post_id, event };
     });
+    if (event) this.events.publish(event);
     if (previous && previous.path !== file.key) await this.store.remove(previous.path).catch((err: unknown) => this.logger.warn({ err }, 'cleanup failed'));
     return { ...info, post_id: postId };
   }

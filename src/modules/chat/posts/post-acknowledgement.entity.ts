@@ -6,6 +6,8 @@ import { bigintToNumber, IdColumn, MsColumn } from '../../../database/columns.js
 @Index('idx_post_acknowledgements_post_id', ['post_id'])
 @Index('idx_post_acknowledgements_channel_update_at', ['channel_id', 'update_at'])
 @Index('idx_post_acknowledgements_channel_seq', ['channel_id', 'seq'])
+// Consistency digests: (channel_id, post_id, user_id) INCLUDE (remote_id, seq) WHERE acknowledged_at > 0 (migration).
+@Index('idx_post_acknowledgements_consistency', { synchronize: false })
 export class PostAcknowledgementEntity {
   @PrimaryColumn({ type: 'varchar', length: 26 }) user_id: string;
   @PrimaryColumn({ type: 'varchar', length: 26 }) post_id: string;

@@ -59,12 +59,16 @@ export class PostRepository {
     await tx.getRepository(PostEntity).update({ id }, fields as never);
   }
 
-  /** Soft-deletes a post and, when it is a root, its replies (as Mattermost does). */
+  /**
+   * Soft-deletes a post and, when it is a root, its replies (as Mattermost does). A reply written elsewhere keeps its
+   * update_at: its own server deletes it too when the root's deletion reaches it, and that version (or a later edit
+   * made there before it knew) must still win here under last-writer-wins.
+   */
   async softDeleteWithReplies(tx: Tx, id: string, now: number): Promise<number> {
     const r = await tx
       .createQueryBuilder()
       .update(PostEntity)
-      .set({ delete_at: now, update_at: now })
+      .set({ delete_at: now, update_at: () => `CASE WHEN remote_id IS NULL THEN ${Number(now)} ELSE update_at END` })
       .where('(id = :id OR root_id = :id) AND delete_at = 0', { id })
       .execute();
     return r.affected ?? 0;

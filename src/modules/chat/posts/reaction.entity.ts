@@ -6,6 +6,8 @@ import { bigintToNumber, IdColumn, MsColumn } from '../../../database/columns.js
 @Index('idx_reactions_post_id', ['post_id'])
 @Index('idx_reactions_channel_update_at', ['channel_id', 'update_at'])
 @Index('idx_reactions_channel_seq', ['channel_id', 'seq'])
+// Consistency digests: (channel_id, post_id, user_id, emoji_name) INCLUDE (remote_id, seq) WHERE delete_at = 0 (migration).
+@Index('idx_reactions_consistency', { synchronize: false })
 export class ReactionEntity {
   @PrimaryColumn({ type: 'varchar', length: 26 }) user_id: string;
   @PrimaryColumn({ type: 'varchar', length: 26 }) post_id: string;

@@ -111,3 +111,9 @@ export class ListRemoteClustersQuery extends PageQuery {
   @IsOptional() @IsString() @Matches(ID_RE, { message: 'not_in_channel must be a 26-character id' })
   not_in_channel?: string;
 }
+
+/** DELETE /api/v4/remotecluster/{remote_id}: not in Mattermost. */
+export class DeleteRemoteClusterQuery {
+  @ApiPropertyOptional({ description: 'Also deactivate the synthetic users that came only from this connection' })
+  @IsOptional() @Transform(toBool) @IsBoolean() deactivate_users?: boolean;
+}
