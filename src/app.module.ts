@@ -15,6 +15,7 @@ import { RemoteClusterModule } from './modules/remote-cluster/remote-cluster.mod
 import { UploadsModule } from './modules/uploads/uploads.module.js';
 import { WebSocketModule } from './modules/websocket/websocket.module.js';
 import { QueueModule } from './queue/queue.module.js';
+import { RateLimitModule } from './rate-limit/rate-limit.module.js';
 import { RedisModule } from './redis/redis.module.js';
 
 @Module({})
@@ -27,6 +28,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         DatabaseModule,
         RedisModule,
+        RateLimitModule,
         QueueModule,
         // In-process domain events (chat changes, shares, connection state): one emitter per app instance.
         EventEmitterModule.forRoot({ wildcard: false, maxListeners: 50 }),

@@ -1,11 +1,13 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import type { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import { NestFactory, Reflector } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Request, Response } from 'express';
 import { AppModule } from '../app.module.js';
 import { AppErrorFilter, sendAppError } from '../common/app-error.filter.js';
+import { JsonBodyInterceptor } from '../common/json-body.js';
 import { getRequestId } from '../common/request-id.js';
 import { createValidationPipe } from '../common/validation.js';
 import type { AppConfig } from '../config/app-config.js';
@@ -21,7 +23,15 @@ import { AuthService } from '../modules/auth/auth.service.js';
 import { isSystemAdmin } from '../modules/auth/permissions.js';
 import { extractClientToken, SESSION_COOKIE, sessionCookieOptions } from '../modules/auth/request-token.js';
 import { BULL_BOARD_PATH, BullBoardService } from '../queue/bull-board.service.js';
-import { closeConnectionsWhenStopping, exactJsonContentType, httpMetrics, jsonBody, requestLogging } from './http-middleware.js';
+import {
+  answerStalledBodies,
+  closeConnectionsWhenStopping,
+  refuseConnectMethod,
+  exactJsonContentType,
+  httpMetrics,
+  refuseEncodedBodies,
+  requestLogging,
+} from './http-middleware.js';
 
 export const SWAGGER_PATH = 'api/docs';
 
@@ -41,10 +51,18 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   app.use(requestLogging(rootLogger));
   app.use(exactJsonContentType());
   app.use(httpMetrics(app.get(MetricsService)));
-  app.use(jsonBody());
+  app.use(refuseEncodedBodies());
+  app.use(answerStalledBodies());
+  const server = app.getHttpServer() as Server;
+  // A connection idle this long mid-request is answered 408 (answerStalledBodies) or closed.
+  server.timeout = config.http.idleTimeoutMs;
+  // Node drops a CONNECT nobody listens for without a word; every request gets an answer.
+  server.on('connect', refuseConnectMethod);
   mountBullBoard(app);
 
   app.useGlobalFilters(new AppErrorFilter());
+  // JSON bodies are read after the guards, with each route's limit (common/json-body.ts).
+  app.useGlobalInterceptors(new JsonBodyInterceptor(app.get(Reflector)));
   app.useGlobalPipes(createValidationPipe());
   setupSwagger(app);
   return app;

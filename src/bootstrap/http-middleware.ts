@@ -1,14 +1,12 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import express from 'express';
 import type { Logger as PinoLogger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { AppError } from '../common/app-error.js';
-import { sendAppError, toAppError } from '../common/app-error.filter.js';
+import { sendAppError } from '../common/app-error.filter.js';
 import { getRequestId, REQUEST_ID_HEADER, requestIdFor } from '../common/request-id.js';
 import type { MetricsService } from '../metrics/metrics.service.js';
-
-/** Largest JSON body accepted: a full 100-post sync batch of maximum-length messages fits. */
-export const MAX_JSON_BODY_BYTES = 16 * 1024 * 1024;
 
 /**
  * Once the server has stopped listening (shutdown), every response closes its connection. Node's server.close()
@@ -68,17 +66,59 @@ export function httpMetrics(metrics: MetricsService): RequestHandler {
   };
 }
 
-/** JSON bodies up to MAX_JSON_BODY_BYTES; a malformed or oversized body is an AppError, never a 500. */
-export function jsonBody(): RequestHandler {
-  const parse = express.json({ limit: MAX_JSON_BODY_BYTES, type: ['application/json', 'application/*+json'] });
+/**
+ * Compressed request bodies are refused with 415: a few KB of gzip or brotli inflate to megabytes, and no client or
+ * peer of this server sends them (Mattermost's neither). JSON bodies are parsed later, per route, after the guards
+ * (common/json-body.ts); uploads are streamed by their routes.
+ */
+export function refuseEncodedBodies(): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    parse(req, res, (err?: unknown) => {
-      if (err) {
-        const appError = err instanceof AppError ? err : toAppError(err);
-        sendAppError(res, appError, getRequestId(req));
-        return;
-      }
-      next();
-    });
+    const encoding = req.headers['content-encoding'];
+    if (encoding === undefined || encoding.trim().toLowerCase() === 'identity') return next();
+    // The body is read and dropped (Node drains it after the answer), never inflated.
+    sendAppError(
+      res,
+      new AppError('api.context.unsupported_media_type.app_error', 'Compressed request bodies are not accepted.', 415, `Content-Encoding: ${encoding.slice(0, 64)}`),
+      getRequestId(req),
+    );
   };
+}
+
+/**
+ * A client or peer whose connection carries nothing for `idleMs` (the server's socket timeout) while its request
+ * body is still coming gets one 408 and the connection is closed; whoever was reading the body sees it end early and
+ * drops what it had (a partial upload file included). Without this a stalled body would hold its reader until Node's
+ * 5-minute request timeout. A client that stops taking its response is cut off the same way. While the handler is
+ * still working (waiting on a peer, or for a database connection) the connection stays: those waits have deadlines
+ * of their own, and the client gets their answer.
+ */
+export function answerStalledBodies(): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    // The request itself is destroyed, not only its socket: once its response has finished, Node no longer ties the
+    // request to the connection, so closing the socket alone would leave whoever reads the body (an upload holding
+    // its session's lease and a partial file) waiting for bytes that never come.
+    const cutOff = () => {
+      req.destroy();
+      req.socket.destroy();
+    };
+    req.on('timeout', () => {
+      if (!res.headersSent) {
+        res.setHeader('Connection', 'close');
+        sendAppError(res, new AppError('api.context.request_timeout.app_error', 'The request body stopped arriving.', 408), getRequestId(req));
+        res.on('finish', cutOff);
+      } else {
+        cutOff();
+      }
+    });
+    res.on('timeout', () => {
+      if (res.headersSent) req.socket.destroy();
+    });
+    next();
+  };
+}
+
+/** A server's 'connect' listener: this is no proxy, so CONNECT is 405 and the connection closes. */
+export function refuseConnectMethod(_req: IncomingMessage, socket: Duplex): void {
+  socket.on('error', () => undefined);
+  socket.end('HTTP/1.1 405 Method Not Allowed\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
 }

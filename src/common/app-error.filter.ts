@@ -2,7 +2,10 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger 
 import type { Request, Response } from 'express';
 import { AppError, type AppErrorBody } from './app-error.js';
 import { getRequestId } from './request-id.js';
-import { isDataException, pgErrorCode } from './pg-errors.js';
+import { isDataException, isPoolTimeout, pgErrorCode } from './pg-errors.js';
+
+/** Retry-After of a 503 for load: long enough for a burst to drain, short enough not to matter to a client. */
+const BUSY_RETRY_AFTER_SECONDS = 2;
 
 const HTTP_IDS: Record<number, [string, string]> = {
   400: ['api.context.invalid_body_param.app_error', 'Invalid request.'],
@@ -39,10 +42,11 @@ export function toAppError(err: unknown): AppError {
     const [id, message] = HTTP_IDS[status] ?? ['api.context.http_error.app_error', 'Invalid request.'];
     return new AppError(id, message, status, e.message ?? '');
   }
-  // PostgreSQL refusing connections or cancelling for load is the server being busy, not the request being bad.
+  // PostgreSQL refusing connections or cancelling for load, or no pooled connection free within
+  // DATABASE_POOL_TIMEOUT_MS, is the server being busy, not the request being bad: 503, try again in a moment.
   const pgCode = pgErrorCode(e);
-  if (pgCode === '53300' || pgCode === '57P03') {
-    return new AppError('app.server_busy', 'The server is busy; try again shortly.', 503);
+  if (pgCode === '53300' || pgCode === '57P03' || isPoolTimeout(e)) {
+    return new AppError('app.server_busy', 'The server is busy; try again shortly.', 503, '', BUSY_RETRY_AFTER_SECONDS);
   }
   // SQLSTATE class 22 (data exception) is the request's data that the database cannot store: a NUL character in
   // text or JSON, a value out of range. Validation lets a few such values through; they are the client's error.
@@ -59,6 +63,7 @@ export function appErrorBody(err: AppError, requestId: string): AppErrorBody {
 
 export function sendAppError(res: Response, err: AppError, requestId: string): void {
   if (res.headersSent) return;
+  if (err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterSeconds))));
   res.status(err.statusCode).json(appErrorBody(err, requestId));
 }
 

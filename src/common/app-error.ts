@@ -8,6 +8,8 @@ export class AppError extends Error {
     message: string,
     readonly statusCode: number,
     readonly detailedError = '',
+    /** Sent as Retry-After (seconds) with a 429 or 503: when trying again may succeed. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'AppError';

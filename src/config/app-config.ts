@@ -1,12 +1,37 @@
 export interface AppConfig {
-  http: { port: number; siteUrl: string; trustProxy: boolean | number | string };
+  http: {
+    port: number;
+    siteUrl: string;
+    trustProxy: boolean | number | string;
+    /** A connection idle this long mid-request is answered 408 and closed. */
+    idleTimeoutMs: number;
+  };
   metrics: {
     /** CIDRs allowed to scrape /metrics; empty: any address. */
     allowedNetworks: string[];
     /** Bearer token /metrics requires, if any. */
     token?: string;
   };
-  database: { url: string; migrationsRun: boolean; poolSize: number };
+  database: {
+    url: string;
+    migrationsRun: boolean;
+    poolSize: number;
+    /** Longest wait for a pooled connection; then 503 with Retry-After. */
+    poolTimeoutMs: number;
+  };
+  /** /health/ready is down while the event loop has lately lagged more than this. */
+  health: { maxEventLoopLagMs: number };
+  /** What clients and peers may send (README "Limits"); counters live in Redis, shared by replicas. */
+  limits: {
+    remoteRequests: number;
+    remoteWindowMs: number;
+    loginFailuresPerAddress: number;
+    loginFailuresPerAccount: number;
+    inviteFailuresPerAddress: number;
+    failureWindowMs: number;
+    postPropsMaxBytes: number;
+    userPropsMaxBytes: number;
+  };
   redis: { url: string; queuePrefix: string };
   files: { dir: string; maxFileSize: number };
   log: { level: string };

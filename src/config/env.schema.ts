@@ -164,6 +164,49 @@ export class EnvironmentVariables {
   /** How long (ms) a dropped WebSocket connection's events are kept for it (0: no resumption). */
   @Transform(toInt) @IsInt() @Min(0) @Max(3_600_000)
   WEBSOCKET_RESUME_WINDOW_MS = 300_000;
+
+  // ---- limits on what clients and peers may send (README "Limits") ----
+
+  /** A connection that carries nothing this long in the middle of a request is answered 408 and closed. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000)
+  HTTP_IDLE_TIMEOUT_MS = 60_000;
+
+  /** Longest a request waits for a PostgreSQL connection from the pool before it is answered 503 with Retry-After. */
+  @Transform(toInt) @IsInt() @Min(100) @Max(600_000)
+  DATABASE_POOL_TIMEOUT_MS = 5_000;
+
+  /** /health/ready answers 503 while the event loop has lately been blocked longer than this. */
+  @Transform(toInt) @IsInt() @Min(10) @Max(600_000)
+  READY_MAX_EVENT_LOOP_LAG_MS = 1_000;
+
+  /** Requests one remote may make to the server-to-server routes per RATE_LIMIT_REMOTE_WINDOW_MS (shared by replicas). */
+  @Transform(toInt) @IsInt() @Min(1)
+  RATE_LIMIT_REMOTE_REQUESTS = 3_000;
+
+  @Transform(toInt) @IsInt() @Min(100) @Max(3_600_000)
+  RATE_LIMIT_REMOTE_WINDOW_MS = 10_000;
+
+  /** Failed logins allowed per client address, and per account, in RATE_LIMIT_FAILURE_WINDOW_MS. */
+  @Transform(toInt) @IsInt() @Min(1)
+  RATE_LIMIT_LOGIN_FAILURES_PER_ADDRESS = 50;
+
+  @Transform(toInt) @IsInt() @Min(1)
+  RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT = 10;
+
+  /** Failed invitation acceptances (wrong code or password) allowed per client address in the window. */
+  @Transform(toInt) @IsInt() @Min(1)
+  RATE_LIMIT_INVITE_FAILURES_PER_ADDRESS = 10;
+
+  @Transform(toInt) @IsInt() @Min(1_000) @Max(86_400_000)
+  RATE_LIMIT_FAILURE_WINDOW_MS = 900_000;
+
+  /** Largest `props` of a post, as JSON bytes: from clients and from peers (a larger one from a peer is refused alone). */
+  @Transform(toInt) @IsInt() @Min(1_024) @Max(8_388_608)
+  POST_PROPS_MAX_BYTES = 131_072;
+
+  /** Largest `props` of a user profile, as JSON bytes: from clients and from peers. */
+  @Transform(toInt) @IsInt() @Min(1_024) @Max(1_048_576)
+  USER_PROPS_MAX_BYTES = 16_384;
 }
 
 export type EnvKey = keyof EnvironmentVariables;

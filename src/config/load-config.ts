@@ -67,9 +67,30 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   if (problems.length) throw new ConfigError(problems);
 
   return {
-    http: { port: vars.PORT, siteUrl: trimTrailing(vars.SITE_URL, '/'), trustProxy: parseTrustProxy(vars.TRUST_PROXY) },
+    http: {
+      port: vars.PORT,
+      siteUrl: trimTrailing(vars.SITE_URL, '/'),
+      trustProxy: parseTrustProxy(vars.TRUST_PROXY),
+      idleTimeoutMs: vars.HTTP_IDLE_TIMEOUT_MS,
+    },
     metrics: { allowedNetworks: metricsNetworks.list, token: vars.METRICS_TOKEN },
-    database: { url: vars.DATABASE_URL, migrationsRun: vars.MIGRATIONS_RUN, poolSize: vars.DATABASE_POOL_SIZE },
+    database: {
+      url: vars.DATABASE_URL,
+      migrationsRun: vars.MIGRATIONS_RUN,
+      poolSize: vars.DATABASE_POOL_SIZE,
+      poolTimeoutMs: vars.DATABASE_POOL_TIMEOUT_MS,
+    },
+    health: { maxEventLoopLagMs: vars.READY_MAX_EVENT_LOOP_LAG_MS },
+    limits: {
+      remoteRequests: vars.RATE_LIMIT_REMOTE_REQUESTS,
+      remoteWindowMs: vars.RATE_LIMIT_REMOTE_WINDOW_MS,
+      loginFailuresPerAddress: vars.RATE_LIMIT_LOGIN_FAILURES_PER_ADDRESS,
+      loginFailuresPerAccount: vars.RATE_LIMIT_LOGIN_FAILURES_PER_ACCOUNT,
+      inviteFailuresPerAddress: vars.RATE_LIMIT_INVITE_FAILURES_PER_ADDRESS,
+      failureWindowMs: vars.RATE_LIMIT_FAILURE_WINDOW_MS,
+      postPropsMaxBytes: vars.POST_PROPS_MAX_BYTES,
+      userPropsMaxBytes: vars.USER_PROPS_MAX_BYTES,
+    },
     redis: { url: vars.REDIS_URL, queuePrefix: vars.QUEUE_PREFIX },
     files: { dir: vars.FILES_DIR, maxFileSize: vars.MAX_FILE_SIZE },
     log: { level: vars.LOG_LEVEL },

@@ -10,7 +10,7 @@ import { baseDataSourceOptions } from './typeorm-options.js';
   imports: [
     TypeOrmModule.forRootAsync({
       inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({ ...baseDataSourceOptions(config.database.url, config.database.poolSize), autoLoadEntities: true }),
+      useFactory: (config: AppConfig) => ({ ...baseDataSourceOptions(config.database.url, config.database.poolSize, config.database.poolTimeoutMs), autoLoadEntities: true }),
     }),
   ],
   providers: [DatabaseMigrator, TransactionRunner],

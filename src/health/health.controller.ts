@@ -4,6 +4,7 @@ import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } fr
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { REDIS_CLIENT } from '../redis/redis.module.js';
+import { EventLoopMonitor } from './event-loop-monitor.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
 
@@ -14,7 +15,10 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-/** For the load balancer: live = the process answers; ready = PostgreSQL and Redis answer too. */
+/**
+ * For the load balancer: live = the process answers; ready = PostgreSQL and Redis answer too and the event loop has
+ * not lately been blocked past READY_MAX_EVENT_LOOP_LAG_MS.
+ */
 @ApiTags('system')
 @Controller('health')
 export class HealthController {
@@ -23,6 +27,7 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     private readonly dataSource: DataSource,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
+    private readonly loop: EventLoopMonitor,
   ) {}
 
   @Get('live')
@@ -34,13 +39,20 @@ export class HealthController {
 
   @Get('ready')
   @Header('Cache-Control', 'no-store')
-  @ApiOkResponse({ description: 'PostgreSQL and Redis reachable' })
-  @ApiServiceUnavailableResponse({ description: 'A dependency is down' })
+  @ApiOkResponse({ description: 'PostgreSQL and Redis reachable, the event loop prompt' })
+  @ApiServiceUnavailableResponse({ description: 'A dependency is down, or the event loop was blocked lately' })
   ready(): Promise<HealthCheckResult> {
     return this.health.check([
+      () => this.eventLoop(),
       () => this.probe('database', () => this.dataSource.query('SELECT 1')),
       () => this.probe('redis', () => this.redis.ping()),
     ]);
+  }
+
+  private eventLoop() {
+    const session = this.indicators.check('event_loop');
+    const lag = this.loop.blockedLag();
+    return lag === null ? session.up() : session.down({ message: `the event loop was blocked for ${lag} ms lately` });
   }
 
   private async probe<K extends string>(key: K, fn: () => Promise<unknown>) {

@@ -1,7 +1,8 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { EventLoopMonitor } from './event-loop-monitor.js';
 import { HealthController } from './health.controller.js';
 import { SystemController } from './system.controller.js';
 
-@Module({ imports: [TerminusModule], controllers: [HealthController, SystemController] })
+@Module({ imports: [TerminusModule], controllers: [HealthController, SystemController], providers: [EventLoopMonitor] })
 export class HealthModule {}

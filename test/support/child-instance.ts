@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { cloneDatabase, dropDatabase, queryDb } from './databases.js';
@@ -15,15 +15,30 @@ export interface ChildInstance extends Instance {
   /** SIGKILL: no shutdown hooks, no graceful close, as a crash. */
   kill(): Promise<void>;
   output(): string;
+  /** Its FILES_DIR. */
+  readonly filesDir: string;
+  /** The process is still running (it has not crashed or been killed). */
+  running(): boolean;
 }
 
-/** The built server (dist/src/main.js) in its own process, for tests that must crash it. */
-export async function startChildInstance(name: string, env: Record<string, string> = {}): Promise<ChildInstance> {
+/** Node's flags for the child: `npm start`'s heap cap, so a test sees the memory limit production has. */
+const START_NODE_ARGS = ['--max-old-space-size=256'];
+
+/**
+ * The built server (dist/src/main.js) in its own process, started as `npm start` starts it, for tests that must
+ * crash it or must see it survive (a crash or an out-of-memory kill there cannot take the test runner with it).
+ */
+export async function startChildInstance(
+  name: string,
+  env: Record<string, string> = {},
+  opts: { /** The process's working directory (the repository's by default). */ cwd?: string } = {},
+): Promise<ChildInstance> {
   await ensureBuilt();
   const dbName = await cloneDatabase();
   const port = await freePort();
   const queuePrefix = `t_${name.toLowerCase()}_${randomBytes(4).toString('hex')}`;
-  const filesDir = await mkdtemp(join(tmpdir(), `mmfed-${name}-`));
+  const ownFilesDir = !env.FILES_DIR;
+  const filesDir = env.FILES_DIR ?? (await mkdtemp(join(tmpdir(), `mmfed-${name}-`)));
   const fullEnv: Record<string, string> = {
     PATH: process.env.PATH ?? '',
     PORT: String(port),
@@ -53,7 +68,11 @@ export async function startChildInstance(name: string, env: Record<string, strin
     app: undefined,
     async start() {
       if (child) return;
-      child = spawn(process.execPath, ['dist/src/main.js'], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+      child = spawn(process.execPath, [...START_NODE_ARGS, resolve('dist/src/main.js')], {
+        env: fullEnv,
+        cwd: opts.cwd,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
       const started = child;
@@ -89,10 +108,12 @@ export async function startChildInstance(name: string, env: Record<string, strin
         if (keys.length) await redis.del(...keys);
       } while (cursor !== '0');
       redis.disconnect();
-      await rm(filesDir, { recursive: true, force: true });
+      if (ownFilesDir) await rm(filesDir, { recursive: true, force: true });
     },
     query: (sql, params) => queryDb(dbUrl(dbName), sql, params),
     output: () => out,
+    filesDir,
+    running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
   };
   await inst.start();
   return inst;

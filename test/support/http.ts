@@ -12,7 +12,7 @@ export async function http<T = any>(
   inst: Instance | string,
   method: string,
   path: string,
-  opts: { token?: string; body?: unknown; rawBody?: string | Buffer; headers?: Record<string, string> } = {},
+  opts: { token?: string; body?: unknown; rawBody?: string | Buffer; headers?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<HttpResult<T>> {
   const base = typeof inst === 'string' ? inst : inst.url;
   const headers: Record<string, string> = { ...opts.headers };
@@ -23,7 +23,7 @@ export async function http<T = any>(
     body = JSON.stringify(opts.body);
     headers['Content-Type'] ??= 'application/json';
   }
-  const res = await fetch(base + path, { method, headers, body });
+  const res = await fetch(base + path, { method, headers, body, signal: opts.signal });
   const text = await res.text();
   let parsed: unknown = text;
   if ((res.headers.get('content-type') ?? '').startsWith('application/json') && text) parsed = JSON.parse(text);

@@ -2,6 +2,7 @@ import { applyDecorators, createParamDecorator, type ExecutionContext, SetMetada
 import { ApiBearerAuth, ApiForbiddenResponse, ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { AuthContext, AuthenticatedRequest, RemoteCaller } from './auth-context.js';
 import type { Permission } from './permissions.js';
+import { RemoteRequestRateLimitGuard } from '../../rate-limit/remote-request-rate-limit.guard.js';
 import { REMOTE_AUTH_SCOPE, RemoteClusterAuthGuard, type RemoteAuthScope } from './remote-cluster-auth.guard.js';
 import { REQUIRED_PERMISSIONS, SessionAuthGuard } from './session-auth.guard.js';
 
@@ -26,13 +27,13 @@ export function Authenticated(): MethodDecorator & ClassDecorator {
 }
 
 /**
- * Server-to-server route: the id and token of a confirmed, non-deleted connection. `invitation` (only for
- * /confirm_invite) also takes the token of a still-pending invite.
+ * Server-to-server route: the id and token of a confirmed, non-deleted connection, then that remote's rate limit.
+ * `invitation` (only for /confirm_invite) also takes the token of a still-pending invite.
  */
 export function RemoteClusterAuth(scope: RemoteAuthScope = 'connection'): MethodDecorator & ClassDecorator {
   return applyDecorators(
     SetMetadata(REMOTE_AUTH_SCOPE, scope),
-    UseGuards(RemoteClusterAuthGuard),
+    UseGuards(RemoteClusterAuthGuard, RemoteRequestRateLimitGuard),
     ApiSecurity({ [SWAGGER_REMOTE_ID_SCHEME]: [], [SWAGGER_REMOTE_TOKEN_SCHEME]: [] }),
     ApiUnauthorizedResponse({ description: 'Unknown remote or wrong token' }),
   );

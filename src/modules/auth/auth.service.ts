@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { AppError } from '../../common/app-error.js';
 import { newId } from '../../common/ids.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { RateLimits } from '../../rate-limit/rate-limits.service.js';
 import type { AuthContext } from './auth-context.js';
 import { AuthErrors } from './auth.errors.js';
 import type { CreateUserDto } from './dto/create-user.dto.js';
@@ -28,14 +29,29 @@ export class AuthService {
     private readonly users: UserRepository,
     private readonly sessions: SessionRepository,
     private readonly hasher: PasswordHasher,
+    private readonly limits: RateLimits,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async login(loginId: string, password: string, deviceId = ''): Promise<{ user: UserEntity; token: string }> {
-    const user = await this.users.findActiveByLoginId(loginId);
-    // Synthetic remote users have no password and can never log in here.
-    const ok = await this.hasher.verify(password, user?.password || undefined);
-    if (!user || !ok) throw AuthErrors.invalidCredentials();
+  /**
+   * A session for a username or email and password. Failed attempts are limited per client address and per login
+   * id, across replicas (RATE_LIMIT_LOGIN_FAILURES_PER_*): then 429 until the window ends, right password or not.
+   */
+  async login(loginId: string, password: string, deviceId = '', client = 'unknown'): Promise<{ user: UserEntity; token: string }> {
+    const account = loginId.trim().toLowerCase();
+    const user = await this.limits.attempt(
+      [
+        [this.limits.loginFailuresByAddress, client],
+        [this.limits.loginFailuresByAccount, account],
+      ],
+      async () => {
+        const found = await this.users.findActiveByLoginId(loginId);
+        // Synthetic remote users have no password and can never log in here.
+        const ok = await this.hasher.verify(password, found?.password || undefined);
+        if (!found || !ok) throw AuthErrors.invalidCredentials();
+        return found;
+      },
+    );
     const token = newOpaqueToken();
     const now = Date.now();
     const session = Object.assign(new SessionEntity(), {

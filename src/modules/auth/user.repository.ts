@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, Repository } from 'typeorm';
+import { Repository } from 'typeorm';
 import type { Tx } from '../../database/transaction-runner.js';
 import { UserEntity } from './user.entity.js';
 
@@ -43,12 +43,16 @@ export class UserRepository {
     return this.repo.count();
   }
 
+  // `= ANY($1)`: one parameter however long the list, where IN would bind one per element and fail past PostgreSQL's
+  // 65,535 (the lists come from peers' sync messages and from mentions).
   findByIds(ids: string[]): Promise<UserEntity[]> {
-    return ids.length ? this.repo.findBy({ id: In(ids) }) : Promise.resolve([]);
+    return ids.length ? this.repo.createQueryBuilder('u').where('u.id = ANY(:ids)', { ids }).getMany() : Promise.resolve([]);
   }
 
   findByUsernames(usernames: string[]): Promise<UserEntity[]> {
-    return usernames.length ? this.repo.findBy({ username: In(usernames) }) : Promise.resolve([]);
+    return usernames.length
+      ? this.repo.createQueryBuilder('u').where('u.username = ANY(:usernames)', { usernames }).getMany()
+      : Promise.resolve([]);
   }
 
   /** Row-locks the user for the rest of the transaction, so concurrent profile edits apply one after the other. */

@@ -22,7 +22,7 @@ export class UsersController {
   @HttpCode(200)
   @ApiOkResponse({ description: 'The user; the session token is in the `Token` response header' })
   async login(@Body() body: LoginDto, @Req() req: Request, @Res({ passthrough: true }) res: Response): Promise<UserJson> {
-    const { user, token } = await this.auth.login(body.login_id, body.password, body.device_id);
+    const { user, token } = await this.auth.login(body.login_id, body.password, body.device_id, req.ip || 'unknown');
     res.setHeader('Token', token);
     res.cookie(SESSION_COOKIE, token, sessionCookieOptions(req, '/'));
     return toUserJson(user, { self: true });

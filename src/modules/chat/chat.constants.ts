@@ -23,3 +23,6 @@ export const EPHEMERAL_POST_TYPE = 'system_ephemeral';
 export function isSystemPostType(type: string): boolean {
   return type.startsWith(SYSTEM_POST_TYPE_PREFIX);
 }
+
+/** A user's timezone is three short strings (useAutomaticTimezone, automaticTimezone, manualTimezone): this many bytes of JSON at most. */
+export const TIMEZONE_MAX_BYTES = 1024;

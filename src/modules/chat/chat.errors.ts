@@ -14,6 +14,9 @@ export const ChatErrors = {
   postNotFound: () => AppError.notFound('app.post.get.app_error', 'Unable to get the post.'),
   messageTooLong: (runes: number, max: number) =>
     new AppError('model.post.is_valid.message_length.app_error', `Post message is too long: ${runes} characters, the limit is ${max}.`, 400),
+  propsTooLarge: (bytes: number, max: number) =>
+    new AppError('model.post.is_valid.props.app_error', 'Invalid props.', 400, `props are ${bytes} bytes of JSON; the limit is ${max} (POST_PROPS_MAX_BYTES)`),
+  userPropsInvalid: (detail: string) => new AppError('model.user.is_valid.props.app_error', 'Invalid props.', 400, detail),
   invalidRoot: () => new AppError('api.post.create_post.root_id.app_error', 'Invalid RootId parameter.', 400),
   invalidFileIds: (detail: string) => new AppError('api.post.create_post.file_ids.app_error', 'Invalid file ids.', 400, detail),
   notPostAuthor: () => new AppError('api.context.permissions.app_error', 'You do not have the appropriate permissions.', 403, 'only the author or an admin may change this post'),

@@ -1,5 +1,6 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { JsonBodyLimit, PEER_JSON_LIMIT_BYTES } from '../../common/json-body.js';
 import type { RemoteCaller } from '../auth/auth-context.js';
 import { CurrentRemote, RemoteClusterAuth } from '../auth/auth.decorators.js';
 import { parseFrame, type RemoteClusterPing, type RemoteClusterResponse } from './dto/frame.dto.js';
@@ -40,6 +41,8 @@ export class RemoteClusterInboundController {
 
   @Post('msg')
   @HttpCode(200)
+  // A sync message of many posts; read only once the guard has admitted the peer.
+  @JsonBodyLimit(PEER_JSON_LIMIT_BYTES)
   @ApiBody(FRAME_SCHEMA)
   @ApiOkResponse({ description: 'Response envelope {status, err, payload}; 200 even when the handler failed' })
   msg(@CurrentRemote() caller: RemoteCaller, @Body() body: unknown): Promise<RemoteClusterResponse> {

@@ -52,8 +52,6 @@ export const RemoteClusterErrors = {
       502,
       detail,
     ),
-  tooManyAttempts: () =>
-    new AppError('api.remote_cluster.accept_invite.rate_limited.app_error', 'Too many failed invitation attempts; try again later.', 429),
   remoteIdMismatch: (remoteId: string) =>
     new AppError('api.context.remote_id_invalid.app_error', 'Invalid secure connection id.', 400, `remote_id ${remoteId} does not match the caller`),
   unmarshal: (detail = '') => new AppError('api.unmarshal_error', 'Unable to parse the request body as JSON.', 400, detail),

@@ -7,7 +7,6 @@ import { REMOTE_CLUSTER_TOKEN_VERIFIER } from '../auth/remote-cluster-auth.guard
 import { AuthModule } from '../auth/auth.module.js';
 import { ChatModule } from '../chat/chat.module.js';
 import { ConnectionStateService } from './connection-state.service.js';
-import { InviteAttemptLimiter } from './invite-attempt-limiter.js';
 import { PeerAddressPolicy } from './peer-address-policy.js';
 import { TokenSealer } from './token-sealer.js';
 import { RemoteClusterHeartbeatProcessor } from './remote-cluster-heartbeat.processor.js';
@@ -37,7 +36,6 @@ import { TopicRegistry } from './topic-registry.service.js';
     RemoteClusterHeartbeatProcessor,
     ConnectionStateService,
     TopicRegistry,
-    InviteAttemptLimiter,
     { provide: TokenSealer, useFactory: (config: AppConfig) => new TokenSealer(config.remoteCluster.tokenKey), inject: [APP_CONFIG] },
     {
       provide: PeerAddressPolicy,

@@ -7,6 +7,7 @@ import { newId } from '../../common/ids.js';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { TransactionRunner } from '../../database/transaction-runner.js';
 import { MetricsService } from '../../metrics/metrics.service.js';
+import { RateLimits } from '../../rate-limit/rate-limits.service.js';
 import type { AuthContext } from '../auth/auth-context.js';
 import { safeEqual } from '../../common/secrets.js';
 import { hashToken, newOpaqueToken } from '../auth/tokens.js';
@@ -25,7 +26,6 @@ import type {
   ListRemoteClustersQuery,
   PatchRemoteClusterDto,
 } from './dto/remote-cluster.dto.js';
-import { InviteAttemptLimiter } from './invite-attempt-limiter.js';
 import { PeerAddressDeniedError, PeerAddressPolicy, parsePeerUrl, PeerUrlError, urlHost } from './peer-address-policy.js';
 import { decryptInvite, encryptInvite, INVITE_VERSION, InviteError, type RemoteClusterInvite } from './invite-crypto.js';
 import { RemoteClusterHeartbeatService } from './remote-cluster-heartbeat.service.js';
@@ -76,7 +76,7 @@ export class RemoteClusterService {
     private readonly client: RemoteClusterClient,
     private readonly heartbeat: RemoteClusterHeartbeatService,
     private readonly topics: TopicRegistry,
-    private readonly limiter: InviteAttemptLimiter,
+    private readonly limits: RateLimits,
     private readonly chat: ChannelAccess,
     private readonly policy: PeerAddressPolicy,
     private readonly tx: TransactionRunner,
@@ -393,20 +393,21 @@ export class RemoteClusterService {
     }
   }
 
-  /** Opens an invite under the per-client attempt limit; every failure is a clean 400 (or 429). */
-  private async openInvite(code: string, password: string, client: string): Promise<RemoteClusterInvite> {
-    if (!(await this.limiter.begin(client))) throw RemoteClusterErrors.tooManyAttempts();
-    let invite: RemoteClusterInvite;
-    try {
-      invite = await decryptInvite(code, password);
-    } catch (err) {
-      if (err instanceof InviteError) {
-        throw err.reason === 'base64' ? RemoteClusterErrors.base64(err.message) : RemoteClusterErrors.decrypt(err.message);
+  /**
+   * Opens an invite under the per-address limit of failed attempts (RATE_LIMIT_INVITE_FAILURES_PER_ADDRESS, shared
+   * by the replicas); every failure is a clean 400, or 429 once the window is used up.
+   */
+  private openInvite(code: string, password: string, client: string): Promise<RemoteClusterInvite> {
+    return this.limits.attempt([[this.limits.inviteFailuresByAddress, client]], async () => {
+      try {
+        return await decryptInvite(code, password);
+      } catch (err) {
+        if (err instanceof InviteError) {
+          throw err.reason === 'base64' ? RemoteClusterErrors.base64(err.message) : RemoteClusterErrors.decrypt(err.message);
+        }
+        throw err;
       }
-      throw err;
-    }
-    await this.limiter.succeeded(client);
-    return invite;
+    });
   }
 
   private sealInvite(rc: RemoteClusterEntity, password: string, inviteToken: string): Promise<string> {

@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { newId } from '../../common/ids.js';
+import { jsonBytes } from '../../common/json-body.js';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { UserDirectory, type UserRecord } from '../auth/user-directory.service.js';
+import { TIMEZONE_MAX_BYTES } from '../chat/chat.constants.js';
 import { ChangeEventsService } from '../chat/events/change-events.service.js';
 import type { RemoteClusterJson } from '../remote-cluster/remote-cluster.mapper.js';
 import type { WireUser } from './wire.types.js';
@@ -101,14 +104,19 @@ export class RemoteUsersService {
   constructor(
     private readonly users: UserDirectory,
     private readonly events: ChangeEventsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /**
-   * Creates or updates the synthetic user for `incoming` sent by `sender`; refuses users the sender does not own.
+   * Creates or updates the synthetic user for `incoming` sent by `sender`; refuses users the sender does not own,
+   * and users whose props (USER_PROPS_MAX_BYTES) or timezone are larger than a profile may be.
    * A change is announced (CHAT_NOTICE_EVENT user_updated, as Mattermost publishes user_updated) once written.
    */
   async upsert(sender: RemoteClusterJson, incoming: WireUser): Promise<{ user: UserRecord; changed: boolean }> {
     if (!incoming || typeof incoming.id !== 'string' || !/^[a-z0-9]{26}$/.test(incoming.id)) throw new RemoteUserError('invalid user id');
+    const maxProps = this.config.limits.userPropsMaxBytes;
+    if (jsonBytes(incoming.props ?? null) > maxProps) throw new RemoteUserError(`props of user ${incoming.id} are larger than ${maxProps} bytes`);
+    if (jsonBytes(incoming.timezone ?? null) > TIMEZONE_MAX_BYTES) throw new RemoteUserError(`timezone of user ${incoming.id} is larger than ${TIMEZONE_MAX_BYTES} bytes`);
     const username = cleanString(incoming.username, 64).toLowerCase();
     if (!/^[a-z0-9.\-_:]+$/.test(username)) throw new RemoteUserError(`invalid username for user ${incoming.id}`);
     const existing = await this.users.find(incoming.id);

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { AppError } from '../../common/app-error.js';
 import { newId } from '../../common/ids.js';
+import { isDataException } from '../../common/pg-errors.js';
 import { TransactionRunner } from '../../database/transaction-runner.js';
 import { UserDirectory, type UserRecord } from '../auth/user-directory.service.js';
 import { ChannelAccess } from '../chat/channels/channel-access.service.js';
@@ -65,12 +66,16 @@ export class SharedChannelInboundService implements OnModuleInit {
     this.topics.register(TOPIC_UNSHARE, (rc, msg: RemoteClusterMsg) => this.guard('channel unshare', () => this.receiveUnshare(rc, msg.payload)));
   }
 
-  /** A refusal goes to the peer as is; anything else is our fault and is logged, not shown to the peer. */
+  /**
+   * A refusal goes to the peer as is; so does a value PostgreSQL cannot store (a NUL character: SQLSTATE class 22),
+   * which is the peer's input, not our fault. Anything else is ours and is logged, not shown to the peer.
+   */
   private async guard(what: string, work: () => Promise<void>): Promise<void> {
     try {
       await work();
     } catch (err) {
       if (err instanceof ChannelShareRejected) throw err;
+      if (isDataException(err)) throw new ChannelShareRejected(`invalid ${what}: a value cannot be stored (${(err as Error).message})`);
       this.logger.error({ err }, `${what} failed`);
       throw new Error(`cannot process ${what}: internal error`, { cause: err });
     }

@@ -29,7 +29,7 @@ import {
 import { applyMentionTransforms, type MentionTarget } from './mentions.js';
 import { toLocalPermalinks } from './permalinks.js';
 import { SyncMetrics } from './sync.metrics.js';
-import { wireAckProblem, wirePostProblem, wireReactionProblem, wireStatusProblem } from './sync-wire.js';
+import { SYNC_MSG_CAPS, wireAckProblem, wirePostProblem, wireReactionProblem, wireStatusProblem } from './sync-wire.js';
 
 const ID_RE = /^[a-z0-9]{26}$/;
 
@@ -52,6 +52,58 @@ function parseSyncMsg(payload: unknown): SyncMsg {
     if (m[k] !== undefined && m[k] !== null && (typeof m[k] !== 'object' || Array.isArray(m[k]))) throw new SyncReceiveError(`invalid sync message: ${k}`);
   }
   return m as unknown as SyncMsg;
+}
+
+/** The first `cap` items, and those past it. */
+function split<T>(items: T[] | null | undefined, cap: number): [T[], T[]] {
+  const all = items ?? [];
+  return all.length > cap ? [all.slice(0, cap), all.slice(cap)] : [all, []];
+}
+
+const idOf = (v: unknown, key: string): string => {
+  const id = v && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
+  return typeof id === 'string' ? id : '';
+};
+
+/**
+ * The message with every collection within SYNC_MSG_CAPS; what lies past a cap goes into the response as errors of
+ * its kind (transforms, which have none, are dropped). Counted in shared_channels_item_errors_total.
+ */
+function withinCaps(msg: SyncMsg, res: SyncResponse, countErrors: (kind: string, n: number) => void): SyncMsg {
+  const [posts, extraPosts] = split(msg.posts, SYNC_MSG_CAPS.posts);
+  const [reactions, extraReactions] = split(msg.reactions, SYNC_MSG_CAPS.reactions);
+  const [acks, extraAcks] = split(msg.acknowledgements, SYNC_MSG_CAPS.acknowledgements);
+  const [statuses, extraStatuses] = split(msg.statuses, SYNC_MSG_CAPS.statuses);
+  const [memberships, extraMemberships] = split(msg.membership_changes, SYNC_MSG_CAPS.membership_changes);
+  const [users, extraUsers] = split(Object.entries(msg.users ?? {}), SYNC_MSG_CAPS.users);
+  const [transforms, extraTransforms] = split(Object.entries(msg.mention_transforms ?? {}), SYNC_MSG_CAPS.mention_transforms);
+  res.post_errors!.push(...extraPosts.map((p) => idOf(p, 'id')));
+  res.reaction_errors!.push(...extraReactions.map((r) => idOf(r, 'post_id')));
+  res.acknowledgement_errors!.push(...extraAcks.map((a) => idOf(a, 'post_id')));
+  res.status_errors!.push(...extraStatuses.map((s) => idOf(s, 'user_id')));
+  res.user_errors!.push(...extraUsers.map(([id]) => id));
+  if (extraMemberships.length) res.membership_errors = extraMemberships.map((c) => idOf(c, 'user_id'));
+  const over: Array<[string, number]> = [
+    ['post', extraPosts.length],
+    ['reaction', extraReactions.length],
+    ['acknowledgement', extraAcks.length],
+    ['status', extraStatuses.length],
+    ['membership', extraMemberships.length],
+    ['user', extraUsers.length],
+    ['mention_transform', extraTransforms.length],
+  ];
+  for (const [kind, n] of over) if (n) countErrors(kind, n);
+  if (!over.some(([, n]) => n)) return msg;
+  return {
+    ...msg,
+    posts,
+    reactions,
+    acknowledgements: acks,
+    statuses,
+    membership_changes: memberships,
+    ...(msg.users ? { users: Object.fromEntries(users) } : {}),
+    ...(msg.mention_transforms ? { mention_transforms: Object.fromEntries(transforms) } : {}),
+  };
 }
 
 /**
@@ -92,8 +144,11 @@ export class SyncReceiver implements OnModuleInit {
    * last-writer-wins would keep the stored one.
    */
   async receive(sender: RemoteClusterJson, payload: unknown, opts: { force?: boolean } = {}): Promise<SyncResponse | undefined> {
-    const msg = parseSyncMsg(payload);
     const res = emptySyncResponse();
+    const msg = withinCaps(parseSyncMsg(payload), res, (kind, n) => {
+      this.metrics.itemErrors.inc({ remote_id: sender.remote_id, kind }, n);
+      this.logger.warn({ remote_id: sender.remote_id, kind, refused: n }, 'sync message over its cap: the rest refused');
+    });
     if (msg.channel_id === '') {
       if (msg.posts?.length || msg.reactions?.length || msg.statuses?.length || msg.acknowledgements?.length) {
         throw new SyncReceiveError('global user sync may only carry users');
@@ -120,7 +175,7 @@ export class SyncReceiver implements OnModuleInit {
     if (msg.statuses?.length) await this.receiveStatuses(sender, msg.statuses, res);
     if (msg.membership_changes?.length) {
       if (memberSync) await this.receiveMemberships(sender, msg, res);
-      else res.membership_errors = msg.membership_changes.map((c) => (typeof c?.user_id === 'string' ? c.user_id : ''));
+      else res.membership_errors = [...(res.membership_errors ?? []), ...msg.membership_changes.map((c) => (typeof c?.user_id === 'string' ? c.user_id : ''))];
     }
     return res;
   }
@@ -130,7 +185,7 @@ export class SyncReceiver implements OnModuleInit {
     if (!channel) throw new SyncReceiveError('channel not found processing sync message');
     const errors = await this.membership.apply(sender, channel, msg.membership_changes!);
     if (errors.length) {
-      res.membership_errors = errors;
+      res.membership_errors = [...(res.membership_errors ?? []), ...errors];
       this.metrics.itemErrors.inc({ remote_id: sender.remote_id, kind: 'membership' }, errors.length);
     }
     const applied = msg.membership_changes!.length - errors.length;
@@ -178,7 +233,9 @@ export class SyncReceiver implements OnModuleInit {
     const channelId = msg.channel_id;
     const valid: WirePost[] = [];
     for (const p of msg.posts ?? []) {
-      const problem = readOnly ? 'channel is read-only' : (wirePostProblem(p) ?? futureProblem(latest, p.create_at, p.update_at, p.edit_at, p.delete_at));
+      const problem = readOnly
+        ? 'channel is read-only'
+        : (wirePostProblem(p, this.config.limits.postPropsMaxBytes) ?? futureProblem(latest, p.create_at, p.update_at, p.edit_at, p.delete_at));
       if (problem) {
         res.post_errors!.push(typeof (p as WirePost)?.id === 'string' ? (p as WirePost).id : '');
         continue;

@@ -1,3 +1,4 @@
+import { jsonBytes } from '../../common/json-body.js';
 import type { AckRecord, PostRecord, ReactionRecord, StatusRecord } from '../chat/feed/channel-feed.service.js';
 import { postCoreJson } from '../chat/posts/post.mapper.js';
 import type { WireAck, WirePost, WireReaction, WireStatus } from '../shared-channel/wire.types.js';
@@ -34,6 +35,22 @@ export function toWireStatus(s: StatusRecord): WireStatus {
   return { user_id: s.user_id, status: s.status, manual: s.manual, last_activity_at: s.last_activity_at, dnd_end_time: s.dnd_end_time };
 }
 
+/**
+ * Most items of each kind one sync message may carry (README "Limits"). Far above what any sender sends (ours: 25
+ * users, 1,000 posts, 500 reactions or acknowledgements, 100 membership changes per message; Mattermost's fewer);
+ * items past a cap are refused one by one, like any other bad item, so the sender moves on instead of retrying the
+ * whole message for ever. Transforms past their cap are ignored (those mentions stay as written).
+ */
+export const SYNC_MSG_CAPS = {
+  users: 1000,
+  posts: 1000,
+  reactions: 2000,
+  acknowledgements: 2000,
+  statuses: 1000,
+  membership_changes: 1000,
+  mention_transforms: 2000,
+} as const;
+
 const ID_RE = /^[a-z0-9]{26}$/;
 const isId = (v: unknown): v is string => typeof v === 'string' && ID_RE.test(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
@@ -47,8 +64,11 @@ function deepHasNul(v: unknown, depth = 0): boolean {
 }
 const isStr = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max && !hasNul(v);
 
-/** Hand-written shape checks for the hot path: a fraction of class-validator's cost per item (see the benchmark). */
-export function wirePostProblem(p: unknown): string | null {
+/**
+ * Hand-written shape checks for the hot path: a fraction of class-validator's cost per item (see the benchmark).
+ * `propsMaxBytes` is POST_PROPS_MAX_BYTES: a post whose props are larger is refused alone.
+ */
+export function wirePostProblem(p: unknown, propsMaxBytes = Infinity): string | null {
   if (!p || typeof p !== 'object') return 'post is not an object';
   const o = p as Record<string, unknown>;
   if (!isId(o.id)) return 'invalid post id';
@@ -61,6 +81,7 @@ export function wirePostProblem(p: unknown): string | null {
   if (!(o.type === undefined || isStr(o.type, 64))) return 'invalid type';
   if (!(o.props === undefined || o.props === null || (typeof o.props === 'object' && !Array.isArray(o.props)))) return 'invalid props';
   if (o.props && deepHasNul(o.props)) return 'props contain a NUL character';
+  if (o.props && jsonBytes(o.props) > propsMaxBytes) return `props larger than ${propsMaxBytes} bytes`;
   if (typeof o.hashtags === 'string' && hasNul(o.hashtags)) return 'invalid hashtags';
   if (typeof o.original_id === 'string' && hasNul(o.original_id)) return 'invalid original_id';
   if (!(o.file_ids === undefined || o.file_ids === null || (Array.isArray(o.file_ids) && o.file_ids.length <= 10 && o.file_ids.every(isId)))) {

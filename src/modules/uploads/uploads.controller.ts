@@ -2,6 +2,7 @@ import { Controller, HttpCode, Param, Post, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiNoContentResponse, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { IdParamPipe } from '../../common/id-param.pipe.js';
+import { StreamedBody } from '../../common/json-body.js';
 import type { RemoteCaller } from '../auth/auth-context.js';
 import { CurrentRemote, RemoteClusterAuth } from '../auth/auth.decorators.js';
 import { ProfileImagesService } from './profile-images.service.js';
@@ -18,6 +19,7 @@ export class UploadsController {
   ) {}
 
   @Post('upload/:upload_id')
+  @StreamedBody()
   @ApiConsumes('application/octet-stream', 'multipart/form-data')
   @ApiBody({ schema: { type: 'string', format: 'binary' }, description: 'The file bytes from the session offset on' })
   @ApiOkResponse({ description: 'The file is complete: its FileInfo' })
@@ -38,6 +40,7 @@ export class UploadsController {
   }
 
   @Post(':user_id/image')
+  @StreamedBody()
   @HttpCode(200)
   @ApiConsumes('multipart/form-data')
   @ApiBody({ schema: { type: 'object', properties: { image: { type: 'string', format: 'binary' } } } })

@@ -1,7 +1,9 @@
+import { pipeline } from 'node:stream';
 import { Controller, Get, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { IdParamPipe } from '../../../common/id-param.pipe.js';
+import { StreamedBody } from '../../../common/json-body.js';
 import type { AuthContext } from '../../auth/auth-context.js';
 import { Authenticated, CurrentAuth } from '../../auth/auth.decorators.js';
 import { toFileInfoJson } from './file-info.mapper.js';
@@ -14,6 +16,7 @@ export class FilesController {
 
   @Post()
   @Authenticated()
+  @StreamedBody()
   @ApiConsumes('multipart/form-data')
   @ApiBody({
     schema: {
@@ -35,8 +38,8 @@ export class FilesController {
     res.setHeader('Content-Length', String(info.size));
     res.setHeader('Content-Disposition', `attachment; filename*=UTF-8''${encodeURIComponent(info.name)}`);
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    stream.on('error', () => res.destroy());
-    stream.pipe(res);
+    // A client that goes away closes the file too; a read error cuts the response (its length was promised).
+    pipeline(stream, res, () => undefined);
   }
 
   @Get(':file_id/info')

@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import { finished, Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { FileOffsetError, type FileStore, FileTooLargeError, type StoredObject, type WriteOptions } from './file-store.js';
 
 const HEAD_BYTES = 16;
@@ -48,31 +49,10 @@ export class LocalFileStore implements FileStore {
         done(checkHead(true) ?? null);
       },
     });
-    const out = createWriteStream(temp, { flags: 'wx' });
     try {
-      await new Promise<void>((resolvePromise, reject) => {
-        let settled = false;
-        // Not stream.pipeline: it would destroy `source`, and a multipart parser whose part stream is
-        // destroyed stops reading the request. On failure the source is unpiped and drained instead.
-        const fail = (err: unknown) => {
-          if (settled) return;
-          settled = true;
-          source.unpipe(meter);
-          meter.unpipe(out);
-          source.resume();
-          out.destroy();
-          reject(err);
-        };
-        source.on('error', fail);
-        meter.on('error', fail);
-        out.on('error', fail);
-        out.on('close', () => {
-          if (settled) return;
-          settled = true;
-          resolvePromise();
-        });
-        source.pipe(meter).pipe(out);
-      });
+      // The source is destroyed with the rest on failure: callers hand over a stream of their own (multipart parts
+      // come wrapped, so the parser drains what is left of the part).
+      await pipeline(source, meter, createWriteStream(temp, { flags: 'wx' }));
       await rename(temp, target);
     } catch (err) {
       await rm(temp, { force: true });
@@ -118,10 +98,10 @@ export class LocalFileStore implements FileStore {
         meter.unpipe(out);
         out.end();
       };
-      source.on('error', stop);
-      source.on('aborted', () => stop(new Error('the upload was aborted')));
-      source.on('close', () => {
-        if (!source.readableEnded) stop(new Error('the upload was cut off'));
+      // finished() also reports a source that failed or was cut off before we got here (while the offset was
+      // being read), which would otherwise leave this write waiting forever.
+      finished(source, { writable: false }, (err) => {
+        if (err) stop(err.code === 'ERR_STREAM_PREMATURE_CLOSE' ? new Error('the upload was cut off') : err);
       });
       meter.on('error', stop);
       out.on('error', (err) => {

@@ -1,5 +1,7 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { newId } from '../../../common/ids.js';
+import { jsonBytes } from '../../../common/json-body.js';
+import { APP_CONFIG, type AppConfig } from '../../../config/app-config.js';
 import { TransactionRunner, type Tx } from '../../../database/transaction-runner.js';
 import type { AuthContext } from '../../auth/auth-context.js';
 import { isSystemAdmin } from '../../auth/permissions.js';
@@ -51,10 +53,19 @@ export class PostsService {
     private readonly access: ChannelAccess,
     private readonly events: ChangeEventsService,
     private readonly tx: TransactionRunner,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /** Props of at most POST_PROPS_MAX_BYTES: a post every peer can take (Mattermost's receivers stop at ~300 KB). */
+  private assertPropsSize(props: Record<string, unknown> | undefined): void {
+    if (props === undefined) return;
+    const bytes = jsonBytes(props);
+    if (bytes > this.config.limits.postPropsMaxBytes) throw ChatErrors.propsTooLarge(bytes, this.config.limits.postPropsMaxBytes);
+  }
 
   async create(auth: AuthContext, dto: CreatePostDto, origin: ChangeOrigin = LOCAL_ORIGIN): Promise<PostJson> {
     assertMessageLength(dto.message);
+    this.assertPropsSize(dto.props);
     const channel = await this.access.writable(auth, dto.channel_id, 'post', origin);
     const rootId = dto.root_id ?? '';
     if (rootId) {
@@ -229,6 +240,7 @@ export class PostsService {
   /** PUT /posts/{id}/patch and PUT /posts/{id}: only the author or a system admin; edit_at marks message edits. */
   async patch(auth: AuthContext, postId: string, dto: PatchPostDto, origin: ChangeOrigin = LOCAL_ORIGIN): Promise<PostJson> {
     if (dto.message !== undefined) assertMessageLength(dto.message);
+    this.assertPropsSize(dto.props);
     const current = await this.readablePost(auth, postId);
     if (current.user_id !== auth.userId && !isSystemAdmin(auth.roles)) throw ChatErrors.notPostAuthor();
     await this.access.writable(auth, current.channel_id, 'post', origin);

@@ -1,12 +1,14 @@
 import { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { Inject, Injectable } from '@nestjs/common';
+import { jsonBytes } from '../../../common/json-body.js';
 import { APP_CONFIG, type AppConfig } from '../../../config/app-config.js';
 import { TransactionRunner } from '../../../database/transaction-runner.js';
 import type { AuthContext } from '../../auth/auth-context.js';
 import { AuthErrors } from '../../auth/auth.errors.js';
 import { isSystemAdmin } from '../../auth/permissions.js';
 import { UserDirectory, type UserRecord } from '../../auth/user-directory.service.js';
+import { TIMEZONE_MAX_BYTES } from '../chat.constants.js';
 import { ChatErrors } from '../chat.errors.js';
 import { ChangeKind, LOCAL_ORIGIN, type ChangeOrigin } from '../events/change-event.types.js';
 import { ChangeEventsService } from '../events/change-events.service.js';
@@ -43,6 +45,22 @@ export class UsersProfileService {
     if (userId !== auth.userId && !isSystemAdmin(auth.roles)) throw AuthErrors.forbidden('edit_other_users');
   }
 
+  /**
+   * props and timezone are string maps (Mattermost's StringMap), props of at most USER_PROPS_MAX_BYTES and a
+   * timezone of at most TIMEZONE_MAX_BYTES of JSON: a profile every peer can take.
+   */
+  private assertProfileMaps(dto: PatchUserDto): void {
+    for (const [name, map, max] of [
+      ['props', dto.props, this.config.limits.userPropsMaxBytes],
+      ['timezone', dto.timezone, TIMEZONE_MAX_BYTES],
+    ] as const) {
+      if (map === undefined) continue;
+      if (Object.values(map).some((v) => typeof v !== 'string')) throw ChatErrors.userPropsInvalid(`${name} values must be strings`);
+      const bytes = jsonBytes(map);
+      if (bytes > max) throw ChatErrors.userPropsInvalid(`${name} are ${bytes} bytes of JSON; the limit is ${max}`);
+    }
+  }
+
   get(userId: string): Promise<UserRecord> {
     return this.users.get(userId);
   }
@@ -57,6 +75,7 @@ export class UsersProfileService {
 
   async patch(auth: AuthContext, userId: string, dto: PatchUserDto, origin: ChangeOrigin = LOCAL_ORIGIN): Promise<UserRecord> {
     this.assertSelfOrAdmin(auth, userId);
+    this.assertProfileMaps(dto);
     const patch = { ...dto, username: dto.username?.toLowerCase(), email: dto.email?.toLowerCase() };
     try {
       const result = await this.tx.run(async (tx) => {

@@ -1,9 +1,11 @@
+import { pipeline } from 'node:stream';
 import { Body, Controller, Get, Param, Post, Put, Req, Res } from '@nestjs/common';
 import { ApiBody, ApiConsumes, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { AppError } from '../../../common/app-error.js';
 import { isValidId } from '../../../common/ids.js';
 import { UserIdParamPipe } from '../../../common/id-param.pipe.js';
+import { StreamedBody } from '../../../common/json-body.js';
 import type { AuthContext } from '../../auth/auth-context.js';
 import { Authenticated, CurrentAuth } from '../../auth/auth.decorators.js';
 import { toUserJson } from '../../auth/user.mapper.js';
@@ -71,12 +73,12 @@ export class UsersProfileController {
     res.setHeader('Cache-Control', 'private, max-age=0, must-revalidate');
     res.setHeader('ETag', img.etag);
     res.setHeader('X-Content-Type-Options', 'nosniff');
-    img.body.on('error', () => res.destroy());
-    img.body.pipe(res);
+    pipeline(img.body, res, () => undefined);
   }
 
   @Post(':user_id/image')
   @Authenticated()
+  @StreamedBody()
   @ApiConsumes('multipart/form-data')
   @ApiBody({ schema: { type: 'object', properties: { image: { type: 'string', format: 'binary' } } } })
   async setImage(@CurrentAuth() auth: AuthContext, @Param('user_id', UserIdParamPipe) userId: string, @Req() req: Request, @Res({ passthrough: true }) res: Response) {
