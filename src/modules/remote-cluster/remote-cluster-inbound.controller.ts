@@ -4,6 +4,7 @@ import type { RemoteCaller } from '../auth/auth-context.js';
 import { CurrentRemote, RemoteClusterAuth } from '../auth/auth.decorators.js';
 import { parseFrame, type RemoteClusterPing, type RemoteClusterResponse } from './dto/frame.dto.js';
 import { RemoteClusterService } from './remote-cluster.service.js';
+import { TracedInbound } from './trace/inbound-trace.interceptor.js';
 
 const FRAME_SCHEMA = {
   schema: {
@@ -32,6 +33,7 @@ export class RemoteClusterInboundController {
 
   @Post('ping')
   @HttpCode(200)
+  @TracedInbound('ping')
   @ApiBody(FRAME_SCHEMA)
   @ApiOkResponse({ description: 'The bare ping: {sent_at, recv_at}' })
   ping(@CurrentRemote() caller: RemoteCaller, @Body() body: unknown): Promise<RemoteClusterPing> {
@@ -40,6 +42,7 @@ export class RemoteClusterInboundController {
 
   @Post('msg')
   @HttpCode(200)
+  @TracedInbound()
   @ApiBody(FRAME_SCHEMA)
   @ApiOkResponse({ description: 'Response envelope {status, err, payload}; 200 even when the handler failed' })
   msg(@CurrentRemote() caller: RemoteCaller, @Body() body: unknown): Promise<RemoteClusterResponse> {
@@ -49,6 +52,7 @@ export class RemoteClusterInboundController {
   @Post('confirm_invite')
   @RemoteClusterAuth('invitation')
   @HttpCode(200)
+  @TracedInbound('confirm_invite')
   @ApiBody(FRAME_SCHEMA)
   @ApiOkResponse({ description: '{"status":"OK"}' })
   async confirmInvite(@CurrentRemote() caller: RemoteCaller, @Body() body: unknown): Promise<{ status: 'OK' }> {

@@ -98,6 +98,8 @@ export class SharedChannelRepository {
           'last_members_sync_at', 'last_post_seq', 'last_post_seq_id', 'last_reaction_seq', 'last_reaction_key',
           'last_ack_seq', 'last_ack_key',
           'last_user_event_seq', 'last_member_event_seq',
+          'backfill_state', 'backfill_since', 'backfill_until', 'backfill_cursor_at', 'backfill_cursor_id', 'backfill_seq',
+          'backfill_total', 'backfill_sent', 'backfill_refused', 'backfill_started_at', 'backfill_finished_at',
         ],
         ['channel_id', 'remote_id'],
       )
@@ -107,6 +109,22 @@ export class SharedChannelRepository {
   async updateRemote(tx: Tx | undefined, id: string, fields: Partial<SharedChannelRemoteEntity>): Promise<void> {
     const repo = tx ? tx.getRepository(SharedChannelRemoteEntity) : this.remotes;
     await repo.update({ id }, fields as never);
+  }
+
+  /** Updates the row only while it still has the `where` values; whether it did. */
+  async updateRemoteIf(id: string, where: Partial<SharedChannelRemoteEntity>, fields: Partial<SharedChannelRemoteEntity>): Promise<boolean> {
+    const r = await this.remotes.update({ id, ...where } as never, fields as never);
+    return (r.affected ?? 0) > 0;
+  }
+
+  /** Confirmed, live rows with a history backfill to begin or continue, whose remote is online. */
+  async findBackfillsToRun(onlineSince: number): Promise<Array<{ channel_id: string; remote_id: string; backfill_state: string }>> {
+    return this.remotes.query(
+      `SELECT scr.channel_id, scr.remote_id, scr.backfill_state FROM shared_channel_remotes scr
+         JOIN remote_clusters rc ON rc.remote_id = scr.remote_id AND rc.delete_at = 0 AND rc.last_ping_at > $1
+        WHERE scr.delete_at = 0 AND scr.is_invite_confirmed AND scr.backfill_state IN ('requested', 'running')`,
+      [onlineSince],
+    );
   }
 
   async softDeleteRemotesOfChannel(tx: Tx, channelId: string, now: number): Promise<void> {

@@ -55,6 +55,21 @@ export class ChannelFeed {
     return this.repo.acksByKeys(channelId, keys);
   }
 
+  /** Active reactions on these posts stamped up to `maxSeq`, not from `exceptRemote` (a history backfill's). */
+  reactionsOfPosts(channelId: string, postIds: string[], maxSeq: number, exceptRemote: string) {
+    return this.repo.reactionsOfPosts(channelId, postIds, maxSeq, exceptRemote);
+  }
+
+  /** Acknowledgements on these posts stamped up to `maxSeq`, not from `exceptRemote` (a history backfill's). */
+  acksOfPosts(channelId: string, postIds: string[], maxSeq: number, exceptRemote: string) {
+    return this.repo.acksOfPosts(channelId, postIds, maxSeq, exceptRemote);
+  }
+
+  /** The channel's change sequence now (everything stamped up to it has committed). */
+  channelSeq(channelId: string) {
+    return this.repo.channelSeq(channelId);
+  }
+
   userEventsAfter(channelId: string, seq: number, limit: number) {
     return this.repo.userEventsAfter(channelId, seq, limit);
   }
