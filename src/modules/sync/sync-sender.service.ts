@@ -128,12 +128,21 @@ export class SyncSender {
   async initialiseCursors(scr: SharedChannelRemoteRecord): Promise<SharedChannelRemoteRecord> {
     if (scr.last_post_seq || scr.last_reaction_seq || scr.last_ack_seq || scr.last_user_event_seq) return scr;
     const since = scr.last_post_update_at || scr.create_at;
-    const postSeq = await this.feed.seqBefore('posts', scr.channel_id, since);
+    // Past every row at the boundary seq, key included: a cursor (seq, '') would let the newest post (reaction,
+    // acknowledgement) from before the share through as if it were new.
+    const [posts, reactions, acks] = await Promise.all([
+      this.feed.cursorBefore('posts', scr.channel_id, since),
+      this.feed.cursorBefore('reactions', scr.channel_id, since),
+      this.feed.cursorBefore('post_acknowledgements', scr.channel_id, since),
+    ]);
     const fields = {
-      last_post_seq: postSeq,
-      first_post_seq: postSeq,
-      last_reaction_seq: await this.feed.seqBefore('reactions', scr.channel_id, since),
-      last_ack_seq: await this.feed.seqBefore('post_acknowledgements', scr.channel_id, since),
+      last_post_seq: posts.seq,
+      last_post_seq_id: posts.key,
+      first_post_seq: posts.seq,
+      last_reaction_seq: reactions.seq,
+      last_reaction_key: reactions.key,
+      last_ack_seq: acks.seq,
+      last_ack_key: acks.key,
       last_user_event_seq: await this.feed.lastUserJournalSeq(),
     };
     // A channel with no change at all still needs a non-zero marker so this runs once.

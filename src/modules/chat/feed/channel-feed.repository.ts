@@ -77,14 +77,22 @@ export class ChannelFeedRepository {
     return tx ?? this.db;
   }
 
-  /** The highest seq below the first row of `table` in the channel changed at or after `since` (ms). */
-  async seqBefore(table: 'posts' | 'reactions' | 'post_acknowledgements', channelId: string, since: number): Promise<number> {
+  /**
+   * The (seq, key) cursor just past every row of `table` in the channel written before `since` (ms): the highest seq
+   * below the first row changed at or after `since`, with the largest key at that seq (several rows written by one
+   * statement share a seq), so a (seq, key) > cursor scan starts exactly at what changed since.
+   */
+  async cursorBefore(table: 'posts' | 'reactions' | 'post_acknowledgements', channelId: string, since: number): Promise<SeqCursor> {
+    const key = { posts: 'id', reactions: `user_id || ':' || post_id || ':' || emoji_name`, post_acknowledgements: `user_id || ':' || post_id` }[table];
     const rows = await this.db.query(
-      `SELECT COALESCE((SELECT MIN(seq) - 1 FROM ${table} WHERE channel_id = $1 AND update_at >= $2),
-                       (SELECT last_seq FROM channels WHERE id = $1)) AS seq`,
+      `WITH s AS (
+         SELECT COALESCE((SELECT MIN(seq) - 1 FROM ${table} WHERE channel_id = $1 AND update_at >= $2),
+                         (SELECT last_seq FROM channels WHERE id = $1)) AS seq
+       )
+       SELECT s.seq, (SELECT MAX(${key}) FROM ${table} t WHERE t.channel_id = $1 AND t.seq = s.seq) AS key FROM s`,
       [channelId, since],
     );
-    return num(rows[0]?.seq);
+    return { seq: num(rows[0]?.seq), key: (rows[0]?.key as string | null) ?? '' };
   }
 
   async postsAfter(channelId: string, after: SeqCursor, limit: number): Promise<PostEntity[]> {

@@ -24,9 +24,9 @@ export type FileInfoRecord = FileInfoEntity;
 export class ChannelFeed {
   constructor(private readonly repo: ChannelFeedRepository) {}
 
-  /** The largest seq of a post, reaction or acknowledgement of the channel written before `since`. */
-  seqBefore(table: 'posts' | 'reactions' | 'post_acknowledgements', channelId: string, since: number) {
-    return this.repo.seqBefore(table, channelId, since);
+  /** The (seq, key) cursor just past every post, reaction or acknowledgement of the channel written before `since`. */
+  cursorBefore(table: 'posts' | 'reactions' | 'post_acknowledgements', channelId: string, since: number) {
+    return this.repo.cursorBefore(table, channelId, since);
   }
 
   postsAfter(channelId: string, after: SeqCursor, limit: number) {

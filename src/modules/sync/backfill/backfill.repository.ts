@@ -65,6 +65,19 @@ export class BackfillRepository {
     return rows[0]?.at === null || rows[0]?.at === undefined ? null : Number(rows[0].at);
   }
 
+  /**
+   * Whether live sync has yet to scan a reaction or acknowledgement stamped at or before `seq` (past its cursors):
+   * one it would take for its own on history an earlier walk already sent.
+   */
+  async liveScanPending(channelId: string, cursors: { reaction: WalkCursor; ack: WalkCursor }, seq: number): Promise<boolean> {
+    const rows: Array<{ behind: boolean }> = await this.db.query(
+      `SELECT EXISTS (SELECT 1 FROM reactions WHERE channel_id = $1 AND seq <= $6 AND (seq, user_id || ':' || post_id || ':' || emoji_name) > ($2, $3))
+           OR EXISTS (SELECT 1 FROM post_acknowledgements WHERE channel_id = $1 AND seq <= $6 AND (seq, user_id || ':' || post_id) > ($4, $5)) AS behind`,
+      [channelId, cursors.reaction.at, cursors.reaction.id, cursors.ack.at, cursors.ack.id, seq],
+    );
+    return rows[0]?.behind === true;
+  }
+
   /** Those of `postIds` changed since live sync's start (first_post_seq): live sync sends them, newest last. */
   async changedSince(channelId: string, postIds: string[], firstPostSeq: number): Promise<string[]> {
     if (!postIds.length) return [];

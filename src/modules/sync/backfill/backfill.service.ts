@@ -136,7 +136,11 @@ export class BackfillService {
         throw BackfillErrors.running();
       case 'done':
         // What live sync scans on the history already walked is then its own: it must have passed that walk's start.
-        if (scr.last_reaction_seq < scr.backfill_seq || scr.last_ack_seq < scr.backfill_seq) throw BackfillErrors.liveBehind();
+        const cursors = {
+          reaction: { at: scr.last_reaction_seq, id: scr.last_reaction_key },
+          ack: { at: scr.last_ack_seq, id: scr.last_ack_key },
+        };
+        if (await this.repo.liveScanPending(channelId, cursors, scr.backfill_seq)) throw BackfillErrors.liveBehind();
         await this.begin(scr, since, scr.backfill_since);
         break;
       default:
