@@ -134,7 +134,7 @@ export class BackfillService {
     switch (scr.backfill_state) {
       case 'running':
         throw BackfillErrors.running();
-      case 'done':
+      case 'done': {
         // What live sync scans on the history already walked is then its own: it must have passed that walk's start.
         const cursors = {
           reaction: { at: scr.last_reaction_seq, id: scr.last_reaction_key },
@@ -143,6 +143,7 @@ export class BackfillService {
         if (await this.repo.liveScanPending(channelId, cursors, scr.backfill_seq)) throw BackfillErrors.liveBehind();
         await this.begin(scr, since, scr.backfill_since);
         break;
+      }
       default:
         if (!scr.is_invite_confirmed) {
           // The invite is still pending: the walk begins when the remote confirms it.
