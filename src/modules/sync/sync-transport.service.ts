@@ -175,6 +175,8 @@ export class SyncTransport {
     opts: { error: string; now: number; attempt: boolean; park?: boolean; maxAttempts: number },
   ): Promise<RetryState[]> {
     const states = await this.repo.recordRetries(items, { channelId: ctx.channelId, remoteId: ctx.remoteId }, opts);
+    // When it was decided (the pass's `now` is when the pass began, before the reply that refused the item).
+    const at = Date.now();
     const versions = new Map(items.map((i) => [`${i.kind}:${i.item_key}`, i.update_at ?? 0]));
     this.trace.items(
       states
@@ -191,7 +193,7 @@ export class SyncTransport {
           next_attempt_at: r.parked || r.waiting_for ? 0 : r.next_attempt_at,
           reason: opts.error,
           backfill: ctx.backfill,
-          at: opts.now,
+          at,
         })),
     );
     return states;
@@ -201,6 +203,7 @@ export class SyncTransport {
   async requestPosts(ctx: Pick<PassContext, 'channelId' | 'remoteId' | 'backfill'>, postIds: string[], now: number, reason: string): Promise<void> {
     if (!postIds.length) return;
     await this.repo.requestPosts(ctx.channelId, ctx.remoteId, postIds, now);
+    const at = Date.now();
     this.trace.items(
       postIds.map((id) => ({
         remote_id: ctx.remoteId,
@@ -211,7 +214,7 @@ export class SyncTransport {
         event: 'requested' as const,
         reason,
         backfill: ctx.backfill,
-        at: now,
+        at,
       })),
     );
   }
