@@ -55,6 +55,14 @@ export class SharedChannelStore {
     return this.repo.updateRemoteIf(id, expected, fields);
   }
 
+  /**
+   * Begins the row's history backfill from the state the caller read, with backfill_seq taken under the channel's
+   * write lock (see the repository); the backfill_seq, or null when the row was no longer in that state.
+   */
+  beginBackfill(scr: Pick<SharedChannelRemoteEntity, 'id' | 'channel_id' | 'backfill_state'>, fields: Partial<SharedChannelRemoteEntity>): Promise<number | null> {
+    return this.repo.beginBackfill(scr.id, scr.backfill_state, scr.channel_id, fields);
+  }
+
   /** Active (channel, remote) rows whose history backfill is asked for or running, with a remote pinged since `onlineSince`. */
   findBackfillsToRun(onlineSince: number) {
     return this.repo.findBackfillsToRun(onlineSince);

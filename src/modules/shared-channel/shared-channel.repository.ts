@@ -117,6 +117,25 @@ export class SharedChannelRepository {
     return (r.affected ?? 0) > 0;
   }
 
+  /**
+   * Begins a history backfill on the row (only from `expectedState`): backfill_seq is the channel's change sequence
+   * read under a share lock on the channel row, which every post, reaction and acknowledgement write of the channel
+   * takes (its seq trigger updates channels.last_seq). So whatever is stamped after backfill_seq commits after this
+   * row says so, and a reader that sees such an item also sees the walk. The backfill_seq written, or null.
+   */
+  async beginBackfill(id: string, expectedState: string, channelId: string, fields: Partial<SharedChannelRemoteEntity>): Promise<number | null> {
+    const names = Object.keys(fields);
+    const rows: Array<{ backfill_seq: string }> = await this.remotes.query(
+      `WITH ch AS (SELECT last_seq FROM channels WHERE id = $3 FOR SHARE)
+       UPDATE shared_channel_remotes
+          SET backfill_seq = COALESCE((SELECT last_seq FROM ch), 0)${names.map((n, i) => `, "${n}" = $${i + 4}`).join('')}
+        WHERE id = $1 AND backfill_state = $2
+       RETURNING backfill_seq`,
+      [id, expectedState, channelId, ...names.map((n) => (fields as Record<string, unknown>)[n])],
+    );
+    return rows.length ? Number(rows[0].backfill_seq) : null;
+  }
+
   /** Confirmed, live rows with a history backfill to begin or continue, whose remote is online. */
   async findBackfillsToRun(onlineSince: number): Promise<Array<{ channel_id: string; remote_id: string; backfill_state: string }>> {
     return this.remotes.query(

@@ -160,6 +160,7 @@ export class BackfillService {
    */
   private async begin(row: SharedChannelRemoteRecord, since: number, until: number): Promise<void> {
     const scr = await this.sender.initialiseCursors(row);
+    // For the count only (progress): the walk's own bound is taken under the channel's lock as it begins.
     const seq = await this.feed.channelSeq(scr.channel_id);
     const scope: WalkScope = { channelId: scr.channel_id, remoteId: scr.remote_id, firstPostSeq: scr.first_post_seq, since, until };
     for (let i = 0; i < WIDEN_ROUNDS && scope.since > 0; i++) {
@@ -169,16 +170,16 @@ export class BackfillService {
     }
     const total = await this.repo.countItems(scope, seq);
     const now = Date.now();
-    const begun = await this.shares.saveBackfill(
-      scr.id,
-      { backfill_state: row.backfill_state },
+    // Items on history posts stamped up to backfill_seq are the walk's, later ones live sync's: the bound is read under
+    // the channel's write lock with the state change, so no item is stamped past it before live sync can see the walk.
+    const begun = await this.shares.beginBackfill(
+      { id: scr.id, channel_id: scr.channel_id, backfill_state: row.backfill_state },
       {
         backfill_state: 'running',
         backfill_since: scope.since,
         backfill_until: until,
         backfill_cursor_at: scope.since,
         backfill_cursor_id: '',
-        backfill_seq: seq,
         backfill_total: total,
         backfill_sent: 0,
         backfill_refused: 0,
@@ -187,7 +188,7 @@ export class BackfillService {
         update_at: now,
       },
     );
-    if (!begun) return;
+    if (begun === null) return;
     this.logger.log({ channel_id: scr.channel_id, remote_id: scr.remote_id, since: scope.since, until, items: total }, 'history backfill begins');
     await this.enqueue(scr.channel_id, scr.remote_id);
   }
