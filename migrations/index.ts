@@ -11,6 +11,7 @@ import { PostCountersTrigger1795660782506 } from './1795660782506-PostCountersTr
 import { JournalCommitOrder1795662722855 } from './1795662722855-JournalCommitOrder.js';
 import { RemoteTokenHashes1796410909583 } from './1796410909583-RemoteTokenHashes.js';
 import { SyncConvergence1796411477501 } from './1796411477501-SyncConvergence.js';
+import { HistoryBackfillAndDeliveryTrace1796417666024 } from './1796417666024-HistoryBackfillAndDeliveryTrace.js';
 import { ChannelDetailsSync1796417908980 } from './1796417908980-ChannelDetailsSync.js';
 
 /** Every migration, oldest first. `npm run migration:generate` appends here; a test checks none is missing. */
@@ -27,5 +28,6 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   JournalCommitOrder1795662722855,
   RemoteTokenHashes1796410909583,
   SyncConvergence1796411477501,
+  HistoryBackfillAndDeliveryTrace1796417666024,
   ChannelDetailsSync1796417908980,
 ];

@@ -62,6 +62,12 @@ export interface AppConfig {
     maxClockSkewMs: number;
     /** Period of each (shared channel, remote) consistency check run by the home; 0 = only on request. */
     consistencyIntervalMs: number;
+    /** Posts per batch of a history backfill. */
+    backfillBatchPosts: number;
+  };
+  trace: {
+    /** Delivery trace rows older than this are pruned. */
+    retentionMs: number;
   };
   websocket: {
     /** A connection whose unsent bytes pass this is too slow and is dropped. */

@@ -141,6 +141,17 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(0) @Max(604_800_000)
   CONSISTENCY_CHECK_INTERVAL_MS = 3_600_000;
 
+  /**
+   * Posts per batch of a history backfill (a channel's posts from before it was shared, sent on request): small
+   * batches in low-priority jobs, so live sync never waits for history.
+   */
+  @Transform(toInt) @IsInt() @Min(1) @Max(1000)
+  SYNC_BACKFILL_BATCH = 100;
+
+  /** How long the delivery trace (envelopes in and out, per-item outcomes) is kept before it is pruned. */
+  @Transform(toInt) @IsInt() @Min(1) @Max(8760)
+  TRACE_RETENTION_HOURS = 72;
+
   /** Members added to or removed from a shared channel propagate to its remotes (Mattermost's EnableSharedChannelsMemberSync). */
   @Transform(toBool) @IsBoolean()
   ENABLE_MEMBERSHIP_SYNC = true;

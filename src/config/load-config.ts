@@ -112,7 +112,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       globalUserSync: vars.ENABLE_GLOBAL_USER_SYNC,
       maxClockSkewMs: vars.SYNC_MAX_CLOCK_SKEW_MS,
       consistencyIntervalMs: vars.CONSISTENCY_CHECK_INTERVAL_MS,
+      backfillBatchPosts: vars.SYNC_BACKFILL_BATCH,
     },
+    trace: { retentionMs: vars.TRACE_RETENTION_HOURS * 3600 * 1000 },
     websocket: {
       sendBufferBytes: vars.WEBSOCKET_SEND_BUFFER_BYTES,
       resumeBufferEvents: vars.WEBSOCKET_RESUME_BUFFER,

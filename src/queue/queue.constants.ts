@@ -15,6 +15,8 @@ export enum JobName {
   PingRemotes = 'ping-remotes',
   /** One ping to one remote, recording the result and any connection-state change. */
   PingRemote = 'ping-remote',
+  /** Trigger: deletes delivery trace rows older than TRACE_RETENTION_HOURS. */
+  TracePrune = 'trace-prune',
   /** One sync pass of one shared channel to one remote. */
   SyncChannel = 'sync-channel',
   /** Safety net: re-queues every (channel, remote) whose cursors are behind. */
@@ -27,6 +29,8 @@ export enum JobName {
   ConsistencyCheck = 'consistency-check',
   /** The unshares owed to a remote whose connection was deleted here, retried until the peer has them all. */
   DeliverUnshares = 'deliver-unshares',
+  /** A few batches of a history backfill of one shared channel to one remote (low priority; queues its successor). */
+  SyncBackfill = 'sync-backfill',
 }
 
 /** Payload of each job: enqueue() with a wrong payload does not compile. */
@@ -34,24 +38,28 @@ export interface JobPayloads {
   [JobName.SessionCleanup]: Record<string, never>;
   [JobName.PingRemotes]: Record<string, never>;
   [JobName.PingRemote]: { remote_id: string };
+  [JobName.TracePrune]: Record<string, never>;
   [JobName.SyncChannel]: { channel_id: string; remote_id: string };
   [JobName.SyncSweep]: Record<string, never>;
   [JobName.GlobalUserSync]: { remote_id: string };
   [JobName.ConsistencySweep]: Record<string, never>;
   [JobName.ConsistencyCheck]: { channel_id: string; remote_id: string };
   [JobName.DeliverUnshares]: { remote_id: string };
+  [JobName.SyncBackfill]: { channel_id: string; remote_id: string };
 }
 
 export const JOB_QUEUE: { [N in JobName]: QueueName } = {
   [JobName.SessionCleanup]: QueueName.Maintenance,
   [JobName.PingRemotes]: QueueName.RemoteCluster,
   [JobName.PingRemote]: QueueName.RemoteCluster,
+  [JobName.TracePrune]: QueueName.RemoteCluster,
   [JobName.SyncChannel]: QueueName.Sync,
   [JobName.SyncSweep]: QueueName.Sync,
   [JobName.GlobalUserSync]: QueueName.Sync,
   [JobName.ConsistencySweep]: QueueName.Sync,
   [JobName.ConsistencyCheck]: QueueName.Sync,
   [JobName.DeliverUnshares]: QueueName.SharedChannel,
+  [JobName.SyncBackfill]: QueueName.Sync,
 };
 
 /**

@@ -12,7 +12,8 @@ import { MetricsService } from '../../src/metrics/metrics.service.js';
 import { SyncMetrics } from '../../src/modules/sync/sync.metrics.js';
 import { noneSent, type PassContext } from '../../src/modules/sync/sync-pass.js';
 import type { RetryKind, SyncRetryEntity } from '../../src/modules/sync/sync-retry.entity.js';
-import type { SyncRepository } from '../../src/modules/sync/sync.repository.js';
+import type { RetryState, SyncRepository } from '../../src/modules/sync/sync.repository.js';
+import type { DeliveryTrace, ItemEvent } from '../../src/modules/remote-cluster/trace/delivery-trace.service.js';
 import { SyncTransport } from '../../src/modules/sync/sync-transport.service.js';
 import { RemoteClusterTransportError } from '../../src/modules/remote-cluster/remote-cluster.client.js';
 
@@ -77,6 +78,17 @@ export function scr(fields: Partial<SharedChannelRemoteRecord> = {}): SharedChan
     last_member_event_seq: 0,
     first_post_seq: 2,
     last_details_update_at: 0,
+    backfill_state: '',
+    backfill_since: -1,
+    backfill_until: 0,
+    backfill_cursor_at: 0,
+    backfill_cursor_id: '',
+    backfill_seq: 0,
+    backfill_total: 0,
+    backfill_sent: 0,
+    backfill_refused: 0,
+    backfill_started_at: 0,
+    backfill_finished_at: 0,
     ...fields,
   };
 }
@@ -131,13 +143,27 @@ export class FakeSyncRepository {
   async recordRetries(
     items: Array<{ kind: RetryKind; item_key: string; post_id: string; waiting_for?: string }>,
     _where: unknown,
-    opts: { error: string; attempt: boolean; park?: boolean },
-  ): Promise<void> {
+    opts: { error: string; attempt: boolean; park?: boolean; now?: number },
+  ): Promise<RetryState[]> {
     for (const i of items) this.recorded.push({ ...i, waiting_for: i.waiting_for ?? '', attempt: opts.attempt, park: opts.park === true, error: opts.error });
+    return items.map((i) => ({
+      kind: i.kind,
+      item_key: i.item_key,
+      post_id: i.post_id,
+      attempts: opts.attempt ? 1 : 0,
+      parked: opts.park === true,
+      next_attempt_at: opts.now ?? 0,
+      waiting_for: i.waiting_for ?? '',
+    }));
   }
   async recordAccepted(_c: string, _r: string, kind: RetryKind, keys: string[]): Promise<number> {
     if (keys.length) this.accepted.push({ kind, keys });
     return this.releases;
+  }
+  released: string[] = [];
+  async releaseWaitingFor(_c: string, _r: string, postIds: string[]): Promise<number> {
+    this.released.push(...postIds);
+    return postIds.length;
   }
   async requestPosts(_c: string, _r: string, postIds: string[]): Promise<void> {
     this.requested.push(...postIds);
@@ -174,6 +200,24 @@ export function syncMetrics(): SyncMetrics {
   return new SyncMetrics(new MetricsService());
 }
 
-export function transportFor(peer: FakePeer, metrics = syncMetrics(), emitter = new EventEmitter2()): SyncTransport {
-  return new SyncTransport(peer as unknown as RemoteClusterService, metrics, emitter);
+/** The delivery trace in memory: the item events a stream or the transport recorded. */
+export class FakeTrace {
+  readonly events: ItemEvent[] = [];
+  items(events: ItemEvent[]): void {
+    this.events.push(...events);
+  }
+  envelope(): void {}
+  asTrace(): DeliveryTrace {
+    return this as unknown as DeliveryTrace;
+  }
+}
+
+export function transportFor(
+  peer: FakePeer,
+  metrics = syncMetrics(),
+  emitter = new EventEmitter2(),
+  repo = new FakeSyncRepository(),
+  trace = new FakeTrace(),
+): SyncTransport {
+  return new SyncTransport(peer as unknown as RemoteClusterService, metrics, emitter, repo.asRepo(), trace.asTrace());
 }

@@ -5,6 +5,7 @@ import type { RemoteCaller } from '../auth/auth-context.js';
 import { CurrentRemote, RemoteClusterAuth } from '../auth/auth.decorators.js';
 import { parseFrame, type RemoteClusterPing, type RemoteClusterResponse } from './dto/frame.dto.js';
 import { RemoteClusterService } from './remote-cluster.service.js';
+import { TracedInbound } from './trace/inbound-trace.interceptor.js';
 
 const FRAME_SCHEMA = {
   schema: {
@@ -33,6 +34,7 @@ export class RemoteClusterInboundController {
 
   @Post('ping')
   @HttpCode(200)
+  @TracedInbound('ping')
   @ApiBody(FRAME_SCHEMA)
   @ApiOkResponse({ description: 'The bare ping: {sent_at, recv_at}' })
   ping(@CurrentRemote() caller: RemoteCaller, @Body() body: unknown): Promise<RemoteClusterPing> {
@@ -43,6 +45,7 @@ export class RemoteClusterInboundController {
   @HttpCode(200)
   // A sync message of many posts; read only once the guard has admitted the peer.
   @JsonBodyLimit(PEER_JSON_LIMIT_BYTES)
+  @TracedInbound()
   @ApiBody(FRAME_SCHEMA)
   @ApiOkResponse({ description: 'Response envelope {status, err, payload}; 200 even when the handler failed' })
   msg(@CurrentRemote() caller: RemoteCaller, @Body() body: unknown): Promise<RemoteClusterResponse> {
@@ -52,6 +55,7 @@ export class RemoteClusterInboundController {
   @Post('confirm_invite')
   @RemoteClusterAuth('invitation')
   @HttpCode(200)
+  @TracedInbound('confirm_invite')
   @ApiBody(FRAME_SCHEMA)
   @ApiOkResponse({ description: '{"status":"OK"}' })
   async confirmInvite(@CurrentRemote() caller: RemoteCaller, @Body() body: unknown): Promise<{ status: 'OK' }> {

@@ -20,6 +20,8 @@ import {
   TOPIC_PING,
 } from './dto/frame.dto.js';
 import type { RemoteClusterInvite } from './invite-crypto.js';
+import { DeliveryTrace } from './trace/delivery-trace.service.js';
+import type { EnvelopeResult } from './trace/trace-envelope.entity.js';
 
 /**
  * The only code in the server that calls peers. Everything that goes to another server, a message, a ping or
@@ -245,6 +247,8 @@ export class RemoteClusterClient implements OnApplicationShutdown {
     metrics: MetricsService,
     private readonly policy: PeerAddressPolicy,
     @Optional() @Inject(REMOTE_CLUSTER_CLIENT_OPTIONS) options?: Partial<RemoteClusterClientOptions>,
+    /** Journals every call (the delivery trace); absent in unit tests that build the client alone. */
+    @Optional() private readonly trace?: DeliveryTrace,
   ) {
     this.options = { ...DEFAULT_CLIENT_OPTIONS, ...options };
     this.sent = metrics.counter('remote_cluster_msg_sent_total', 'Frames sent to remote clusters that got HTTP 200', ['remote_id']);
@@ -283,7 +287,11 @@ export class RemoteClusterClient implements OnApplicationShutdown {
   async uploadFile(target: PeerTarget, uploadId: string, body: StreamedBody): Promise<UploadReply> {
     const url = this.endpoint(target, `upload/${uploadId}`);
     this.notify({ remote_id: target.remote_id, kind: 'upload', url: url.href, bytes: body.length });
-    const reply = await this.post(target, url, { headers: { 'Content-Length': body.length }, stream: body }, this.transferTiming(), [200, 204]);
+    const reply = await this.traced(
+      { remote_id: target.remote_id, topic: 'upload', bytes: body.length },
+      () => this.post(target, url, { headers: { 'Content-Length': body.length }, stream: body }, this.transferTiming(), [200, 204]),
+      (r) => ({ result: 'ok', status: r.status }),
+    );
     this.streamedBytes.inc({ remote_id: target.remote_id, kind: 'upload' }, body.length);
     if (reply.status === 204) return { complete: false };
     const info = this.json(reply.body);
@@ -309,21 +317,31 @@ export class RemoteClusterClient implements OnApplicationShutdown {
       );
     };
     this.notify({ remote_id: target.remote_id, kind: 'profile_image', url: url.href, bytes: image.length });
-    await this.post(
-      target,
-      url,
-      { headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': length }, stream: { open, length } },
-      this.transferTiming(),
+    await this.traced({ remote_id: target.remote_id, topic: 'profile_image', bytes: length }, () =>
+      this.post(
+        target,
+        url,
+        { headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'Content-Length': length }, stream: { open, length } },
+        this.transferTiming(),
+      ),
     );
     this.streamedBytes.inc({ remote_id: target.remote_id, kind: 'profile_image' }, image.length);
   }
 
   /** POST /msg; the peer's Response envelope (which may say FAIL: that is the caller's business). */
   async sendMsg<P>(target: PeerTarget, msg: RemoteClusterMsg<P>): Promise<RemoteClusterResponse> {
-    const reply = await this.postFrame(target, 'msg', this.endpoint(target, 'msg'), { remote_id: target.remote_id, msg }, this.options.msgTimeoutMs);
-    const response = parseResponse(this.json(reply.body));
-    if (!response) throw new RemoteClusterTransportError(target.remote_id, 'bad_response', 'the reply to /msg is not a Response envelope');
-    return response;
+    const frame = { remote_id: target.remote_id, msg };
+    const text = JSON.stringify(frame);
+    return this.traced(
+      { remote_id: target.remote_id, topic: msg.topic, msg_id: msg.id, payload: msg.payload, bytes: Buffer.byteLength(text) },
+      async () => {
+        const reply = await this.postFrame(target, 'msg', this.endpoint(target, 'msg'), frame, this.options.msgTimeoutMs, text);
+        const response = parseResponse(this.json(reply.body));
+        if (!response) throw new RemoteClusterTransportError(target.remote_id, 'bad_response', 'the reply to /msg is not a Response envelope');
+        return response;
+      },
+      (r) => (r.status === RESPONSE_STATUS_OK ? { result: 'ok' } : { result: 'fail', reason: r.err }),
+    );
   }
 
   /** POST /ping; records round trip and clock skew. The reply is the bare ping object. */
@@ -336,7 +354,11 @@ export class RemoteClusterClient implements OnApplicationShutdown {
       create_at: sentAt,
       payload: { sent_at: sentAt, recv_at: 0 },
     };
-    const reply = await this.postFrame(target, 'ping', this.endpoint(target, 'ping'), { remote_id: target.remote_id, msg }, this.options.pingTimeoutMs);
+    const frame = { remote_id: target.remote_id, msg };
+    const text = JSON.stringify(frame);
+    const reply = await this.traced({ remote_id: target.remote_id, topic: TOPIC_PING, msg_id: msg.id, bytes: Buffer.byteLength(text) }, () =>
+      this.postFrame(target, 'ping', this.endpoint(target, 'ping'), frame, this.options.pingTimeoutMs, text),
+    );
     const rttMs = performance.now() - started;
     const ping = parsePingReply(this.json(reply.body));
     if (!ping) throw new RemoteClusterTransportError(target.remote_id, 'bad_response', 'the reply to /ping is not a ping');
@@ -351,16 +373,15 @@ export class RemoteClusterClient implements OnApplicationShutdown {
    */
   async confirmInvite(target: PeerTarget, confirmation: RemoteClusterInvite): Promise<void> {
     const msg: RemoteClusterMsg<RemoteClusterInvite> = { id: newId(), topic: TOPIC_INVITATION, create_at: Date.now(), payload: confirmation };
-    const reply = await this.postFrame(
-      target,
-      'confirm_invite',
-      this.endpoint(target, 'confirm_invite'),
-      { remote_id: target.remote_id, msg },
-      this.options.pingTimeoutMs,
-    );
-    const response = parseResponse(this.json(reply.body));
-    if (!response) throw new RemoteClusterTransportError(target.remote_id, 'bad_response', 'the reply to /confirm_invite is not a Response envelope');
-    if (response.status !== RESPONSE_STATUS_OK) throw new RemoteClusterTransportError(target.remote_id, 'rejected', response.err || 'confirmation refused');
+    const frame = { remote_id: target.remote_id, msg };
+    const text = JSON.stringify(frame);
+    // The payload carries tokens: the trace records the envelope without it.
+    await this.traced({ remote_id: target.remote_id, topic: 'confirm_invite', msg_id: msg.id, bytes: Buffer.byteLength(text) }, async () => {
+      const reply = await this.postFrame(target, 'confirm_invite', this.endpoint(target, 'confirm_invite'), frame, this.options.pingTimeoutMs, text);
+      const response = parseResponse(this.json(reply.body));
+      if (!response) throw new RemoteClusterTransportError(target.remote_id, 'bad_response', 'the reply to /confirm_invite is not a Response envelope');
+      if (response.status !== RESPONSE_STATUS_OK) throw new RemoteClusterTransportError(target.remote_id, 'rejected', response.err || 'confirmation refused');
+    });
   }
 
   /** Drops the connection pool of a remote (deleted, or its URL changed). */
@@ -407,9 +428,39 @@ export class RemoteClusterClient implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * Journals one call in the delivery trace: when it left, for how long, how big, and how it ended (never what it
+   * carried: `payload` is only counted). `judge` reads a successful reply (a FAIL envelope is a 'fail').
+   */
+  private async traced<T>(
+    what: { remote_id: string; topic: string; msg_id?: string; payload?: unknown; bytes: number },
+    work: () => Promise<T>,
+    judge: (value: T) => { result: EnvelopeResult; status?: number; reason?: string } = () => ({ result: 'ok' }),
+  ): Promise<T> {
+    const at = Date.now();
+    try {
+      const value = await work();
+      const j = judge(value);
+      this.trace?.envelope({ direction: 'out', ...what, at, duration_ms: Date.now() - at, result: j.result, status: j.status ?? 200, reason: j.reason });
+      return value;
+    } catch (err) {
+      const failure = err instanceof RemoteClusterTransportError ? err : undefined;
+      this.trace?.envelope({
+        direction: 'out',
+        ...what,
+        at,
+        duration_ms: Date.now() - at,
+        result: failure?.kind === 'rejected' ? 'fail' : 'error',
+        status: failure?.status ?? 0,
+        reason: failure ? `${failure.kind}: ${failure.message}` : 'internal error',
+      });
+      throw err;
+    }
+  }
+
   /** A JSON frame, under one deadline. */
-  private postFrame(target: PeerTarget, kind: OutboundRecord['kind'], url: URL, frame: RemoteClusterFrame, timeoutMs: number): Promise<RawReply> {
-    const text = JSON.stringify(frame);
+  private postFrame(target: PeerTarget, kind: OutboundRecord['kind'], url: URL, frame: RemoteClusterFrame, timeoutMs: number, serialized?: string): Promise<RawReply> {
+    const text = serialized ?? JSON.stringify(frame);
     this.notify({ remote_id: target.remote_id, kind, url: url.href, body: text });
     const buffer = Buffer.from(text, 'utf8');
     return this.post(

@@ -19,6 +19,12 @@ import { RemoteClusterRepository } from './remote-cluster.repository.js';
 import { RemoteClusterService } from './remote-cluster.service.js';
 import { RemoteClusterTokens } from './remote-cluster-tokens.service.js';
 import { TopicRegistry } from './topic-registry.service.js';
+import { DeliveryTraceController } from './trace/delivery-trace.controller.js';
+import { DeliveryTraceRepository } from './trace/delivery-trace.repository.js';
+import { DeliveryTrace } from './trace/delivery-trace.service.js';
+import { InboundTraceInterceptor } from './trace/inbound-trace.interceptor.js';
+import { TraceEnvelopeEntity } from './trace/trace-envelope.entity.js';
+import { TraceItemEntity } from './trace/trace-item.entity.js';
 
 /**
  * Secure connections to other servers: records and invites, the handshake, the token guard's verifier, the
@@ -26,8 +32,13 @@ import { TopicRegistry } from './topic-registry.service.js';
  * TopicRegistry, send through RemoteClusterService.sendMsg and listen to CONNECTION_STATE_EVENT.
  */
 @Module({
-  imports: [AuthModule, ChatModule, TypeOrmModule.forFeature([RemoteClusterEntity]), BullModule.registerQueue({ name: QueueName.RemoteCluster })],
-  controllers: [RemoteClusterController, RemoteClusterInboundController],
+  imports: [
+    AuthModule,
+    ChatModule,
+    TypeOrmModule.forFeature([RemoteClusterEntity, TraceEnvelopeEntity, TraceItemEntity]),
+    BullModule.registerQueue({ name: QueueName.RemoteCluster }),
+  ],
+  controllers: [RemoteClusterController, RemoteClusterInboundController, DeliveryTraceController],
   providers: [
     RemoteClusterRepository,
     RemoteClusterService,
@@ -36,6 +47,9 @@ import { TopicRegistry } from './topic-registry.service.js';
     RemoteClusterHeartbeatProcessor,
     ConnectionStateService,
     TopicRegistry,
+    DeliveryTraceRepository,
+    DeliveryTrace,
+    InboundTraceInterceptor,
     { provide: TokenSealer, useFactory: (config: AppConfig) => new TokenSealer(config.remoteCluster.tokenKey), inject: [APP_CONFIG] },
     {
       provide: PeerAddressPolicy,
@@ -46,6 +60,7 @@ import { TopicRegistry } from './topic-registry.service.js';
     { provide: REMOTE_CLUSTER_TOKEN_VERIFIER, useExisting: RemoteClusterTokens },
   ],
   // The verifier too: modules with server-to-server routes of their own (uploads) put @RemoteClusterAuth() on them.
-  exports: [RemoteClusterService, RemoteClusterClient, TopicRegistry, ConnectionStateService, REMOTE_CLUSTER_TOKEN_VERIFIER],
+  // DeliveryTrace and its interceptor: the sync engine records per-item outcomes, the uploads routes their envelopes.
+  exports: [RemoteClusterService, RemoteClusterClient, TopicRegistry, ConnectionStateService, REMOTE_CLUSTER_TOKEN_VERIFIER, DeliveryTrace, InboundTraceInterceptor],
 })
 export class RemoteClusterModule {}

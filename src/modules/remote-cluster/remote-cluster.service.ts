@@ -318,10 +318,12 @@ export class RemoteClusterService {
 
   /**
    * Sends one message to a confirmed remote and returns its Response (which may say FAIL). Rejects with
-   * RemoteClusterTransportError; `permanent` is set for remotes that are gone or refuse the request.
+   * RemoteClusterTransportError; `permanent` is set for remotes that are gone or refuse the request. `msgId` lets a
+   * caller name the envelope (the sync engine uses its SyncMsg id, so the delivery trace ties items to envelopes).
    */
-  async sendMsg<P>(remoteId: string, topic: string, payload: P, opts: { evenIfDeleted?: boolean } = {}): Promise<RemoteClusterResponse> {
-    return this.client.sendMsg(await this.target(remoteId, opts.evenIfDeleted === true), { id: newId(), topic, create_at: Date.now(), payload });
+  async sendMsg<P>(remoteId: string, topic: string, payload: P, opts: { evenIfDeleted?: boolean; msgId?: string } = {}): Promise<RemoteClusterResponse> {
+    const target = await this.target(remoteId, opts.evenIfDeleted === true);
+    return this.client.sendMsg(target, { id: opts.msgId ?? newId(), topic, create_at: Date.now(), payload });
   }
 
   /** Streams a file's bytes to an upload session the remote created (section 7); same errors as sendMsg. */

@@ -66,4 +66,33 @@ export class SharedChannelRemoteEntity {
    * header and purpose this remote has (sent over mmfed_channel_details, or passed over for a Mattermost peer).
    */
   @MsColumn() last_details_update_at: number;
+
+  // ---- history backfill (not in Mattermost, never in its JSON fields) ----------------------------------------------
+  // The channel's posts from before the share (seq <= first_post_seq), sent on request oldest first by
+  // (create_at, id), with their reactions, acknowledgements, files and users, through the sync streams. Written by the
+  // invite (the request) and by the sync engine's backfill (the walk); see sync/backfill.
+
+  /** '' none asked; requested (by an invite, until it is confirmed and the walk begins); running; done. */
+  @Column({ type: 'varchar', length: 16, default: '' }) backfill_state: BackfillState;
+  /** Lowest create_at asked for (0: all history); -1 when none was. */
+  @Column({ type: 'bigint', default: -1, transformer: bigintToNumber }) backfill_since: number;
+  /** The current walk stops below this create_at (what an earlier walk covered); 0: no bound. */
+  @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) backfill_until: number;
+  /** The walk's cursor, (create_at, id) of the last post handed over. */
+  @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) backfill_cursor_at: number;
+  @Column({ type: 'varchar', length: 26, default: '' }) backfill_cursor_id: string;
+  /**
+   * The channel's change sequence when the walk began: a reaction or acknowledgement on a history post stamped up to
+   * here is the walk's to send (it reads them with the post); one stamped later is live sync's, which holds it until
+   * the walk has handed its post over. So each goes exactly once.
+   */
+  @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) backfill_seq: number;
+  /** Items (posts, reactions, acknowledgements) to send, sent (taken by the remote), refused (left to the retry table). */
+  @Column({ type: 'int', default: 0 }) backfill_total: number;
+  @Column({ type: 'int', default: 0 }) backfill_sent: number;
+  @Column({ type: 'int', default: 0 }) backfill_refused: number;
+  @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) backfill_started_at: number;
+  @Column({ type: 'bigint', default: 0, transformer: bigintToNumber }) backfill_finished_at: number;
 }
+
+export type BackfillState = '' | 'requested' | 'running' | 'done';

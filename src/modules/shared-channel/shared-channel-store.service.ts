@@ -42,6 +42,32 @@ export class SharedChannelStore {
     return this.repo.updateRemote(undefined, id, fields);
   }
 
+  /**
+   * Sets the row's first sync cursors unless they are set already (by a sync pass or a backfill on any replica, at
+   * the same moment): whoever writes first decides where live sync starts. True when these were written.
+   */
+  initialiseCursors(id: string, fields: Partial<SharedChannelRemoteEntity>): Promise<boolean> {
+    return this.repo.updateRemoteIf(id, { last_post_seq: 0, last_reaction_seq: 0, last_ack_seq: 0, last_user_event_seq: 0 }, fields);
+  }
+
+  /** Moves the row's history backfill on, only from the state the caller read (two replicas never both move it). */
+  saveBackfill(id: string, expected: Pick<SharedChannelRemoteEntity, 'backfill_state'> & Partial<SharedChannelRemoteEntity>, fields: Partial<SharedChannelRemoteEntity>): Promise<boolean> {
+    return this.repo.updateRemoteIf(id, expected, fields);
+  }
+
+  /**
+   * Begins the row's history backfill from the state the caller read, with backfill_seq taken under the channel's
+   * write lock (see the repository); the backfill_seq, or null when the row was no longer in that state.
+   */
+  beginBackfill(scr: Pick<SharedChannelRemoteEntity, 'id' | 'channel_id' | 'backfill_state'>, fields: Partial<SharedChannelRemoteEntity>): Promise<number | null> {
+    return this.repo.beginBackfill(scr.id, scr.backfill_state, scr.channel_id, fields);
+  }
+
+  /** Active (channel, remote) rows whose history backfill is asked for or running, with a remote pinged since `onlineSince`. */
+  findBackfillsToRun(onlineSince: number) {
+    return this.repo.findBackfillsToRun(onlineSince);
+  }
+
   findChannelUsers(channelId: string, remoteId: string, userIds: string[]) {
     return this.repo.findChannelUsers(channelId, remoteId, userIds);
   }

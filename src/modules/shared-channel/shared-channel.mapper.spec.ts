@@ -40,4 +40,24 @@ describe('shared-channel JSON, byte for byte as Mattermost emits it', () => {
     });
     expect(JSON.stringify(toSharedChannelRemoteJson(row))).toBe(s.go_compact_bytes);
   });
+
+  it('SharedChannelRemote with a history backfill: Mattermost\'s fields unchanged, its progress appended', () => {
+    const s = sample('SharedChannelRemote');
+    const { last_post_id, ...rest } = s.json;
+    const row = Object.assign(new SharedChannelRemoteEntity(), {
+      ...rest,
+      last_post_update_id: last_post_id,
+      backfill_state: 'running',
+      backfill_since: 0,
+      backfill_total: 200,
+      backfill_sent: 50,
+      backfill_refused: 0,
+      backfill_started_at: Date.now() - 1000,
+      backfill_finished_at: 0,
+    });
+    const json = toSharedChannelRemoteJson(row);
+    const { backfill, ...mattermost } = json;
+    expect(JSON.stringify(mattermost)).toBe(s.go_compact_bytes);
+    expect(backfill).toMatchObject({ state: 'running', since: 0, items_total: 200, items_sent: 50, items_refused: 0, percent: 25 });
+  });
 });

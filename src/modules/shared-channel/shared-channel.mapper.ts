@@ -1,4 +1,5 @@
 import type { RemoteClusterJson } from '../remote-cluster/remote-cluster.mapper.js';
+import { type BackfillJson, toBackfillJson } from './history.js';
 import type { SharedChannelRemoteEntity } from './shared-channel-remote.entity.js';
 import type { SharedChannelEntity } from './shared-channel.entity.js';
 
@@ -42,7 +43,9 @@ export function toSharedChannelJson(sc: SharedChannelEntity): SharedChannelJson 
 
 /**
  * Mattermost's SharedChannelRemote JSON (protocol 1.4). LastPostUpdateID goes out as "last_post_id"; our own
- * cursors (sequence cursors, reactions, acknowledgements, user events) and bookkeeping are never shown.
+ * cursors (sequence cursors, reactions, acknowledgements, user events) and bookkeeping are never shown. `backfill`
+ * (not Mattermost's; its clients ignore it) is the history backfill's progress, only when one was asked for: the JSON of
+ * a remote without one is Mattermost's byte for byte.
  */
 export interface SharedChannelRemoteJson {
   id: string;
@@ -59,9 +62,11 @@ export interface SharedChannelRemoteJson {
   last_post_create_at: number;
   last_post_create_id: string;
   last_members_sync_at: number;
+  backfill?: BackfillJson;
 }
 
 export function toSharedChannelRemoteJson(r: SharedChannelRemoteEntity): SharedChannelRemoteJson {
+  const backfill = toBackfillJson(r);
   return {
     id: r.id,
     channel_id: r.channel_id,
@@ -77,6 +82,7 @@ export function toSharedChannelRemoteJson(r: SharedChannelRemoteEntity): SharedC
     last_post_create_at: r.last_post_create_at,
     last_post_create_id: r.last_post_create_id,
     last_members_sync_at: r.last_members_sync_at,
+    ...(backfill ? { backfill } : {}),
   };
 }
 

@@ -108,6 +108,8 @@ export class SharedChannelRepository {
           'last_members_sync_at', 'last_post_seq', 'last_post_seq_id', 'last_reaction_seq', 'last_reaction_key',
           'last_ack_seq', 'last_ack_key',
           'last_user_event_seq', 'last_member_event_seq',
+          'backfill_state', 'backfill_since', 'backfill_until', 'backfill_cursor_at', 'backfill_cursor_id', 'backfill_seq',
+          'backfill_total', 'backfill_sent', 'backfill_refused', 'backfill_started_at', 'backfill_finished_at',
         ],
         ['channel_id', 'remote_id'],
       )
@@ -117,6 +119,41 @@ export class SharedChannelRepository {
   async updateRemote(tx: Tx | undefined, id: string, fields: Partial<SharedChannelRemoteEntity>): Promise<void> {
     const repo = tx ? tx.getRepository(SharedChannelRemoteEntity) : this.remotes;
     await repo.update({ id }, fields as never);
+  }
+
+  /** Updates the row only while it still has the `where` values; whether it did. */
+  async updateRemoteIf(id: string, where: Partial<SharedChannelRemoteEntity>, fields: Partial<SharedChannelRemoteEntity>): Promise<boolean> {
+    const r = await this.remotes.update({ id, ...where } as never, fields as never);
+    return (r.affected ?? 0) > 0;
+  }
+
+  /**
+   * Begins a history backfill on the row (only from `expectedState`): backfill_seq is the channel's change sequence
+   * read under a share lock on the channel row, which every post, reaction and acknowledgement write of the channel
+   * takes (its seq trigger updates channels.last_seq). So whatever is stamped after backfill_seq commits after this
+   * row says so, and a reader that sees such an item also sees the walk. The backfill_seq written, or null.
+   */
+  async beginBackfill(id: string, expectedState: string, channelId: string, fields: Partial<SharedChannelRemoteEntity>): Promise<number | null> {
+    const names = Object.keys(fields);
+    const rows: Array<{ backfill_seq: string }> = await this.remotes.query(
+      `WITH ch AS (SELECT last_seq FROM channels WHERE id = $3 FOR SHARE)
+       UPDATE shared_channel_remotes
+          SET backfill_seq = COALESCE((SELECT last_seq FROM ch), 0)${names.map((n, i) => `, "${n}" = $${i + 4}`).join('')}
+        WHERE id = $1 AND backfill_state = $2
+       RETURNING backfill_seq`,
+      [id, expectedState, channelId, ...names.map((n) => (fields as Record<string, unknown>)[n])],
+    );
+    return rows.length ? Number(rows[0].backfill_seq) : null;
+  }
+
+  /** Confirmed, live rows with a history backfill to begin or continue, whose remote is online. */
+  async findBackfillsToRun(onlineSince: number): Promise<Array<{ channel_id: string; remote_id: string; backfill_state: string }>> {
+    return this.remotes.query(
+      `SELECT scr.channel_id, scr.remote_id, scr.backfill_state FROM shared_channel_remotes scr
+         JOIN remote_clusters rc ON rc.remote_id = scr.remote_id AND rc.delete_at = 0 AND rc.last_ping_at > $1
+        WHERE scr.delete_at = 0 AND scr.is_invite_confirmed AND scr.backfill_state IN ('requested', 'running')`,
+      [onlineSince],
+    );
   }
 
   async softDeleteRemotesOfChannel(tx: Tx, channelId: string, now: number): Promise<void> {

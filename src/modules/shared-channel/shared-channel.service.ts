@@ -17,6 +17,7 @@ import { RemoteClusterTransportError } from '../remote-cluster/remote-cluster.cl
 import type { RemoteClusterJson } from '../remote-cluster/remote-cluster.mapper.js';
 import { RemoteClusterService } from '../remote-cluster/remote-cluster.service.js';
 import type { InviteRemoteQuery, SharedChannelRemotesQuery } from './dto/shared-channel.dto.js';
+import { historySince } from './history.js';
 import { PROP_ORIGINAL_REMOTE_ID, sanitizeUserForSync } from './remote-users.service.js';
 import { NO_LONGER_SHARED_EVENT, type NoLongerSharedReport, SharedChannelEventsService } from './shared-channel-events.service.js';
 import { SharedChannelRemoteEntity } from './shared-channel-remote.entity.js';
@@ -155,11 +156,13 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
       return 'already_shared';
     }
     const share = existingShare ?? this.newHomeShare(channel, auth.userId, query.readonly ?? false);
+    // History asked for with the invite: recorded with it, begun by the sync engine once the remote confirmed.
+    const history = historySince(query.history, Date.now());
 
     if (!this.remoteClusters.isOnline(rc)) {
       await this.tx.run(async (tx) => {
         await this.ensureHomeShare(tx, share, channel);
-        await this.repo.upsertRemote(tx, this.remoteRow(channelId, remoteId, auth.userId, false));
+        await this.repo.upsertRemote(tx, this.remoteRow(channelId, remoteId, auth.userId, false, history));
       });
       this.logger.log({ channel_id: channelId, remote_id: remoteId }, 'remote offline: invite stored until it is back');
       this.ephemeral(auth.userId, channelId, `\`${rc.display_name}\` is offline; the invitation will be sent when it is back online.`);
@@ -175,7 +178,7 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
     // "channel is no longer shared" and both sides would drop each other for good.
     await this.tx.run(async (tx) => {
       await this.ensureHomeShare(tx, share, channel);
-      await this.repo.upsertRemote(tx, this.remoteRow(channelId, remoteId, auth.userId, false));
+      await this.repo.upsertRemote(tx, this.remoteRow(channelId, remoteId, auth.userId, false, history));
     });
     let delivery: Delivery;
     try {
@@ -248,10 +251,11 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
   }
 
   /**
-   * A fresh (channel, remote) row. Confirmed rows start their post cursors now: history before the invite is
-   * never sent (protocol 4.2; Mattermost does the same). Columns not named here take their defaults.
+   * A fresh (channel, remote) row. Confirmed rows start their post cursors now: history before the invite is not
+   * sent by live sync (protocol 4.2; Mattermost does the same), only by a backfill when one was asked for
+   * (`historyFrom`: lowest create_at, 0 for all, -1 for none). Columns not named here take their defaults.
    */
-  private remoteRow(channelId: string, remoteId: string, creatorId: string, confirmed: boolean): SharedChannelRemoteEntity {
+  private remoteRow(channelId: string, remoteId: string, creatorId: string, confirmed: boolean, historyFrom = -1): SharedChannelRemoteEntity {
     const now = Date.now();
     return Object.assign(new SharedChannelRemoteEntity(), {
       id: newId(),
@@ -268,6 +272,17 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
       last_post_create_at: confirmed ? now : 0,
       last_post_create_id: '',
       last_members_sync_at: 0,
+      backfill_state: historyFrom >= 0 ? 'requested' : '',
+      backfill_since: historyFrom,
+      backfill_until: 0,
+      backfill_cursor_at: 0,
+      backfill_cursor_id: '',
+      backfill_seq: 0,
+      backfill_total: 0,
+      backfill_sent: 0,
+      backfill_refused: 0,
+      backfill_started_at: 0,
+      backfill_finished_at: 0,
     });
   }
 
@@ -325,7 +340,8 @@ export class SharedChannelService implements OnModuleInit, OnApplicationBootstra
         return 'withdrawn' as const;
       }
       if (current && !current.delete_at && current.is_invite_confirmed) return 'already' as const;
-      await this.repo.upsertRemote(tx, this.remoteRow(channel.id, rc.remote_id, creatorId, true));
+      const history = current && !current.delete_at && current.backfill_state === 'requested' ? current.backfill_since : -1;
+      await this.repo.upsertRemote(tx, this.remoteRow(channel.id, rc.remote_id, creatorId, true, history));
       await this.repo.setUnsharePending(tx, channel.id, rc.remote_id, false);
       return this.joinedPost(tx, channel.id, creatorId, rc);
     });

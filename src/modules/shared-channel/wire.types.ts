@@ -136,6 +136,12 @@ export interface SyncResponse {
   acknowledgement_errors: string[] | null;
   status_errors: string[] | null;
   membership_errors?: string[];
+  /**
+   * Not in Mattermost (its sender ignores unknown fields): why each refused post, reaction or acknowledgement was
+   * refused, keyed `<kind>:<id as listed in its errors>` (post:<post_id>, reaction:<post_id>,
+   * acknowledgement:<post_id>). Our receiver sends it; the sender shows it in the delivery trace.
+   */
+  error_reasons?: Record<string, string>;
 }
 
 export function emptySyncResponse(): SyncResponse {

@@ -72,3 +72,11 @@ export function refusedKeys(kind: SyncKind, keys: string[], reply: SyncResponse)
     }
   }
 }
+
+/** Why the receiver refused an item it listed in its errors, when it says (our receivers do; Mattermost does not). */
+export function refusalReason(kind: SyncKind, key: string, reply: SyncResponse | null): string | undefined {
+  const reasons = reply?.error_reasons;
+  if (!reasons || typeof reasons !== 'object' || Array.isArray(reasons)) return undefined;
+  const reason = (reasons as Record<string, unknown>)[`${kind}:${key}`];
+  return typeof reason === 'string' ? reason.slice(0, 200) : undefined;
+}

@@ -41,6 +41,8 @@ export interface PassContext {
   readonly postsTaken: Set<string>;
   /** Something became due while the pass ran (items that waited for a post just accepted): run again at once. */
   again: boolean;
+  /** The pass sends history (a backfill batch), not live changes: marked so in the delivery trace. */
+  readonly backfill?: boolean;
 }
 
 /**

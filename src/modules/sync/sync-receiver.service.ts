@@ -10,6 +10,7 @@ import { MembershipService } from '../membership/membership.service.js';
 import type { RemoteClusterJson } from '../remote-cluster/remote-cluster.mapper.js';
 import type { RemoteClusterMsg } from '../remote-cluster/dto/frame.dto.js';
 import { TopicRegistry } from '../remote-cluster/topic-registry.service.js';
+import { DeliveryTrace } from '../remote-cluster/trace/delivery-trace.service.js';
 import { RemoteUserError, RemoteUsersService } from '../shared-channel/remote-users.service.js';
 import { SharedChannelStore, type SharedChannelRecord } from '../shared-channel/shared-channel-store.service.js';
 import {
@@ -40,6 +41,25 @@ export function futureProblem(latest: number, ...stamps: unknown[]): string | nu
 
 /** A whole message is unusable: the Response says FAIL with this text. */
 export class SyncReceiveError extends Error {}
+
+/** A post, reaction or acknowledgement this server did not apply, and why (for the reply and the delivery trace). */
+interface Refusal {
+  kind: 'post' | 'reaction' | 'acknowledgement';
+  post_id: string;
+  key: string;
+  update_at: number;
+  reason: string;
+}
+
+/** Records why an item listed in the reply's errors was refused: in `error_reasons` (ours, Mattermost ignores it). */
+function noteRefusal(res: SyncResponse, refusals: Refusal[], r: Refusal): void {
+  const reasons = (res.error_reasons ??= {});
+  reasons[`${r.kind}:${r.post_id}`] ??= r.reason;
+  refusals.push(r);
+}
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
 function parseSyncMsg(payload: unknown): SyncMsg {
   if (!payload || typeof payload !== 'object' || Array.isArray(payload)) throw new SyncReceiveError('invalid sync message');
@@ -126,14 +146,15 @@ export class SyncReceiver implements OnModuleInit {
     private readonly membership: MembershipService,
     private readonly channels: ChannelsService,
     private readonly access: ChannelAccess,
+    private readonly trace: DeliveryTrace,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
-    this.topics.register(TOPIC_SYNC, (remote, msg: RemoteClusterMsg<unknown>) => this.receive(remote, msg.payload));
-    this.topics.register(TOPIC_GLOBAL_USER_SYNC, (remote, msg: RemoteClusterMsg<unknown>) => this.receive(remote, msg.payload));
+    this.topics.register(TOPIC_SYNC, (remote, msg: RemoteClusterMsg<unknown>) => this.receive(remote, msg.payload, { msgId: msg.id }));
+    this.topics.register(TOPIC_GLOBAL_USER_SYNC, (remote, msg: RemoteClusterMsg<unknown>) => this.receive(remote, msg.payload, { msgId: msg.id }));
     // Older senders put membership changes on their own topic; the message is a SyncMsg all the same.
-    this.topics.register(TOPIC_MEMBERSHIP, (remote, msg: RemoteClusterMsg<unknown>) => this.receive(remote, msg.payload));
+    this.topics.register(TOPIC_MEMBERSHIP, (remote, msg: RemoteClusterMsg<unknown>) => this.receive(remote, msg.payload, { msgId: msg.id }));
   }
 
   /**
@@ -143,7 +164,7 @@ export class SyncReceiver implements OnModuleInit {
    * sender keeps its cursor). `force` (consistency repairs from the item's owner) applies an item even where
    * last-writer-wins would keep the stored one.
    */
-  async receive(sender: RemoteClusterJson, payload: unknown, opts: { force?: boolean } = {}): Promise<SyncResponse | undefined> {
+  async receive(sender: RemoteClusterJson, payload: unknown, opts: { force?: boolean; msgId?: string } = {}): Promise<SyncResponse | undefined> {
     const res = emptySyncResponse();
     const msg = withinCaps(parseSyncMsg(payload), res, (kind, n) => {
       this.metrics.itemErrors.inc({ remote_id: sender.remote_id, kind }, n);
@@ -168,16 +189,41 @@ export class SyncReceiver implements OnModuleInit {
     // Timestamps further ahead of our clock than this are refused: a peer whose clock runs fast would otherwise pin
     // its posts at the top of the channel and win every later edit.
     const latest = Date.now() + this.config.sync.maxClockSkewMs;
+    const refusals: Refusal[] = [];
     await this.receiveUsers(sender, msg.users ?? {}, res);
-    if (msg.posts?.length) await this.receivePosts(sender, msg, readOnly, res, await this.permalinkRewriter(share), latest, force);
-    if (msg.acknowledgements?.length) await this.receiveAcks(sender, msg.channel_id, msg.acknowledgements, readOnly, res, latest, force);
-    if (msg.reactions?.length) await this.receiveReactions(sender, msg.channel_id, msg.reactions, readOnly, res, latest, force);
+    if (msg.posts?.length) await this.receivePosts(sender, msg, readOnly, res, await this.permalinkRewriter(share), latest, force, refusals);
+    if (msg.acknowledgements?.length) await this.receiveAcks(sender, msg.channel_id, msg.acknowledgements, readOnly, res, latest, force, refusals);
+    if (msg.reactions?.length) await this.receiveReactions(sender, msg.channel_id, msg.reactions, readOnly, res, latest, force, refusals);
+    this.traceRefusals(sender, msg.channel_id, refusals, opts.msgId);
     if (msg.statuses?.length) await this.receiveStatuses(sender, msg.statuses, res);
     if (msg.membership_changes?.length) {
       if (memberSync) await this.receiveMemberships(sender, msg, res);
       else res.membership_errors = [...(res.membership_errors ?? []), ...msg.membership_changes.map((c) => (typeof c?.user_id === 'string' ? c.user_id : ''))];
     }
     return res;
+  }
+
+  /** What this server refused of a sender's message, item by item, in the delivery trace (direction in). */
+  private traceRefusals(sender: RemoteClusterJson, channelId: string, refusals: Refusal[], msgId: string | undefined): void {
+    if (!refusals.length) return;
+    const now = Date.now();
+    this.trace.items(
+      refusals
+        .filter((r) => ID_RE.test(r.post_id))
+        .map((r) => ({
+          direction: 'in' as const,
+          remote_id: sender.remote_id,
+          channel_id: channelId,
+          post_id: r.post_id,
+          kind: r.kind,
+          item_key: r.key,
+          item_update_at: r.update_at,
+          event: 'refused' as const,
+          msg_id: msgId,
+          reason: r.reason,
+          at: now,
+        })),
+    );
   }
 
   private async receiveMemberships(sender: RemoteClusterJson, msg: SyncMsg, res: SyncResponse): Promise<void> {
@@ -229,6 +275,7 @@ export class SyncReceiver implements OnModuleInit {
     localLinks: (message: string) => string,
     latest: number,
     force: boolean,
+    refusals: Refusal[],
   ): Promise<void> {
     const channelId = msg.channel_id;
     const valid: WirePost[] = [];
@@ -238,6 +285,8 @@ export class SyncReceiver implements OnModuleInit {
         : (wirePostProblem(p, this.config.limits.postPropsMaxBytes) ?? futureProblem(latest, p.create_at, p.update_at, p.edit_at, p.delete_at));
       if (problem) {
         res.post_errors!.push(typeof (p as WirePost)?.id === 'string' ? (p as WirePost).id : '');
+        const id = str((p as WirePost)?.id);
+        noteRefusal(res, refusals, { kind: 'post', post_id: id, key: id, update_at: num((p as WirePost)?.update_at), reason: problem });
         continue;
       }
       valid.push(p);
@@ -265,8 +314,10 @@ export class SyncReceiver implements OnModuleInit {
       seq: 0,
     }));
     const result = await this.importer.importPosts(channelId, entities, sender.remote_id, { force });
+    const byId = new Map(entities.map((p) => [p.id, p]));
     for (const e of result.errors) {
       res.post_errors!.push(e.id);
+      noteRefusal(res, refusals, { kind: 'post', post_id: e.id, key: e.id, update_at: byId.get(e.id)?.update_at ?? 0, reason: e.reason });
       this.logger.warn({ remote_id: sender.remote_id, post_id: e.id, reason: e.reason }, 'rejected a post');
     }
     if (result.errors.length) this.metrics.itemErrors.inc({ remote_id: sender.remote_id, kind: 'post' }, result.errors.length);
@@ -293,12 +344,15 @@ export class SyncReceiver implements OnModuleInit {
     res: SyncResponse,
     latest: number,
     force: boolean,
+    refusals: Refusal[],
   ): Promise<void> {
     const rows: ReactionRecord[] = [];
     for (const r of reactions) {
       const problem = readOnly ? 'channel is read-only' : (wireReactionProblem(r) ?? futureProblem(latest, r.create_at, r.update_at, r.delete_at));
       if (problem) {
         res.reaction_errors!.push(typeof r?.post_id === 'string' ? r.post_id : '');
+        const key = `${str(r?.user_id)}:${str(r?.post_id)}:${str(r?.emoji_name).slice(0, 64)}`;
+        noteRefusal(res, refusals, { kind: 'reaction', post_id: str(r?.post_id), key, update_at: num(r?.update_at), reason: problem });
         continue;
       }
       rows.push({
@@ -314,7 +368,10 @@ export class SyncReceiver implements OnModuleInit {
       });
     }
     const result = await this.importer.importReactions(channelId, rows, sender.remote_id, { force });
-    for (const e of result.errors) res.reaction_errors!.push(e.id);
+    for (const e of result.errors) {
+      res.reaction_errors!.push(e.id);
+      noteRefusal(res, refusals, { kind: 'reaction', post_id: e.id, key: e.id, update_at: 0, reason: e.reason });
+    }
     if (result.errors.length) this.metrics.itemErrors.inc({ remote_id: sender.remote_id, kind: 'reaction' }, result.errors.length);
     res.reactions_last_update_at = rows.reduce((m, r) => Math.max(m, r.update_at), 0);
     if (result.written.length) this.metrics.itemsReceived.inc({ remote_id: sender.remote_id, kind: 'reaction' }, result.written.length);
@@ -328,18 +385,24 @@ export class SyncReceiver implements OnModuleInit {
     res: SyncResponse,
     latest: number,
     force: boolean,
+    refusals: Refusal[],
   ): Promise<void> {
     const rows = [];
     for (const a of acks) {
       const problem = readOnly ? 'channel is read-only' : (wireAckProblem(a) ?? futureProblem(latest, a.acknowledged_at));
       if (problem) {
         res.acknowledgement_errors!.push(typeof a?.post_id === 'string' ? a.post_id : '');
+        const key = `${str(a?.user_id)}:${str(a?.post_id)}`;
+        noteRefusal(res, refusals, { kind: 'acknowledgement', post_id: str(a?.post_id), key, update_at: num(a?.acknowledged_at), reason: problem });
         continue;
       }
       rows.push({ user_id: a.user_id, post_id: a.post_id, acknowledged_at: a.acknowledged_at ?? 0, channel_id: channelId, remote_id: sender.remote_id });
     }
     const result = await this.importer.importAcks(channelId, rows, sender.remote_id, { force });
-    for (const e of result.errors) res.acknowledgement_errors!.push(e.id);
+    for (const e of result.errors) {
+      res.acknowledgement_errors!.push(e.id);
+      noteRefusal(res, refusals, { kind: 'acknowledgement', post_id: e.id, key: e.id, update_at: 0, reason: e.reason });
+    }
     res.acknowledgements_last_update_at = rows.reduce((m, a) => Math.max(m, a.acknowledged_at), 0);
     if (result.written.length) this.metrics.itemsReceived.inc({ remote_id: sender.remote_id, kind: 'acknowledgement' }, result.written.length);
   }

@@ -96,8 +96,8 @@ export class SyncSender {
     await stream.advance(ctx, collected, await stream.send(ctx, collected));
   }
 
-  /** The pass's context, or why there is no pass (not shared, offline). */
-  private async open(channelId: string, remoteId: string): Promise<{ ctx: PassContext } | SyncPassResult> {
+  /** The pass's context, or why there is no pass (not shared, offline). `backfill`: a history backfill's batch. */
+  async open(channelId: string, remoteId: string, opts: { backfill?: boolean } = {}): Promise<{ ctx: PassContext } | SyncPassResult> {
     const [found, remote] = await Promise.all([this.shares.findRemote(channelId, remoteId), this.remotes.getRemote(remoteId)]);
     if (!found || found.delete_at || !found.is_invite_confirmed) return { more: false, sent: noneSent() };
     if (!remote || remote.delete_at) throw new UnrecoverableError(`remote ${remoteId} is gone`);
@@ -118,29 +118,41 @@ export class SyncSender {
         postsNotTaken: new Set(),
         postsTaken: new Set(),
         again: false,
+        backfill: opts.backfill === true,
       },
     };
   }
 
   /**
    * Seq cursors start where Mattermost's timestamp cursors say the share began (invite time): history before the
-   * invite is not sent, as Mattermost does; everything changed since is. first_post_seq keeps where the post cursor
-   * started, for what the remote should hold (reactions on older posts are not sent; the consistency check).
+   * invite is not sent by live sync, as Mattermost does (a backfill sends it when asked); everything changed since is.
+   * first_post_seq keeps where the post cursor started, for what the remote should hold (reactions on older posts are
+   * not sent unless a backfill handed their post over; the consistency check).
    */
-  private async initialiseCursors(scr: SharedChannelRemoteRecord): Promise<SharedChannelRemoteRecord> {
+  async initialiseCursors(scr: SharedChannelRemoteRecord): Promise<SharedChannelRemoteRecord> {
     if (scr.last_post_seq || scr.last_reaction_seq || scr.last_ack_seq || scr.last_user_event_seq) return scr;
     const since = scr.last_post_update_at || scr.create_at;
-    const postSeq = await this.feed.seqBefore('posts', scr.channel_id, since);
+    // Past every row at the boundary seq, key included: a cursor (seq, '') would let the newest post (reaction,
+    // acknowledgement) from before the share through as if it were new.
+    const [posts, reactions, acks] = await Promise.all([
+      this.feed.cursorBefore('posts', scr.channel_id, since),
+      this.feed.cursorBefore('reactions', scr.channel_id, since),
+      this.feed.cursorBefore('post_acknowledgements', scr.channel_id, since),
+    ]);
     const fields = {
-      last_post_seq: postSeq,
-      first_post_seq: postSeq,
-      last_reaction_seq: await this.feed.seqBefore('reactions', scr.channel_id, since),
-      last_ack_seq: await this.feed.seqBefore('post_acknowledgements', scr.channel_id, since),
+      last_post_seq: posts.seq,
+      last_post_seq_id: posts.key,
+      first_post_seq: posts.seq,
+      last_reaction_seq: reactions.seq,
+      last_reaction_key: reactions.key,
+      last_ack_seq: acks.seq,
+      last_ack_key: acks.key,
       last_user_event_seq: await this.feed.lastUserJournalSeq(),
     };
     // A channel with no change at all still needs a non-zero marker so this runs once.
     if (!fields.last_post_seq && !fields.last_reaction_seq && !fields.last_ack_seq && !fields.last_user_event_seq) return scr;
-    await this.shares.saveCursors(scr.id, fields);
-    return { ...scr, ...fields };
+    // A backfill may set them up at the same moment (another job, another replica): the first write stands.
+    if (await this.shares.initialiseCursors(scr.id, fields)) return { ...scr, ...fields };
+    return (await this.shares.findRemote(scr.channel_id, scr.remote_id)) ?? scr;
   }
 }

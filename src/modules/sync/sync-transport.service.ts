@@ -4,12 +4,16 @@ import { UnrecoverableError } from 'bullmq';
 import { newId } from '../../common/ids.js';
 import { RemoteClusterTransportError } from '../remote-cluster/remote-cluster.client.js';
 import { RemoteClusterService } from '../remote-cluster/remote-cluster.service.js';
+import { DeliveryTrace, type ItemEvent } from '../remote-cluster/trace/delivery-trace.service.js';
+import type { TraceItemKind } from '../remote-cluster/trace/trace-item.entity.js';
 import { NO_LONGER_SHARED_EVENT, type NoLongerSharedReport } from '../shared-channel/shared-channel-events.service.js';
 import { NO_LONGER_SHARED, type SyncMsg, type SyncResponse, TOPIC_SYNC } from '../shared-channel/wire.types.js';
-import { isTooLargeRefusal, isTooLargeText, nullPayloadMeansAccepted, refusedKeys, type SyncKind } from './peer-replies.js';
+import { isTooLargeRefusal, isTooLargeText, nullPayloadMeansAccepted, refusalReason, refusedKeys, type SyncKind } from './peer-replies.js';
 import { SYNC_MIN_MESSAGE_BYTES } from './sync.constants.js';
 import { SyncMetrics } from './sync.metrics.js';
 import type { PassContext } from './sync-pass.js';
+import type { RetryKind } from './sync-retry.entity.js';
+import { type RetryState, SyncRepository } from './sync.repository.js';
 
 /** The peer answered FAIL or could not be reached: the job fails and BullMQ retries it with backoff. */
 export class SyncSendError extends Error {}
@@ -37,7 +41,21 @@ export interface DeliverySpec<T> {
   maxItems: number;
   /** Bytes the item adds to a message (its JSON). */
   bytes(item: T): number;
+  /** How the delivery trace names the item (posts, reactions, acknowledgements); absent: traced as envelopes only. */
+  traced?(item: T): TracedItem;
 }
+
+/** An item as the delivery trace keys it: the post it is or belongs to, its own key, its version. */
+export interface TracedItem {
+  post_id: string;
+  item_key: string;
+  update_at: number;
+}
+
+/** A refused or waiting item, with what the delivery trace needs of it. */
+export type RetryItem = { kind: RetryKind; item_key: string; post_id: string; waiting_for?: string; update_at?: number };
+
+const TRACED_KINDS: ReadonlySet<string> = new Set<TraceItemKind>(['post', 'reaction', 'acknowledgement']);
 
 export interface Delivery<T> {
   accepted: T[];
@@ -86,22 +104,32 @@ export class SyncTransport {
     private readonly remotes: RemoteClusterService,
     private readonly metrics: SyncMetrics,
     private readonly emitter: EventEmitter2,
+    private readonly repo: SyncRepository,
+    private readonly trace: DeliveryTrace,
   ) {}
 
   async deliver<T>(ctx: PassContext, spec: DeliverySpec<T>): Promise<Delivery<T>> {
     const out: Delivery<T> = { accepted: [], refused: [], tooLarge: [], replies: [] };
     const queue = chunkItems(spec.items, spec.maxItems, ctx.maxBytes, spec.bytes);
+    const trace = (chunk: T[], event: ItemEvent['event'], msgId: string, sentAt: number, reason?: (item: T) => string | undefined) =>
+      this.traceDelivery(ctx, spec, chunk, event, msgId, sentAt, reason);
     while (queue.length) {
       const chunk = queue.shift()!;
       let reply: SyncResponse | null;
+      const msgId = newId();
+      const sentAt = Date.now();
       try {
-        reply = await this.send(ctx, spec.content(chunk));
+        reply = await this.send(ctx, spec.content(chunk), msgId);
       } catch (err) {
-        if (!(err instanceof MessageTooLargeError)) throw err;
+        if (!(err instanceof MessageTooLargeError)) {
+          trace(chunk, 'failed', msgId, sentAt, () => `the message failed, the pass is retried: ${err instanceof Error ? err.message : String(err)}`);
+          throw err;
+        }
         const size = chunk.reduce((n, item) => n + spec.bytes(item), 0);
         // Smaller messages for the rest of the pass: the receiver's limit is below this one.
         ctx.maxBytes = Math.max(SYNC_MIN_MESSAGE_BYTES, Math.min(ctx.maxBytes, Math.floor(size / 2)));
         if (chunk.length === 1) {
+          trace(chunk, 'too_large', msgId, sentAt, () => `too large for ${ctx.remoteName} even alone (413)`);
           out.tooLarge.push(chunk[0]);
           this.metrics.itemErrors.inc({ remote_id: ctx.remoteId, kind: `${spec.kind}_too_large` });
           continue;
@@ -114,24 +142,123 @@ export class SyncTransport {
       if (!reply) {
         if (!nullPayloadMeansAccepted(spec.kind, ctx.peer)) {
           this.metrics.syncs.inc({ remote_id: ctx.remoteId, result: 'no_payload' });
+          trace(chunk, 'failed', msgId, sentAt, () => 'answered OK without a payload: not taken as accepted, the pass is retried');
           throw new SyncSendError(`remote ${ctx.remoteId} answered OK without a payload to a message of ${spec.kind} items: not taken as accepted`);
         }
+        trace(chunk, 'accepted', msgId, sentAt);
         out.accepted.push(...chunk);
         continue;
       }
       const refused = refusedKeys(spec.kind, chunk.map(spec.replyKey), reply);
-      for (const item of chunk) (refused.has(spec.replyKey(item)) ? out.refused : out.accepted).push(item);
+      const refusedItems: T[] = [];
+      const acceptedItems: T[] = [];
+      for (const item of chunk) (refused.has(spec.replyKey(item)) ? refusedItems : acceptedItems).push(item);
+      out.refused.push(...refusedItems);
+      out.accepted.push(...acceptedItems);
+      trace(acceptedItems, 'accepted', msgId, sentAt);
+      const errorsField = `${spec.kind}_errors`;
+      trace(refusedItems, 'rejected', msgId, sentAt, (item) => {
+        const why = refusalReason(spec.kind, spec.replyKey(item), reply);
+        return why ? `refused by ${ctx.remoteName}: ${why}` : `refused by ${ctx.remoteName} (listed in ${errorsField})`;
+      });
     }
     return out;
   }
 
+  /**
+   * Records items the remote did not take in the retry table (see SyncRepository.recordRetries) and, for posts,
+   * reactions and acknowledgements, what became of each in the delivery trace: a retry (when), parked, or waiting.
+   */
+  async recordRetries(
+    ctx: Pick<PassContext, 'channelId' | 'remoteId' | 'backfill'>,
+    items: RetryItem[],
+    opts: { error: string; now: number; attempt: boolean; park?: boolean; maxAttempts: number },
+  ): Promise<RetryState[]> {
+    const states = await this.repo.recordRetries(items, { channelId: ctx.channelId, remoteId: ctx.remoteId }, opts);
+    // When it was decided (the pass's `now` is when the pass began, before the reply that refused the item).
+    const at = Date.now();
+    const versions = new Map(items.map((i) => [`${i.kind}:${i.item_key}`, i.update_at ?? 0]));
+    this.trace.items(
+      states
+        .filter((r) => TRACED_KINDS.has(r.kind) && r.post_id)
+        .map((r) => ({
+          remote_id: ctx.remoteId,
+          channel_id: ctx.channelId,
+          post_id: r.post_id,
+          kind: r.kind as TraceItemKind,
+          item_key: r.item_key,
+          item_update_at: versions.get(`${r.kind}:${r.item_key}`) ?? 0,
+          event: r.parked ? ('parked' as const) : r.waiting_for ? ('waiting' as const) : ('retry' as const),
+          attempt: r.attempts,
+          next_attempt_at: r.parked || r.waiting_for ? 0 : r.next_attempt_at,
+          reason: opts.error,
+          backfill: ctx.backfill,
+          at,
+        })),
+    );
+    return states;
+  }
+
+  /** Posts the remote needs again before items that depend on them (SyncRepository.requestPosts), traced. */
+  async requestPosts(ctx: Pick<PassContext, 'channelId' | 'remoteId' | 'backfill'>, postIds: string[], now: number, reason: string): Promise<void> {
+    if (!postIds.length) return;
+    await this.repo.requestPosts(ctx.channelId, ctx.remoteId, postIds, now);
+    const at = Date.now();
+    this.trace.items(
+      postIds.map((id) => ({
+        remote_id: ctx.remoteId,
+        channel_id: ctx.channelId,
+        post_id: id,
+        kind: 'post' as const,
+        item_key: id,
+        event: 'requested' as const,
+        reason,
+        backfill: ctx.backfill,
+        at,
+      })),
+    );
+  }
+
+  private traceDelivery<T>(
+    ctx: PassContext,
+    spec: DeliverySpec<T>,
+    chunk: T[],
+    event: ItemEvent['event'],
+    msgId: string,
+    sentAt: number,
+    reason?: (item: T) => string | undefined,
+  ): void {
+    if (!spec.traced || !chunk.length || !TRACED_KINDS.has(spec.kind)) return;
+    const at = Date.now();
+    this.trace.items(
+      chunk.map((item) => {
+        const t = spec.traced!(item);
+        return {
+          remote_id: ctx.remoteId,
+          channel_id: ctx.channelId,
+          post_id: t.post_id,
+          kind: spec.kind as TraceItemKind,
+          item_key: t.item_key,
+          item_update_at: t.update_at,
+          event,
+          msg_id: msgId,
+          sent_at: sentAt,
+          reason: reason?.(item),
+          backfill: ctx.backfill,
+          at,
+        };
+      }),
+    );
+  }
+
   /** One sharedchannel_sync message; its SyncResponse, or null when the peer answered OK without one. */
-  async send(ctx: Pick<PassContext, 'channelId' | 'remoteId'>, content: SyncContent): Promise<SyncResponse | null> {
+  async send(ctx: Pick<PassContext, 'channelId' | 'remoteId'>, content: SyncContent, msgId = newId()): Promise<SyncResponse | null> {
     const { channelId, remoteId } = ctx;
-    const msg: SyncMsg = { id: newId(), channel_id: channelId, ...content };
+    // The SyncMsg and the envelope carrying it share one id: the delivery trace ties items to envelopes by it.
+    const msg: SyncMsg = { id: msgId, channel_id: channelId, ...content };
     let response;
     try {
-      response = await this.remotes.sendMsg(remoteId, TOPIC_SYNC, msg);
+      response = await this.remotes.sendMsg(remoteId, TOPIC_SYNC, msg, { msgId });
     } catch (err) {
       if (isTooLargeRefusal(err)) throw new MessageTooLargeError((err as Error).message);
       if (err instanceof RemoteClusterTransportError && err.permanent) {

@@ -8,6 +8,9 @@ import { RemoteClusterModule } from '../remote-cluster/remote-cluster.module.js'
 import { MembershipModule } from '../membership/membership.module.js';
 import { SharedChannelModule } from '../shared-channel/shared-channel.module.js';
 import { UploadsModule } from '../uploads/uploads.module.js';
+import { BackfillController } from './backfill/backfill.controller.js';
+import { BackfillRepository } from './backfill/backfill.repository.js';
+import { BackfillService } from './backfill/backfill.service.js';
 import { ChannelConsistencyEntity } from './consistency/channel-consistency.entity.js';
 import { ConsistencyController } from './consistency/consistency.controller.js';
 import { ConsistencyRepository } from './consistency/consistency.repository.js';
@@ -51,7 +54,7 @@ import { SyncSender } from './sync-sender.service.js';
     TypeOrmModule.forFeature([SyncRetryEntity, SyncPeerEntity, GlobalUserSyncCursorEntity, ChannelConsistencyEntity]),
     BullModule.registerQueue({ name: QueueName.Sync }),
   ],
-  controllers: [SyncController, GlobalUserSyncController, ConsistencyController],
+  controllers: [SyncController, GlobalUserSyncController, ConsistencyController, BackfillController],
   providers: [
     SyncRepository,
     SyncMetrics,
@@ -73,6 +76,8 @@ import { SyncSender } from './sync-sender.service.js';
     ConsistencyRepository,
     ConsistencyService,
     ConsistencyScheduler,
+    BackfillRepository,
+    BackfillService,
   ],
   exports: [SyncScheduler, SyncSender],
 })

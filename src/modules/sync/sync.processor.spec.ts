@@ -1,5 +1,6 @@
 import { UnrecoverableError, type Job } from 'bullmq';
 import type { AppConfig } from '../../config/app-config.js';
+import type { BackfillService } from './backfill/backfill.service.js';
 import type { ConsistencyScheduler } from './consistency/consistency-scheduler.service.js';
 import type { ConsistencyService } from './consistency/consistency.service.js';
 import type { GlobalUserSyncService } from './global-user-sync.service.js';
@@ -14,6 +15,7 @@ describe('SyncProcessor', () => {
     {} as GlobalUserSyncService,
     { check: async () => null } as unknown as ConsistencyService,
     { sweep: async () => 2 } as unknown as ConsistencyScheduler,
+    { sweep: async () => 1 } as unknown as BackfillService,
     { sync: { concurrency: 1 } } as AppConfig,
   );
 
@@ -22,7 +24,7 @@ describe('SyncProcessor', () => {
   });
 
   it('runs the triggers, and a consistency check that finds its pair busy does nothing', async () => {
-    expect(await processor.process({ name: 'sync-sweep', data: {} } as Job)).toEqual({ scheduled: 3 });
+    expect(await processor.process({ name: 'sync-sweep', data: {} } as Job)).toEqual({ scheduled: 3, backfills: 1 });
     expect(await processor.process({ name: 'consistency-sweep', data: {} } as Job)).toEqual({ scheduled: 2 });
     expect(await processor.process({ name: 'consistency-check', data: { channel_id: 'c', remote_id: 'r' } } as Job)).toEqual({ skipped: 'running' });
   });

@@ -4,6 +4,7 @@ import { DelayedError, type Job, UnrecoverableError } from 'bullmq';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { JobName, type JobPayloads, QueueName } from '../../queue/queue.constants.js';
 import { PER_REMOTE_BUSY_DELAY_MS, SYNC_JOB_BUDGET_MS, SYNC_LOCK_MS, SYNC_STALLED_CHECK_MS } from './sync.constants.js';
+import { BACKFILL_BUSY_DELAY_MS, BACKFILL_JOB_BUDGET_MS, BACKFILL_JOBS_PER_REPLICA, BackfillService, type BackfillRunResult } from './backfill/backfill.service.js';
 import { ConsistencyScheduler } from './consistency/consistency-scheduler.service.js';
 import { ConsistencyService } from './consistency/consistency.service.js';
 import { GlobalUserSyncService } from './global-user-sync.service.js';
@@ -20,6 +21,8 @@ export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap 
   private readonly logger = new Logger(SyncProcessor.name);
   /** Jobs running in this replica per remote: a slow remote may hold only a few of the worker's slots. */
   private readonly activePerRemote = new Map<string, number>();
+  /** Backfill jobs running in this replica: history holds at most BACKFILL_JOBS_PER_REPLICA slots. */
+  private activeBackfills = 0;
 
   constructor(
     private readonly sender: SyncSender,
@@ -27,6 +30,7 @@ export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap 
     private readonly globalUsers: GlobalUserSyncService,
     private readonly consistency: ConsistencyService,
     private readonly consistencyScheduler: ConsistencyScheduler,
+    private readonly backfills: BackfillService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     super();
@@ -41,7 +45,9 @@ export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap 
       case JobName.SyncChannel:
         return this.syncChannel(job as Job<JobPayloads[JobName.SyncChannel]>, token);
       case JobName.SyncSweep:
-        return { scheduled: await this.scheduler.sweep() };
+        return { scheduled: await this.scheduler.sweep(), backfills: await this.backfills.sweep() };
+      case JobName.SyncBackfill:
+        return this.backfill(job as Job<JobPayloads[JobName.SyncBackfill]>, token);
       case JobName.GlobalUserSync: {
         const { remote_id: remoteId } = job.data as JobPayloads[JobName.GlobalUserSync];
         const result = await this.globalUsers.run(remoteId);
@@ -58,6 +64,29 @@ export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap 
       default:
         // Retrying cannot give it a handler.
         throw new UnrecoverableError(`no handler for job ${job.name} on ${QueueName.Sync}`);
+    }
+  }
+
+  /**
+   * A slice of a history backfill. Its job carries a priority, so it only starts when no live sync job waits; it walks
+   * for BACKFILL_JOB_BUDGET_MS, then queues its successor (behind any live job that arrived meanwhile). Progress
+   * (items sent of items to send, ETA) is the job's progress in Bull Board.
+   */
+  private async backfill(job: Job<JobPayloads[JobName.SyncBackfill]>, token?: string): Promise<BackfillRunResult> {
+    const { channel_id: channelId, remote_id: remoteId } = job.data;
+    if (this.activeBackfills >= BACKFILL_JOBS_PER_REPLICA && token) {
+      await job.moveToDelayed(Date.now() + BACKFILL_BUSY_DELAY_MS, token);
+      throw new DelayedError();
+    }
+    this.activeBackfills++;
+    try {
+      const result = await this.backfills.run(channelId, remoteId, Date.now() + BACKFILL_JOB_BUDGET_MS, (p) => job.updateProgress({ ...p }));
+      // Items live sync held for the posts just handed over, or posts changed meanwhile: its pass goes now.
+      if (result.liveDue) await this.scheduler.enqueue(channelId, remoteId, 0);
+      if (result.more) await this.backfills.enqueue(channelId, remoteId);
+      return result;
+    } finally {
+      this.activeBackfills--;
     }
   }
 

@@ -8,6 +8,17 @@ import { RETRY_BACKOFF_CAP_MS } from './sync.constants.js';
 import type { PeerKind } from './sync-peer.entity.js';
 import { type RetryKind, SyncRetryEntity } from './sync-retry.entity.js';
 
+/** An item's retry row as a refusal or a wait left it. */
+export interface RetryState {
+  kind: RetryKind;
+  item_key: string;
+  post_id: string;
+  attempts: number;
+  parked: boolean;
+  next_attempt_at: number;
+  waiting_for: string;
+}
+
 export interface ChannelRemotePair {
   channel_id: string;
   remote_id: string;
@@ -106,10 +117,10 @@ export class SyncRepository {
     items: Array<{ kind: RetryKind; item_key: string; post_id: string; waiting_for?: string }>,
     where: { channelId: string; remoteId: string },
     opts: { error: string; now: number; attempt: boolean; park?: boolean; maxAttempts: number },
-  ): Promise<void> {
-    if (!items.length) return;
+  ): Promise<RetryState[]> {
+    if (!items.length) return [];
     const unique = [...new Map(items.map((i) => [`${i.kind}:${i.item_key}`, i])).values()];
-    await this.db.query(
+    const rows: Array<Record<string, unknown>> = await this.db.query(
       `INSERT INTO sync_item_retries
               (id, kind, item_key, post_id, channel_id, remote_id, attempts, next_attempt_at, last_error, parked, waiting_for, create_at, update_at)
        SELECT x.id, x.kind, x.item_key, x.post_id, $6, $7, $8::int, $9::bigint + CASE WHEN $8::int > 0 THEN $12::bigint ELSE 0 END,
@@ -122,7 +133,8 @@ export class SyncRepository {
          last_error = EXCLUDED.last_error,
          parked = $11 OR sync_item_retries.attempts + $8::int >= $13,
          waiting_for = EXCLUDED.waiting_for,
-         update_at = $9`,
+         update_at = $9
+       RETURNING kind, item_key, post_id, attempts, parked, next_attempt_at, waiting_for`,
       [
         unique.map(() => newId()),
         unique.map((i) => i.kind),
@@ -140,6 +152,15 @@ export class SyncRepository {
         RETRY_BACKOFF_CAP_MS,
       ],
     );
+    return rows.map((r) => ({
+      kind: r.kind as RetryKind,
+      item_key: r.item_key as string,
+      post_id: r.post_id as string,
+      attempts: Number(r.attempts),
+      parked: r.parked === true,
+      next_attempt_at: Number(r.next_attempt_at),
+      waiting_for: r.waiting_for as string,
+    }));
   }
 
   /**
@@ -160,6 +181,26 @@ export class SyncRepository {
        )
        SELECT count(*)::int AS n FROM released`,
       [remoteId, channelId, kind, keys, now],
+    );
+    return rows[0]?.n ?? 0;
+  }
+
+  /**
+   * What waits for these posts is due now, unless the post itself is held for the remote (refused, parked, waiting):
+   * then it keeps waiting for the post's acceptance. The number released.
+   */
+  async releaseWaitingFor(channelId: string, remoteId: string, postIds: string[], now: number): Promise<number> {
+    if (!postIds.length) return 0;
+    const rows: Array<{ n: number }> = await this.db.query(
+      `WITH released AS (
+         UPDATE sync_item_retries t SET waiting_for = '', next_attempt_at = $4, update_at = $4
+          WHERE t.remote_id = $1 AND t.waiting_for = ANY($3) AND t.waiting_for <> '' AND t.channel_id = $2
+            AND NOT EXISTS (SELECT 1 FROM sync_item_retries h
+                             WHERE h.remote_id = $1 AND h.channel_id = $2 AND h.kind = 'post' AND h.item_key = t.waiting_for)
+          RETURNING 1
+       )
+       SELECT count(*)::int AS n FROM released`,
+      [remoteId, channelId, postIds, now],
     );
     return rows[0]?.n ?? 0;
   }

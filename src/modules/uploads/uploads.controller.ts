@@ -5,6 +5,7 @@ import { IdParamPipe } from '../../common/id-param.pipe.js';
 import { StreamedBody } from '../../common/json-body.js';
 import type { RemoteCaller } from '../auth/auth-context.js';
 import { CurrentRemote, RemoteClusterAuth } from '../auth/auth.decorators.js';
+import { TracedInbound } from '../remote-cluster/trace/inbound-trace.interceptor.js';
 import { ProfileImagesService } from './profile-images.service.js';
 import { UploadsService } from './uploads.service.js';
 
@@ -20,6 +21,7 @@ export class UploadsController {
 
   @Post('upload/:upload_id')
   @StreamedBody()
+  @TracedInbound('upload')
   @ApiConsumes('application/octet-stream', 'multipart/form-data')
   @ApiBody({ schema: { type: 'string', format: 'binary' }, description: 'The file bytes from the session offset on' })
   @ApiOkResponse({ description: 'The file is complete: its FileInfo' })
@@ -42,6 +44,7 @@ export class UploadsController {
   @Post(':user_id/image')
   @StreamedBody()
   @HttpCode(200)
+  @TracedInbound('profile_image')
   @ApiConsumes('multipart/form-data')
   @ApiBody({ schema: { type: 'object', properties: { image: { type: 'string', format: 'binary' } } } })
   @ApiOkResponse({ description: '{"status":"OK"}' })

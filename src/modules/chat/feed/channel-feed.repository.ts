@@ -77,14 +77,22 @@ export class ChannelFeedRepository {
     return tx ?? this.db;
   }
 
-  /** The highest seq below the first row of `table` in the channel changed at or after `since` (ms). */
-  async seqBefore(table: 'posts' | 'reactions' | 'post_acknowledgements', channelId: string, since: number): Promise<number> {
+  /**
+   * The (seq, key) cursor just past every row of `table` in the channel written before `since` (ms): the highest seq
+   * below the first row changed at or after `since`, with the largest key at that seq (several rows written by one
+   * statement share a seq), so a (seq, key) > cursor scan starts exactly at what changed since.
+   */
+  async cursorBefore(table: 'posts' | 'reactions' | 'post_acknowledgements', channelId: string, since: number): Promise<SeqCursor> {
+    const key = { posts: 'id', reactions: `user_id || ':' || post_id || ':' || emoji_name`, post_acknowledgements: `user_id || ':' || post_id` }[table];
     const rows = await this.db.query(
-      `SELECT COALESCE((SELECT MIN(seq) - 1 FROM ${table} WHERE channel_id = $1 AND update_at >= $2),
-                       (SELECT last_seq FROM channels WHERE id = $1)) AS seq`,
+      `WITH s AS (
+         SELECT COALESCE((SELECT MIN(seq) - 1 FROM ${table} WHERE channel_id = $1 AND update_at >= $2),
+                         (SELECT last_seq FROM channels WHERE id = $1)) AS seq
+       )
+       SELECT s.seq, (SELECT MAX(${key}) FROM ${table} t WHERE t.channel_id = $1 AND t.seq = s.seq) AS key FROM s`,
       [channelId, since],
     );
-    return num(rows[0]?.seq);
+    return { seq: num(rows[0]?.seq), key: (rows[0]?.key as string | null) ?? '' };
   }
 
   async postsAfter(channelId: string, after: SeqCursor, limit: number): Promise<PostEntity[]> {
@@ -148,6 +156,41 @@ export class ChannelFeedRepository {
       [channelId, parts.map((p) => p[0]), parts.map((p) => p[1])],
     );
     return rows.map((r) => ({ ...ackRow(r), key: `${r.user_id as string}:${r.post_id as string}` }));
+  }
+
+  /**
+   * Active reactions on `postIds` stamped at or before `maxSeq` and not from `exceptRemote`: what a history backfill
+   * sends with those posts (later changes are live sync's).
+   */
+  async reactionsOfPosts(channelId: string, postIds: string[], maxSeq: number, exceptRemote: string): Promise<Array<ReactionEntity & { key: string }>> {
+    if (!postIds.length) return [];
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `SELECT user_id, post_id, emoji_name, create_at, update_at, delete_at, remote_id, channel_id, seq,
+              user_id || ':' || post_id || ':' || emoji_name AS key
+         FROM reactions WHERE post_id = ANY($2) AND channel_id = $1 AND seq <= $3 AND delete_at = 0 AND remote_id IS DISTINCT FROM $4
+        ORDER BY seq, key`,
+      [channelId, postIds, maxSeq, exceptRemote],
+    );
+    return rows.map((r) => ({ ...reactionRow(r), key: r.key as string }));
+  }
+
+  /** Acknowledgements (not removed) on `postIds` stamped at or before `maxSeq`, not from `exceptRemote` (see above). */
+  async acksOfPosts(channelId: string, postIds: string[], maxSeq: number, exceptRemote: string): Promise<Array<PostAcknowledgementEntity & { key: string }>> {
+    if (!postIds.length) return [];
+    const rows: Record<string, unknown>[] = await this.db.query(
+      `SELECT user_id, post_id, acknowledged_at, update_at, channel_id, remote_id, seq, user_id || ':' || post_id AS key
+         FROM post_acknowledgements
+        WHERE post_id = ANY($2) AND channel_id = $1 AND seq <= $3 AND acknowledged_at > 0 AND remote_id IS DISTINCT FROM $4
+        ORDER BY seq, key`,
+      [channelId, postIds, maxSeq, exceptRemote],
+    );
+    return rows.map((r) => ({ ...ackRow(r), key: r.key as string }));
+  }
+
+  /** The channel's change sequence now: every post, reaction or acknowledgement stamped up to it has committed. */
+  async channelSeq(channelId: string): Promise<number> {
+    const rows = await this.db.query('SELECT last_seq FROM channels WHERE id = $1', [channelId]);
+    return num(rows[0]?.last_seq);
   }
 
   /** Changes to users (profile, picture, status) journalled after `seq`, for users who are members of the channel. */

@@ -24,9 +24,9 @@ export type FileInfoRecord = FileInfoEntity;
 export class ChannelFeed {
   constructor(private readonly repo: ChannelFeedRepository) {}
 
-  /** The largest seq of a post, reaction or acknowledgement of the channel written before `since`. */
-  seqBefore(table: 'posts' | 'reactions' | 'post_acknowledgements', channelId: string, since: number) {
-    return this.repo.seqBefore(table, channelId, since);
+  /** The (seq, key) cursor just past every post, reaction or acknowledgement of the channel written before `since`. */
+  cursorBefore(table: 'posts' | 'reactions' | 'post_acknowledgements', channelId: string, since: number) {
+    return this.repo.cursorBefore(table, channelId, since);
   }
 
   postsAfter(channelId: string, after: SeqCursor, limit: number) {
@@ -53,6 +53,21 @@ export class ChannelFeed {
   /** Acknowledgements by key (user_id:post_id), removed ones included. */
   acksByKeys(channelId: string, keys: string[]) {
     return this.repo.acksByKeys(channelId, keys);
+  }
+
+  /** Active reactions on these posts stamped up to `maxSeq`, not from `exceptRemote` (a history backfill's). */
+  reactionsOfPosts(channelId: string, postIds: string[], maxSeq: number, exceptRemote: string) {
+    return this.repo.reactionsOfPosts(channelId, postIds, maxSeq, exceptRemote);
+  }
+
+  /** Acknowledgements on these posts stamped up to `maxSeq`, not from `exceptRemote` (a history backfill's). */
+  acksOfPosts(channelId: string, postIds: string[], maxSeq: number, exceptRemote: string) {
+    return this.repo.acksOfPosts(channelId, postIds, maxSeq, exceptRemote);
+  }
+
+  /** The channel's change sequence now (everything stamped up to it has committed). */
+  channelSeq(channelId: string) {
+    return this.repo.channelSeq(channelId);
   }
 
   userEventsAfter(channelId: string, seq: number, limit: number) {

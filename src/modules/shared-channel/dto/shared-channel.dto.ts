@@ -1,7 +1,8 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsOptional } from 'class-validator';
+import { IsBoolean, IsOptional, Matches } from 'class-validator';
 import { PageQuery } from '../../../common/pagination.js';
+import { HISTORY_PATTERN } from '../history.js';
 
 /** Go's strconv.ParseBool, which Mattermost uses for boolean query parameters. */
 const toBool = ({ value }: { value: unknown }): unknown => {
@@ -20,6 +21,15 @@ export class InviteRemoteQuery {
   })
   @IsOptional() @Transform(toBool) @IsBoolean()
   readonly?: boolean;
+
+  @ApiPropertyOptional({
+    description:
+      'not in Mattermost: the channel\'s history the remote gets once it accepted: none (Mattermost\'s behaviour, the default), ' +
+      'all, or the number of days back (1-36500). Sent in the background, oldest first; progress in the shared-channel remote APIs.',
+    example: 'all',
+  })
+  @IsOptional() @Matches(HISTORY_PATTERN, { message: 'history must be none, all or a number of days (1-36500)' })
+  history?: string;
 }
 
 /** Query of GET /api/v4/remotecluster/{remote_id}/sharedchannelremotes (Mattermost's SharedChannelRemoteFilterOpts). */

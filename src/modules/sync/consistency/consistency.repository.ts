@@ -19,6 +19,11 @@ export interface DigestScope {
   peerId: string;
   /** shared_channel_remotes.first_post_seq of the pair on this server. */
   firstPostSeq: number;
+  /**
+   * The lowest create_at of the history a finished backfill handed over (our posts from before the share, not deleted,
+   * created since then, are the remote's to hold too); null when none did.
+   */
+  historySince: number | null;
 }
 
 /** XOR of 64-bit hashes (hex) and the number of items under one key prefix. */
@@ -43,8 +48,8 @@ export interface DigestItem {
  * reaction, an acknowledgement with acknowledged_at > 0, a member) is the state.
  */
 interface KindSql {
-  /** FROM and WHERE for one side: $1 channel, $2 peer, $3 first post seq. */
-  from: (side: Side) => string;
+  /** FROM and WHERE for one side: $1 channel, $2 peer, $3 first post seq; `history` is the backfilled-history clause. */
+  from: (side: Side, history: string) => string;
   /** The column the prefix buckets are taken from. */
   bucket: string;
   key: string;
@@ -54,22 +59,33 @@ interface KindSql {
 }
 
 const SYSTEM = `'system\\_%'`;
-const SHARED_POST = `(p.remote_id = $2 OR (p.seq > $3 AND p.type NOT LIKE ${SYSTEM}))`;
+const sharedPost = (history: string) => `(p.remote_id = $2 OR ((p.seq > $3 OR ${history}) AND p.type NOT LIKE ${SYSTEM}))`;
+
+/**
+ * Which of our posts from before the share the remote holds: none (FALSE, folded away by the planner), all that are
+ * not deleted (an index-only condition: delete_at is in idx_posts_consistency), or those since a time (create_at is
+ * not in the index: such a check reads the posts' rows).
+ */
+function historyClause(scope: DigestScope): string {
+  if (scope.historySince === null) return 'FALSE';
+  if (scope.historySince <= 0) return 'p.delete_at = 0';
+  return `(p.create_at >= ${Math.trunc(scope.historySince)} AND p.delete_at = 0)`;
+}
 
 const KINDS: Record<DigestKind, KindSql> = {
   posts: {
-    from: (side) =>
-      `FROM posts p WHERE p.channel_id = $1 AND p.type NOT LIKE ${SYSTEM} AND ${side === 'mine' ? 'p.remote_id IS DISTINCT FROM $2 AND p.seq > $3' : 'p.remote_id = $2'}`,
+    from: (side, history) =>
+      `FROM posts p WHERE p.channel_id = $1 AND p.type NOT LIKE ${SYSTEM} AND ${side === 'mine' ? `p.remote_id IS DISTINCT FROM $2 AND (p.seq > $3 OR ${history})` : 'p.remote_id = $2'}`,
     bucket: 'p.id',
     key: 'p.id',
     version: `p.update_at || ':' || p.delete_at`,
     seq: 'p.seq',
   },
   reactions: {
-    from: (side) =>
+    from: (side, history) =>
       side === 'mine'
         ? `FROM reactions r JOIN posts p ON p.id = r.post_id
-           WHERE r.channel_id = $1 AND r.delete_at = 0 AND r.remote_id IS DISTINCT FROM $2 AND ${SHARED_POST}`
+           WHERE r.channel_id = $1 AND r.delete_at = 0 AND r.remote_id IS DISTINCT FROM $2 AND ${sharedPost(history)}`
         : 'FROM reactions r WHERE r.channel_id = $1 AND r.delete_at = 0 AND r.remote_id = $2',
     bucket: 'r.post_id',
     key: `r.post_id || ':' || r.user_id || ':' || r.emoji_name`,
@@ -77,10 +93,10 @@ const KINDS: Record<DigestKind, KindSql> = {
     seq: 'r.seq',
   },
   acks: {
-    from: (side) =>
+    from: (side, history) =>
       side === 'mine'
         ? `FROM post_acknowledgements a JOIN posts p ON p.id = a.post_id
-           WHERE a.channel_id = $1 AND a.acknowledged_at > 0 AND a.remote_id IS DISTINCT FROM $2 AND ${SHARED_POST}`
+           WHERE a.channel_id = $1 AND a.acknowledged_at > 0 AND a.remote_id IS DISTINCT FROM $2 AND ${sharedPost(history)}`
         : 'FROM post_acknowledgements a WHERE a.channel_id = $1 AND a.acknowledged_at > 0 AND a.remote_id = $2',
     bucket: 'a.post_id',
     key: `a.post_id || ':' || a.user_id`,
@@ -100,8 +116,8 @@ const KINDS: Record<DigestKind, KindSql> = {
 };
 
 /** FROM/WHERE of one side; every query passes the same three parameters, so unused ones still need a type. */
-function fromClause(kind: DigestKind, side: Side): string {
-  let sql = KINDS[kind].from(side);
+function fromClause(kind: DigestKind, side: Side, scope: DigestScope): string {
+  let sql = KINDS[kind].from(side, historyClause(scope));
   if (!sql.includes('$2')) sql += ' AND $2::varchar IS NOT NULL';
   if (!sql.includes('$3')) sql += ' AND $3::bigint IS NOT NULL';
   return sql;
@@ -126,7 +142,7 @@ export class ConsistencyRepository {
     }
     const rows: Array<{ b: string; h: string; n: number }> = await this.db.query(
       `SELECT substr(${k.bucket}, 1, $4) AS b, to_hex(bit_xor(hashtextextended(${k.key} || '|' || ${k.version}, 0))) AS h, count(*)::int AS n
-       ${fromClause(kind, side)}${filter}
+       ${fromClause(kind, side, scope)}${filter}
        GROUP BY 1`,
       params,
     );
@@ -139,7 +155,7 @@ export class ConsistencyRepository {
     const k = KINDS[kind];
     const rows: Array<{ key: string; version: string; seq: string | null }> = await this.db.query(
       `SELECT ${k.key} AS key, ${k.version} AS version, ${k.seq ?? 'NULL'} AS seq
-       ${fromClause(kind, side)} AND substr(${k.bucket}, 1, $5) = ANY($4::text[])`,
+       ${fromClause(kind, side, scope)} AND substr(${k.bucket}, 1, $5) = ANY($4::text[])`,
       [scope.channelId, scope.peerId, scope.firstPostSeq, prefixes, prefixes[0].length],
     );
     return rows.map((r) => ({ key: r.key, version: r.version, seq: r.seq === null ? 0 : Number(r.seq) }));

@@ -23,6 +23,7 @@ import { SyncRepository } from '../sync.repository.js';
 import type { SyncContent } from '../sync-transport.service.js';
 import { chunkItems } from '../sync-transport.service.js';
 import { toWireAck, toWireReaction } from '../sync-wire.js';
+import { historyPosition } from '../backfill/history-coverage.js';
 import { isSharedWith, PostStream, rootsFirst } from '../streams/post.stream.js';
 import type { ConsistencyCounts, ConsistencyResult } from './channel-consistency.entity.js';
 import {
@@ -94,6 +95,20 @@ interface Task {
 const KIND_OF_RETRY = { posts: 'post', reactions: 'reaction', acks: 'acknowledgement', members: 'membership' } as const;
 
 class CheckError extends Error {}
+
+/**
+ * What of the channel the pair compares: posts since the share began, and history a finished backfill handed over.
+ * While a backfill runs, the history the remote holds is neither all nor none of it: no check runs then.
+ */
+function digestScope(channelId: string, peerId: string, scr: SharedChannelRemoteRecord): DigestScope {
+  if (scr.backfill_state === 'running') throw new CheckError('a history backfill of this channel to this remote is running: checked when it is done');
+  return { channelId, peerId, firstPostSeq: scr.first_post_seq, historySince: scr.backfill_state === 'done' ? scr.backfill_since : null };
+}
+
+/** Ours, for the remote to hold: since the share began, or history a backfill handed over. */
+function ourShared(p: PostRecord, channelId: string, scr: SharedChannelRemoteRecord): boolean {
+  return p.channel_id === channelId && p.remote_id !== scr.remote_id && !isLocalOnlyPostType(p.type) && (p.seq > scr.first_post_seq || historyPosition(p, scr) === 'covered');
+}
 
 /**
  * Anti-entropy between servers of this project. A check of one shared channel with one remote compares the four
@@ -205,6 +220,7 @@ export class ConsistencyService implements OnModuleInit {
     const [share, scr, remote] = await Promise.all([this.shares.findShare(channelId), this.shares.findRemote(channelId, remoteId), this.remotes.getRemote(remoteId)]);
     if (!share || !scr || scr.delete_at || !scr.is_invite_confirmed || !remote) throw new CheckError('the channel is not shared with this remote');
     if (!this.remotes.isOnline(remote)) throw new CheckError('the remote is offline');
+    const scope = digestScope(channelId, remoteId, scr);
 
     const summary = (await this.ask(remoteId, { op: 'summary', channel_id: channelId }, bytes)) as SummaryReply | null;
     if (!summary) {
@@ -212,7 +228,6 @@ export class ConsistencyService implements OnModuleInit {
       return 'not_supported';
     }
     await this.syncRepo.savePeerKind(remoteId, 'mmfed', Number(summary.v) || 0, Date.now());
-    const scope: DigestScope = { channelId, peerId: remoteId, firstPostSeq: scr.first_post_seq };
     const kinds = DIGEST_KINDS.filter((k) => k !== 'members' || (summary.members === true && this.membersCompared(share)));
 
     // 1. Whole-kind digests; 2. narrow the differing ones prefix by prefix; 3. list the items under what differs.
@@ -324,8 +339,7 @@ export class ConsistencyService implements OnModuleInit {
     const channelId = scr.channel_id;
     const remoteId = scr.remote_id;
     const now = Date.now();
-    const mine = (p: PostRecord | undefined): p is PostRecord =>
-      !!p && p.channel_id === channelId && p.remote_id !== remoteId && !isLocalOnlyPostType(p.type) && p.seq > scr.first_post_seq;
+    const mine = (p: PostRecord | undefined): p is PostRecord => !!p && ourShared(p, channelId, scr);
 
     // Posts: ours as they are now; those we do not have (or no longer share) are removed there.
     const postKeys = [...push.posts, ...remove.posts];
@@ -513,7 +527,7 @@ export class ConsistencyService implements OnModuleInit {
     if (op.op === 'hello') return { v: CONSISTENCY_VERSION };
     const [share, scr] = await Promise.all([this.shares.findShare(op.channel_id), this.shares.findRemote(op.channel_id, sender.remote_id)]);
     if (!share || !scr || scr.delete_at) throw new Error(`cannot process consistency message; ${NO_LONGER_SHARED}: ${op.channel_id}`);
-    const scope: DigestScope = { channelId: op.channel_id, peerId: sender.remote_id, firstPostSeq: scr.first_post_seq };
+    const scope = digestScope(op.channel_id, sender.remote_id, scr);
     switch (op.op) {
       case 'summary': {
         const members = this.membersCompared(share);
@@ -562,7 +576,7 @@ export class ConsistencyService implements OnModuleInit {
     const userIds: string[] = [];
     if (kind === 'posts') {
       const rows = new Map((await this.feed.postsByIds(keys)).map((p) => [p.id, p]));
-      const found = rootsFirst(keys.map((k) => rows.get(k)).filter((p): p is PostRecord => !!p && p.channel_id === channelId && p.remote_id !== requester && !isLocalOnlyPostType(p.type) && p.seq > scr.first_post_seq));
+      const found = rootsFirst(keys.map((k) => rows.get(k)).filter((p): p is PostRecord => !!p && ourShared(p, channelId, scr)));
       const foundIds = new Set(found.map((p) => p.id));
       absent.push(...keys.filter((k) => !foundIds.has(k)));
       const wire = await this.posts.toWirePosts(channelId, found);

@@ -21,10 +21,13 @@ describe('AcknowledgementStream', () => {
       acksByKeys: async () => [],
       postsByIds: async (ids: string[]) => ids.flatMap((i) => (byId.has(i) ? [byId.get(i)!] : [])),
     } as unknown as ChannelFeed;
-    const shares = { saveCursors: async (_id: string, f: Record<string, unknown>) => void cursors.push(f) } as unknown as SharedChannelStore;
+    const shares = {
+      saveCursors: async (_id: string, f: Record<string, unknown>) => void cursors.push(f),
+      findRemote: async () => null,
+    } as unknown as SharedChannelStore;
     const repo = new FakeSyncRepository();
     const peer = new FakePeer(() => ({ ...emptySyncResponse(), acknowledgement_errors: [refused.id] }));
-    const stream = new AcknowledgementStream(repo.asRepo(), transportFor(peer), syncMetrics(), feed, shares);
+    const stream = new AcknowledgementStream(repo.asRepo(), transportFor(peer, undefined, undefined, repo), syncMetrics(), feed, shares);
     const ctx = passContext();
     const c = await stream.collect(ctx, { postCursorSeq: 20 });
     await stream.advance(ctx, c, await stream.send(ctx, c));

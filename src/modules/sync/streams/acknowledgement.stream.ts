@@ -22,7 +22,7 @@ export class AcknowledgementStream extends PostItemStream<AckItem> {
     private readonly feed: ChannelFeed,
     private readonly shares: SharedChannelStore,
   ) {
-    super(repo, transport, metrics, (ids) => feed.postsByIds(ids));
+    super(repo, transport, metrics, (ids) => feed.postsByIds(ids), (scr) => shares.findRemote(scr.channel_id, scr.remote_id));
   }
 
   protected scan(channelId: string, after: SeqCursor, limit: number): Promise<AckItem[]> {

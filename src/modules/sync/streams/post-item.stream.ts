@@ -5,7 +5,8 @@ import type { SyncMetrics } from '../sync.metrics.js';
 import type { PassContext, SyncStream } from '../sync-pass.js';
 import type { SyncRepository } from '../sync.repository.js';
 import type { SyncContent, SyncTransport } from '../sync-transport.service.js';
-import { isSharedWith } from './post.stream.js';
+import { historyItemRole, historyPosition } from '../backfill/history-coverage.js';
+import { isHistoryPost, isSharedWith } from './post.stream.js';
 
 /** What reactions and acknowledgements have in common: they belong to a post, and their cursor is (seq, key). */
 export interface PostItem {
@@ -14,6 +15,7 @@ export interface PostItem {
   remote_id: string | null;
   seq: number;
   key: string;
+  update_at: number;
 }
 
 export interface PostItemsCollected<T extends PostItem> {
@@ -22,6 +24,8 @@ export interface PostItemsCollected<T extends PostItem> {
   toSend: T[];
   /** Items on posts the receiver does not have yet (their post is refused, parked or waiting): they wait for it. */
   held: T[];
+  /** Items on history posts the running backfill has not handed over yet: they wait for it (see historyItemRole). */
+  historyHeld: T[];
   /** Retry rows that have nothing left to send (the item or its post is gone, or it may not go there). */
   dropped: string[];
   /** The posts of all of these. */
@@ -66,6 +70,8 @@ export abstract class PostItemStream<T extends PostItem> implements SyncStream<P
     protected readonly transport: SyncTransport,
     protected readonly metrics: SyncMetrics,
     private readonly postsByIds: (ids: string[]) => Promise<PostRecord[]>,
+    /** The (channel, remote) row as it is now (a history backfill moves on while a pass runs). */
+    private readonly reloadRemote: (scr: SharedChannelRemoteRecord) => Promise<SharedChannelRemoteRecord | null>,
   ) {}
 
   protected abstract scan(channelId: string, after: SeqCursor, limit: number): Promise<T[]>;
@@ -94,15 +100,27 @@ export abstract class PostItemStream<T extends PostItem> implements SyncStream<P
     }
     const retryKeys = new Set(due.map((r) => r.item_key));
     const candidates = new Map<string, T>([...loaded, ...covered].map((i) => [i.key, i]));
-    const c: PostItemsCollected<T> = { covered, toSend: [], held: [], dropped: [], posts, userIds: [], full: false };
+    const c: PostItemsCollected<T> = { covered, toSend: [], held: [], historyHeld: [], dropped: [], posts, userIds: [], full: false };
     const found = new Set(loaded.map((i) => i.key));
     for (const key of retryKeys) if (!found.has(key)) c.dropped.push(key);
+    // Items on history posts follow the backfill as it is now, read after the scan: an item stamped after the walk
+    // began is live sync's, and a walk that moved on since the pass opened must not make it dropped.
+    const history = [...candidates.values()].some((i) => {
+      const post = posts.get(i.post_id);
+      return i.remote_id !== remoteId && post?.channel_id === channelId && isHistoryPost(post, scr);
+    });
+    const fresh = history ? ((await this.reloadRemote(scr)) ?? scr) : scr;
     for (const item of candidates.values()) {
       const post = posts.get(item.post_id);
-      const goes = item.remote_id !== remoteId && post && post.channel_id === channelId && isSharedWith(post, scr);
-      if (!goes) {
+      if (item.remote_id === remoteId || !post || post.channel_id !== channelId) {
         if (retryKeys.has(item.key)) c.dropped.push(item.key);
-      } else if (heldPosts.has(item.post_id)) c.held.push(item);
+        continue;
+      }
+      const role = isHistoryPost(post, fresh) ? historyItemRole(post, item.seq, retryKeys.has(item.key), fresh) : isSharedWith(post, fresh) ? 'send' : 'drop';
+      if (role === 'drop') {
+        if (retryKeys.has(item.key)) c.dropped.push(item.key);
+      } else if (role === 'hold') c.historyHeld.push(item);
+      else if (heldPosts.has(item.post_id)) c.held.push(item);
       else c.toSend.push(item);
     }
     c.userIds = [...new Set(c.toSend.map((i) => i.user_id))];
@@ -125,6 +143,7 @@ export abstract class PostItemStream<T extends PostItem> implements SyncStream<P
       replyKey: (i) => i.post_id,
       maxItems: SYNC_BATCH_REACTIONS,
       bytes: (i) => this.wireBytes(i),
+      traced: (i) => ({ post_id: i.post_id, item_key: i.key, update_at: i.update_at }),
     });
     out.accepted = d.accepted;
     out.refused = d.refused;
@@ -139,24 +158,23 @@ export abstract class PostItemStream<T extends PostItem> implements SyncStream<P
 
   async advance(ctx: PassContext, c: PostItemsCollected<T>, o: PostItemsOutcome<T>): Promise<void> {
     const { channelId, remoteId, now } = ctx;
-    const where = { channelId, remoteId };
     const max = ctx.maxAttempts;
     const requested = new Set(o.requested);
-    const row = (i: T, waitingFor = '') => ({ kind: this.kind, item_key: i.key, post_id: i.post_id, waiting_for: waitingFor });
-    await this.repo.recordRetries(o.held.map((i) => row(i, i.post_id)), where, {
+    const row = (i: T, waitingFor = '') => ({ kind: this.kind, item_key: i.key, post_id: i.post_id, waiting_for: waitingFor, update_at: i.update_at });
+    await this.transport.recordRetries(ctx, o.held.map((i) => row(i, i.post_id)), {
       error: `waits for its post, which ${ctx.remoteName} does not have yet`,
       now,
       attempt: false,
       maxAttempts: max,
     });
-    await this.repo.requestPosts(channelId, remoteId, o.requested, now);
-    await this.repo.recordRetries(o.refused.map((i) => row(i, requested.has(i.post_id) ? i.post_id : '')), where, {
+    await this.transport.requestPosts(ctx, o.requested, now, `${ctx.remoteName} refused a ${this.kind} on it: it may lack the post`);
+    await this.transport.recordRetries(ctx, o.refused.map((i) => row(i, requested.has(i.post_id) ? i.post_id : '')), {
       error: `refused by ${ctx.remoteName}`,
       now,
       attempt: true,
       maxAttempts: max,
     });
-    await this.repo.recordRetries(o.tooLarge.map((i) => row(i)), where, {
+    await this.transport.recordRetries(ctx, o.tooLarge.map((i) => row(i)), {
       error: `too large for ${ctx.remoteName} even alone (413)`,
       now,
       attempt: true,
@@ -165,7 +183,26 @@ export abstract class PostItemStream<T extends PostItem> implements SyncStream<P
     });
     if (o.refused.length) this.metrics.itemErrors.inc({ remote_id: remoteId, kind: this.kind }, o.refused.length);
     if (o.requested.length) ctx.again = true;
+    await this.holdForHistory(ctx, c.historyHeld);
     await this.repo.recordAccepted(channelId, remoteId, this.kind, [...o.accepted.map((i) => i.key), ...c.dropped], now);
     if (c.covered.length) await this.saveCursor(ctx.scr, c.covered[c.covered.length - 1]);
+  }
+
+  /**
+   * Items on history posts the backfill has not handed over yet wait for their post in the retry table; the backfill
+   * releases what waits on the posts it passes. Read again after recording: a post the backfill passed meanwhile
+   * (its release ran before these rows existed) is released here, so nothing waits for good.
+   */
+  private async holdForHistory(ctx: PassContext, items: T[]): Promise<void> {
+    if (!items.length) return;
+    await this.transport.recordRetries(
+      ctx,
+      items.map((i) => ({ kind: this.kind, item_key: i.key, post_id: i.post_id, waiting_for: i.post_id, update_at: i.update_at })),
+      { error: 'waits for the history backfill to hand its post over', now: ctx.now, attempt: false, maxAttempts: ctx.maxAttempts },
+    );
+    const scr = (await this.reloadRemote(ctx.scr)) ?? ctx.scr;
+    const posts = await this.postsByIds([...new Set(items.map((i) => i.post_id))]);
+    const passed = posts.filter((p) => historyPosition(p, scr) !== 'pending').map((p) => p.id);
+    if (passed.length && (await this.repo.releaseWaitingFor(ctx.channelId, ctx.remoteId, passed, Date.now()))) ctx.again = true;
   }
 }

@@ -25,7 +25,7 @@ function setup(stored: PostRecord[], answer = new FakePeer(), batchPosts = 100) 
     return recordRetries(items, where, opts);
   };
   const config = { sync: { batchPosts } } as AppConfig;
-  const stream = new PostStream(feed, users, shares, repo.asRepo(), transportFor(answer), syncMetrics(), config);
+  const stream = new PostStream(feed, users, shares, repo.asRepo(), transportFor(answer, undefined, undefined, repo), syncMetrics(), config);
   return { stream, repo, log, peer: answer };
 }
 

@@ -12,6 +12,7 @@ import type { PassContext, SyncStream } from '../sync-pass.js';
 import { SyncRepository } from '../sync.repository.js';
 import { type Delivery, SyncTransport } from '../sync-transport.service.js';
 import { toWirePost } from '../sync-wire.js';
+import { type HistoryScope, historyPosition } from '../backfill/history-coverage.js';
 
 export interface PostsCollected {
   /** Posts after the cursor, as read: the cursor moves past all of them. */
@@ -47,12 +48,21 @@ export function goesTo(post: Pick<PostRecord, 'remote_id' | 'type'>, remoteId: s
 }
 
 /**
- * Does the receiver hold (or should it hold) this post? Those it sent us, and ours written after its share began
- * (history before it is not sent, as Mattermost does not send it). Reactions and acknowledgements on other posts are
- * not sent: they would only be refused.
+ * Does the receiver hold (or should it hold) this post? Those it sent us, ours written after its share began
+ * (history before it is not sent by live sync, as Mattermost does not send it), and history a backfill has handed
+ * over. Reactions and acknowledgements on other posts are not sent: they would only be refused.
  */
-export function isSharedWith(post: Pick<PostRecord, 'remote_id' | 'type' | 'seq'>, scr: Pick<SharedChannelRemoteRecord, 'remote_id' | 'first_post_seq'>): boolean {
-  return post.remote_id === scr.remote_id || (goesTo(post, scr.remote_id) && post.seq > scr.first_post_seq);
+export function isSharedWith(
+  post: Pick<PostRecord, 'remote_id' | 'type' | 'seq' | 'create_at' | 'id' | 'delete_at'>,
+  scr: Pick<SharedChannelRemoteRecord, 'remote_id'> & HistoryScope,
+): boolean {
+  if (post.remote_id === scr.remote_id) return true;
+  return goesTo(post, scr.remote_id) && (post.seq > scr.first_post_seq || historyPosition(post, scr) === 'covered');
+}
+
+/** One of ours from before the share, which live sync does not send: what a history backfill is about. */
+export function isHistoryPost(post: Pick<PostRecord, 'remote_id' | 'type' | 'seq'>, scr: Pick<SharedChannelRemoteRecord, 'remote_id' | 'first_post_seq'>): boolean {
+  return goesTo(post, scr.remote_id) && post.seq <= scr.first_post_seq;
 }
 
 /**
@@ -146,6 +156,30 @@ export class PostStream implements SyncStream<void, PostsCollected, PostsOutcome
     };
   }
 
+  /**
+   * A history backfill's batch (oldest first), collected as the live stream collects its own: each reply after its
+   * root, a reply whose root the remote does not have yet (held in the retry table) waiting for it, mentions resolved.
+   * There is no cursor to move: the backfill keeps its own.
+   */
+  async collectHistory(ctx: PassContext, batch: PostRecord[]): Promise<PostsCollected> {
+    const inBatch = new Set(batch.map((p) => p.id));
+    const rootIds = [...new Set(batch.filter((p) => p.root_id && !inBatch.has(p.root_id)).map((p) => p.root_id))];
+    const heldRoots = await this.repo.heldKeys(ctx.channelId, ctx.remoteId, 'post', rootIds);
+    const waiting = batch.filter((p) => heldRoots.has(p.root_id)).map((p) => ({ post: p, root: p.root_id }));
+    const posts = rootsFirst(batch.filter((p) => !heldRoots.has(p.root_id)));
+    const mentions = await this.resolveMentions(ctx.channelId, ctx.share, posts);
+    return {
+      scanned: [],
+      cursor: key(ctx.scr.last_post_seq, ctx.scr.last_post_seq_id),
+      posts,
+      waiting,
+      gone: [],
+      mentions,
+      userIds: [...new Set([...posts.map((p) => p.user_id), ...mentions.users.map((u) => u.id)])],
+      full: false,
+    };
+  }
+
   async send(ctx: PassContext, c: PostsCollected): Promise<PostsOutcome> {
     const out: PostsOutcome = { accepted: [], refused: [], tooLarge: [], waiting: [] };
     if (!c.posts.length) return out;
@@ -189,17 +223,16 @@ export class PostStream implements SyncStream<void, PostsCollected, PostsOutcome
 
   async advance(ctx: PassContext, c: PostsCollected, o: PostsOutcome): Promise<void> {
     const { channelId, remoteId, now } = ctx;
-    const where = { channelId, remoteId };
-    const row = (p: PostRecord, waitingFor = '') => ({ kind: 'post' as const, item_key: p.id, post_id: p.id, waiting_for: waitingFor });
+    const row = (p: PostRecord, waitingFor = '') => ({ kind: 'post' as const, item_key: p.id, post_id: p.id, waiting_for: waitingFor, update_at: p.update_at });
     const max = ctx.maxAttempts;
-    await this.repo.recordRetries([...c.waiting, ...o.waiting].map((w) => row(w.post, w.root)), where, {
+    await this.transport.recordRetries(ctx, [...c.waiting, ...o.waiting].map((w) => row(w.post, w.root)), {
       error: `waits for its root, which ${ctx.remoteName} does not have yet`,
       now,
       attempt: false,
       maxAttempts: max,
     });
-    await this.repo.recordRetries(o.refused.map((p) => row(p)), where, { error: `refused by ${ctx.remoteName}`, now, attempt: true, maxAttempts: max });
-    await this.repo.recordRetries(o.tooLarge.map((p) => row(p)), where, {
+    await this.transport.recordRetries(ctx, o.refused.map((p) => row(p)), { error: `refused by ${ctx.remoteName}`, now, attempt: true, maxAttempts: max });
+    await this.transport.recordRetries(ctx, o.tooLarge.map((p) => row(p)), {
       error: `too large for ${ctx.remoteName} even alone (413)`,
       now,
       attempt: true,
@@ -227,6 +260,7 @@ export class PostStream implements SyncStream<void, PostsCollected, PostsOutcome
       replyKey: (p) => p.id,
       maxItems: Number.MAX_SAFE_INTEGER,
       bytes: (p) => Buffer.byteLength(JSON.stringify(wire.get(p.id))),
+      traced: (p) => ({ post_id: p.id, item_key: p.id, update_at: p.update_at }),
     });
   }
 

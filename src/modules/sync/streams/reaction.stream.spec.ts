@@ -1,5 +1,5 @@
 import type { ChannelFeed, PostRecord } from '../../chat/feed/channel-feed.service.js';
-import type { SharedChannelStore } from '../../shared-channel/shared-channel-store.service.js';
+import type { SharedChannelRemoteRecord, SharedChannelStore } from '../../shared-channel/shared-channel-store.service.js';
 import { emptySyncResponse, type SyncMsg } from '../../shared-channel/wire.types.js';
 import { CHANNEL, FakePeer, FakeSyncRepository, passContext, post, REMOTE, scr, syncMetrics, transportFor } from '../../../../test/support/sync-fakes.js';
 import { type ReactionItem, ReactionStream } from './reaction.stream.js';
@@ -9,7 +9,8 @@ function reaction(p: PostRecord, fields: Partial<ReactionItem> = {}): ReactionIt
   return { ...r, key: `${r.user_id}:${r.post_id}:${r.emoji_name}` };
 }
 
-function setup(posts: PostRecord[], reactions: ReactionItem[], peer = new FakePeer()) {
+/** `fresh`: the (channel, remote) row as a re-read finds it (a backfill moving on); each re-read takes the next one. */
+function setup(posts: PostRecord[], reactions: ReactionItem[], peer = new FakePeer(), fresh: SharedChannelRemoteRecord[] = []) {
   const byId = new Map(posts.map((p) => [p.id, p]));
   const cursors: Array<Record<string, unknown>> = [];
   const feed = {
@@ -17,9 +18,13 @@ function setup(posts: PostRecord[], reactions: ReactionItem[], peer = new FakePe
     reactionsByKeys: async (_c: string, keys: string[]) => reactions.filter((r) => keys.includes(r.key)),
     postsByIds: async (ids: string[]) => ids.flatMap((i) => (byId.has(i) ? [byId.get(i)!] : [])),
   } as unknown as ChannelFeed;
-  const shares = { saveCursors: async (_id: string, f: Record<string, unknown>) => void cursors.push(f) } as unknown as SharedChannelStore;
+  const reads = [...fresh];
+  const shares = {
+    saveCursors: async (_id: string, f: Record<string, unknown>) => void cursors.push(f),
+    findRemote: async () => (reads.length > 1 ? reads.shift()! : (reads[0] ?? null)),
+  } as unknown as SharedChannelStore;
   const repo = new FakeSyncRepository();
-  return { stream: new ReactionStream(repo.asRepo(), transportFor(peer), syncMetrics(), feed, shares), repo, cursors, peer };
+  return { stream: new ReactionStream(repo.asRepo(), transportFor(peer, undefined, undefined, repo), syncMetrics(), feed, shares), repo, cursors, peer };
 }
 
 describe('ReactionStream (and AcknowledgementStream: the same PostItemStream)', () => {
@@ -101,5 +106,62 @@ describe('ReactionStream (and AcknowledgementStream: the same PostItemStream)', 
     await stream.advance(ctx, c, await stream.send(ctx, c));
     expect(peer.messages[0].reactions).toMatchObject([{ post_id: p.id, delete_at: 5 }]);
     expect(repo.accepted).toEqual([{ kind: 'reaction', keys: [r.key, 'gone:gone:gone'] }]);
+  });
+
+  describe('on history posts (a backfill hands them over; each item goes exactly once, never before its post)', () => {
+    // History: posts with seq <= first_post_seq (10). The walk began at channel seq 20 and has passed create_at 1000.
+    const walking = scr({
+      first_post_seq: 10,
+      backfill_state: 'running',
+      backfill_since: 0,
+      backfill_cursor_at: 1000,
+      backfill_cursor_id: 'z'.repeat(26),
+      backfill_seq: 20,
+    });
+    const passed = post({ seq: 3, create_at: 900 });
+    const ahead = post({ seq: 4, create_at: 2000 });
+
+    it('sends what is on a post already handed over, leaves to the walk what it reads itself, holds the rest', async () => {
+      const mine = reaction(passed, { seq: 15 });
+      const afterStart = reaction(passed, { seq: 25, emoji_name: 'tada', key: `${'u'.repeat(26)}:${passed.id}:tada` });
+      const early = reaction(ahead, { seq: 16 });
+      const late = reaction(ahead, { seq: 26 });
+      // The pass opened before the walk began: the row is read again after the scan.
+      const { stream, repo, peer } = setup([passed, ahead], [mine, afterStart, early, late], new FakePeer(), [walking]);
+      const ctx = passContext({ scr: scr({ first_post_seq: 10 }) });
+      const c = await stream.collect(ctx, { postCursorSeq: 30 });
+      expect(c.toSend).toEqual([afterStart]);
+      expect(c.historyHeld).toEqual([late]);
+      await stream.advance(ctx, c, await stream.send(ctx, c));
+      expect(peer.messages.map((m: SyncMsg) => (m.reactions ?? []).map((r) => r.emoji_name))).toEqual([['tada']]);
+      expect(repo.recorded).toMatchObject([{ item_key: late.key, waiting_for: ahead.id, attempt: false }]);
+      expect(repo.released).toEqual([]);
+    });
+
+    it('releases at once what it held for a post the walk passed while it was recording the hold', async () => {
+      const late = reaction(ahead, { seq: 26 });
+      const moved = { ...walking, backfill_cursor_at: 5000 };
+      const { stream, repo } = setup([ahead], [late], new FakePeer(), [walking, moved]);
+      const ctx = passContext({ scr: walking });
+      const c = await stream.collect(ctx, { postCursorSeq: 30 });
+      expect(c.historyHeld).toEqual([late]);
+      await stream.advance(ctx, c, await stream.send(ctx, c));
+      expect(repo.released).toEqual([ahead.id]);
+      expect(ctx.again).toBe(true);
+    });
+
+    it('a retried item is owed whatever its stamp; outside the history asked for nothing goes', async () => {
+      const old = post({ seq: 2, create_at: 10 });
+      const retried = reaction(passed, { seq: 5 });
+      const outside = reaction(old, { seq: 27 });
+      const since = { ...walking, backfill_since: 500 };
+      const { stream, repo, peer } = setup([passed, old], [retried, outside], new FakePeer(), [since]);
+      repo.due.reaction = [{ item_key: retried.key }];
+      const ctx = passContext({ scr: since });
+      const c = await stream.collect(ctx, { postCursorSeq: 30 });
+      await stream.advance(ctx, c, await stream.send(ctx, c));
+      expect(peer.messages.map((m: SyncMsg) => (m.reactions ?? []).map((r) => r.post_id))).toEqual([[passed.id]]);
+      expect(c.historyHeld).toEqual([]);
+    });
   });
 });

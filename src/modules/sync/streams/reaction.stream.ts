@@ -22,7 +22,7 @@ export class ReactionStream extends PostItemStream<ReactionItem> {
     private readonly feed: ChannelFeed,
     private readonly shares: SharedChannelStore,
   ) {
-    super(repo, transport, metrics, (ids) => feed.postsByIds(ids));
+    super(repo, transport, metrics, (ids) => feed.postsByIds(ids), (scr) => shares.findRemote(scr.channel_id, scr.remote_id));
   }
 
   protected scan(channelId: string, after: SeqCursor, limit: number): Promise<ReactionItem[]> {
