@@ -100,6 +100,7 @@ export class AttachmentSender {
     };
     const response = await this.remotes.sendMsg(remoteId, TOPIC_UPLOAD, session);
     if (response.status !== 'OK') {
+      await this.settleRefused(tracking, info);
       this.files.inc({ remote_id: remoteId, result: 'refused' });
       this.logger.warn({ remote_id: remoteId, file_id: info.id, err: response.err }, 'remote refused an attachment');
       return false;
@@ -120,6 +121,7 @@ export class AttachmentSender {
       });
     } catch (err) {
       if (err instanceof RemoteClusterTransportError && err.permanent) {
+        await this.settleRefused(tracking, info);
         this.files.inc({ remote_id: remoteId, result: 'refused' });
         this.logger.warn({ remote_id: remoteId, file_id: info.id, err: err.message }, 'remote refused the bytes of an attachment');
         return false;
@@ -130,5 +132,13 @@ export class AttachmentSender {
     await this.shares.upsertAttachment({ ...tracking, last_sync_at: Math.max(Date.now(), info.update_at) });
     this.files.inc({ remote_id: remoteId, result: 'ok' });
     return true;
+  }
+
+  /**
+   * A refusal for good (the file is larger than the remote accepts, say) settles this version of the file for that
+   * remote, as a transfer does: a retried pass of its post does not offer it again, and only a changed file goes anew.
+   */
+  private async settleRefused(tracking: SharedChannelAttachmentRow, info: FileInfoRecord): Promise<void> {
+    await this.shares.upsertAttachment({ ...tracking, upload_id: '', last_sync_at: Math.max(Date.now(), info.update_at) });
   }
 }
