@@ -13,6 +13,7 @@ import { RemoteTokenHashes1796410909583 } from './1796410909583-RemoteTokenHashe
 import { SyncConvergence1796411477501 } from './1796411477501-SyncConvergence.js';
 import { HistoryBackfillAndDeliveryTrace1796417666024 } from './1796417666024-HistoryBackfillAndDeliveryTrace.js';
 import { ChannelDetailsSync1796417908980 } from './1796417908980-ChannelDetailsSync.js';
+import { InviteIssuedAt1796418000000 } from './1796418000000-InviteIssuedAt.js';
 
 /** Every migration, oldest first. `npm run migration:generate` appends here; a test checks none is missing. */
 export const MIGRATIONS: Array<new () => MigrationInterface> = [
@@ -30,4 +31,5 @@ export const MIGRATIONS: Array<new () => MigrationInterface> = [
   SyncConvergence1796411477501,
   HistoryBackfillAndDeliveryTrace1796417666024,
   ChannelDetailsSync1796417908980,
+  InviteIssuedAt1796418000000,
 ];

@@ -67,7 +67,7 @@ class Side {
       display_name: name,
       site_url: `https://${name}.test`,
       default_team_id: '',
-      create_at: 1,
+      create_at: 1, invite_issued_at: 0,
       delete_at: 0,
       last_ping_at: 0,
       last_global_user_sync_at: 0,

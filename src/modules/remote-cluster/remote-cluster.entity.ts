@@ -24,6 +24,11 @@ export class RemoteClusterEntity {
   @Column({ type: 'varchar', length: 512 }) site_url: string;
   @IdColumn({ default: '' }) default_team_id: string;
   @MsColumn() create_at: number;
+  /**
+   * When the current invite code of a pending record was issued by generate_invite (0: with the record). A code
+   * expires 48 h after its own issue, so a re-issued one is never born nearly dead (Mattermost weakness 12.4).
+   */
+  @MsColumn() invite_issued_at: number;
   @MsColumn() delete_at: number;
   /** When our last outbound ping to this peer succeeded. */
   @MsColumn() last_ping_at: number;

@@ -183,7 +183,7 @@ export class RemoteClusterRepository {
     const result = await this.repo
       .createQueryBuilder()
       .update(RemoteClusterEntity)
-      .set({ token_hash: tokenHash })
+      .set({ token_hash: tokenHash, invite_issued_at: Date.now() })
       .where('remote_id = :remoteId AND delete_at = 0 AND site_url LIKE :pending', { remoteId, pending: PENDING_LIKE })
       .execute();
     return (result.affected ?? 0) > 0;

@@ -36,7 +36,10 @@ import { type RemoteClusterJson, toRemoteClusterJson } from './remote-cluster.ma
 import { type RemoteClusterListFilter, RemoteClusterRepository } from './remote-cluster.repository.js';
 import { TopicRegistry } from './topic-registry.service.js';
 
-/** Mattermost's InviteExpiresAfter, measured from the inviting record's create_at (not from the invite). */
+/**
+ * Mattermost's InviteExpiresAfter. Mattermost measures it from the record's create_at, so a code re-issued late is
+ * nearly dead at birth (protocol 12.4); here it runs from the issue of the current code.
+ */
 export const INVITE_EXPIRES_AFTER_MS = 48 * 60 * 60 * 1000;
 
 const PASSWORD_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
@@ -111,15 +114,13 @@ export class RemoteClusterService {
   }
 
   /**
-   * A new code for a record that is still pending; the 48 h clock still runs from its create_at. Mattermost seals
-   * the same token again; we keep only its hash, so the new code carries a new token and earlier codes stop working.
+   * A new code for a record that is still pending, expired or not; its 48 h run from now. Mattermost seals the same
+   * token again; we keep only its hash, so the new code carries a new token and earlier codes stop working.
    */
   async generateInvite(remoteId: string, password: string): Promise<string> {
     const rc = await this.remotes.findActiveById(remoteId);
     if (!rc) throw RemoteClusterErrors.notFound();
     if (isConfirmed(rc)) throw RemoteClusterErrors.alreadyConfirmed();
-    // Mattermost re-issues it anyway; an invite that can never be confirmed only wastes the other admin's time.
-    if (this.isExpired(rc)) throw RemoteClusterErrors.inviteExpired();
     const inviteToken = newOpaqueToken();
     if (!(await this.remotes.replaceInviteTokenHash(remoteId, hashToken(inviteToken)))) throw RemoteClusterErrors.alreadyConfirmed();
     return this.sealInvite(rc, password, inviteToken);
@@ -383,7 +384,7 @@ export class RemoteClusterService {
   }
 
   private isExpired(rc: RemoteClusterEntity): boolean {
-    return Date.now() - rc.create_at > INVITE_EXPIRES_AFTER_MS;
+    return Date.now() - Math.max(rc.create_at, rc.invite_issued_at) > INVITE_EXPIRES_AFTER_MS;
   }
 
   private async assertTeam(teamId: string): Promise<void> {
@@ -434,6 +435,7 @@ export class RemoteClusterService {
       site_url: fields.site_url,
       default_team_id: fields.default_team_id,
       create_at: Date.now(),
+      invite_issued_at: 0,
       delete_at: 0,
       last_ping_at: 0,
       last_global_user_sync_at: 0,
