@@ -135,6 +135,34 @@ describe('consistency check: divergence is found and repaired', () => {
     await converged([A.inst, B.inst], channel);
   }, 60_000);
 
+  it('a root from before the share that went with its reply is the home\'s to keep there: the check finds nothing to remove', async () => {
+    // Without ?history nothing old goes, except the root of a reply written after the share: the reply would be
+    // refused without it, so the sender sends the root along. The check must count that root as handed over.
+    const [A, B] = fed.sides;
+    const remoteId = fed.remoteIds[1];
+    const channel = await createChannel(A.inst, A.token, A.teamId, 'old-root');
+    const alice = await memberOf(A, 'alice-old-root', channel);
+    const root = await createPost(A.inst, alice.token, channel, 'before the share');
+    const untouched = await createPost(A.inst, alice.token, channel, 'before the share, no reply');
+    await shareWith(fed, channel, 1);
+    const reply = await createPost(A.inst, alice.token, channel, 'after the share', { root_id: root.id });
+    await eventually(async () => expect(await B.inst.query('SELECT id FROM posts WHERE id = ANY($1) ORDER BY id', [[root.id, reply.id]])).toHaveLength(2), {
+      timeoutMs: 30_000,
+    });
+
+    const result = await check(A.inst, A.token, channel, remoteId);
+    expect(result).toMatchObject({ last_result: 'consistent', divergent: 0, repaired: 0 });
+    expect((await B.inst.query<{ id: string }>('SELECT id FROM posts WHERE id = ANY($1)', [[root.id, reply.id, untouched.id]])).map((r) => r.id).sort()).toEqual(
+      [root.id, reply.id].sort(),
+    );
+
+    // And B losing that root is a divergence the home repairs.
+    await B.inst.query('DELETE FROM posts WHERE id = $1', [root.id]);
+    const repaired = await check(A.inst, A.token, channel, remoteId);
+    expect(repaired).toMatchObject({ last_result: 'repaired', divergent: 1, repaired: 1 });
+    expect(await B.inst.query('SELECT id FROM posts WHERE id = $1', [root.id])).toHaveLength(1);
+  }, 60_000);
+
   it('only system admins see or run checks, and only for a shared pair', async () => {
     const [A] = fed.sides;
     const channel = await createChannel(A.inst, A.token, A.teamId, 'not-shared');

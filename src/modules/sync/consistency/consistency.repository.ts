@@ -59,6 +59,12 @@ interface KindSql {
 }
 
 const SYSTEM = `'system\\_%'`;
+/**
+ * Roots with a reply written since the share began ($1 channel, $3 first post seq): a root from before the share goes
+ * to the remote with such a reply (the reply would be refused without it), so the remote holds it. Its reactions and
+ * acknowledgements are not sent (history), so only posts count these roots. One hashed subplan per query.
+ */
+const REPLIED_ROOTS = `SELECT r.root_id FROM posts r WHERE r.channel_id = $1 AND r.seq > $3 AND r.root_id <> ''`;
 const sharedPost = (history: string) => `(p.remote_id = $2 OR ((p.seq > $3 OR ${history}) AND p.type NOT LIKE ${SYSTEM}))`;
 
 /**
@@ -75,7 +81,7 @@ function historyClause(scope: DigestScope): string {
 const KINDS: Record<DigestKind, KindSql> = {
   posts: {
     from: (side, history) =>
-      `FROM posts p WHERE p.channel_id = $1 AND p.type NOT LIKE ${SYSTEM} AND ${side === 'mine' ? `p.remote_id IS DISTINCT FROM $2 AND (p.seq > $3 OR ${history})` : 'p.remote_id = $2'}`,
+      `FROM posts p WHERE p.channel_id = $1 AND p.type NOT LIKE ${SYSTEM} AND ${side === 'mine' ? `p.remote_id IS DISTINCT FROM $2 AND (p.seq > $3 OR ${history} OR p.id IN (${REPLIED_ROOTS}))` : 'p.remote_id = $2'}`,
     bucket: 'p.id',
     key: 'p.id',
     version: `p.update_at || ':' || p.delete_at`,
@@ -147,6 +153,16 @@ export class ConsistencyRepository {
       params,
     );
     return new Map(rows.map((r) => [r.b, { hash: r.h, count: r.n }]));
+  }
+
+  /** Those of `postIds` with a reply in the channel written since the share began (see REPLIED_ROOTS). */
+  async repliedRoots(channelId: string, firstPostSeq: number, postIds: string[]): Promise<Set<string>> {
+    if (!postIds.length) return new Set();
+    const rows: Array<{ root_id: string }> = await this.db.query(
+      `SELECT DISTINCT r.root_id FROM posts r WHERE r.channel_id = $1 AND r.seq > $2 AND r.root_id = ANY($3::text[])`,
+      [channelId, firstPostSeq, postIds],
+    );
+    return new Set(rows.map((r) => r.root_id));
   }
 
   /** The items of one side of one kind under `prefixes` (all of one length), with their channel sequence. */

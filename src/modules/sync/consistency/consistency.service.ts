@@ -105,9 +105,13 @@ function digestScope(channelId: string, peerId: string, scr: SharedChannelRemote
   return { channelId, peerId, firstPostSeq: scr.first_post_seq, historySince: scr.backfill_state === 'done' ? scr.backfill_since : null };
 }
 
-/** Ours, for the remote to hold: since the share began, or history a backfill handed over. */
-function ourShared(p: PostRecord, channelId: string, scr: SharedChannelRemoteRecord): boolean {
-  return p.channel_id === channelId && p.remote_id !== scr.remote_id && !isLocalOnlyPostType(p.type) && (p.seq > scr.first_post_seq || historyPosition(p, scr) === 'covered');
+/**
+ * Ours, for the remote to hold: since the share began, history a backfill handed over, or a root from before the
+ * share with a reply since (`repliedRoots`: it went with its reply).
+ */
+function ourShared(p: PostRecord, channelId: string, scr: SharedChannelRemoteRecord, repliedRoots: Set<string>): boolean {
+  if (p.channel_id !== channelId || p.remote_id === scr.remote_id || isLocalOnlyPostType(p.type)) return false;
+  return p.seq > scr.first_post_seq || historyPosition(p, scr) === 'covered' || repliedRoots.has(p.id);
 }
 
 /**
@@ -339,10 +343,11 @@ export class ConsistencyService implements OnModuleInit {
     const channelId = scr.channel_id;
     const remoteId = scr.remote_id;
     const now = Date.now();
-    const mine = (p: PostRecord | undefined): p is PostRecord => !!p && ourShared(p, channelId, scr);
+    const postKeys = [...push.posts, ...remove.posts];
+    const repliedRoots = await this.repo.repliedRoots(channelId, scr.first_post_seq, postKeys);
+    const mine = (p: PostRecord | undefined): p is PostRecord => !!p && ourShared(p, channelId, scr, repliedRoots);
 
     // Posts: ours as they are now; those we do not have (or no longer share) are removed there.
-    const postKeys = [...push.posts, ...remove.posts];
     if (postKeys.length) {
       const rows = new Map((await this.feed.postsByIds(postKeys)).map((p) => [p.id, p]));
       const send = rootsFirst(postKeys.map((k) => rows.get(k)).filter(mine));
@@ -576,7 +581,8 @@ export class ConsistencyService implements OnModuleInit {
     const userIds: string[] = [];
     if (kind === 'posts') {
       const rows = new Map((await this.feed.postsByIds(keys)).map((p) => [p.id, p]));
-      const found = rootsFirst(keys.map((k) => rows.get(k)).filter((p): p is PostRecord => !!p && ourShared(p, channelId, scr)));
+      const repliedRoots = await this.repo.repliedRoots(channelId, scr.first_post_seq, keys);
+      const found = rootsFirst(keys.map((k) => rows.get(k)).filter((p): p is PostRecord => !!p && ourShared(p, channelId, scr, repliedRoots)));
       const foundIds = new Set(found.map((p) => p.id));
       absent.push(...keys.filter((k) => !foundIds.has(k)));
       const wire = await this.posts.toWirePosts(channelId, found);
