@@ -2,9 +2,9 @@
 // `npm run cluster` (scripts/cluster.ts) drives it for people; test/infra drives it for the failover tests.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { spawnNginx, writeNginxConfig } from './cluster-nginx.js';
 import { startNodeFlags } from './start-flags.js';
@@ -95,6 +95,7 @@ export class Cluster {
   }
 
   private async boot(): Promise<void> {
+    mkdirSync(this.opts.dir, { recursive: true });
     this.nginxPort = this.opts.port || (await freePort());
     for (let i = 0; i < this.opts.replicas; i++) this.replicas.push({ name: `${this.opts.name}${i + 1}`, port: await freePort(), out: '' });
     if (this.opts.env.DATABASE_URL) await ensureDatabase(this.opts.env.DATABASE_URL);
@@ -160,7 +161,10 @@ export class Cluster {
     r.out = '';
     const sink = (d: Buffer) => {
       const text = d.toString();
-      if (this.opts.output === 'memory') r.out = (r.out + text).slice(-200_000);
+      if (this.opts.output === 'memory') {
+        r.out = (r.out + text).slice(-200_000);
+        appendFileSync(join(this.opts.dir, `${r.name}.log`), text);
+      }
       else for (const line of text.split('\n')) if (line) process.stdout.write(`[${r.name}] ${line}\n`);
     };
     child.stdout!.on('data', sink);
