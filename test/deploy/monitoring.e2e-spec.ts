@@ -21,15 +21,15 @@ const PROMETHEUS_OWN = new Set(['up']);
 export function metricNames(expr: string): string[] {
   const stripped = expr
     .replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, ' ') // strings
-    .replace(/\{[^}]*\}/g, ' ') // label matchers
-    .replace(/\[[^\]]*\]/g, ' ') // ranges and subqueries
-    .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ') // grouping labels
+    .replace(/\{[^{}]*\}/g, ' ') // label matchers
+    .replace(/\[[^[\]]*\]/g, ' ') // ranges and subqueries
+    .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ') // grouping labels
     .replace(/\$\w+/g, ' '); // Grafana variables
   const names = new Set<string>();
   for (const m of stripped.matchAll(/[A-Za-z_:][A-Za-z0-9_:]*/g)) {
     const word = m[0];
     const after = stripped.slice(m.index! + word.length).trimStart();
-    if (after.startsWith('(') || PROMQL_WORDS.has(word) || PROMETHEUS_OWN.has(word) || /^(Inf|NaN|e\d*)$/i.test(word)) continue;
+    if (after.startsWith('(') || PROMQL_WORDS.has(word) || PROMETHEUS_OWN.has(word) || /^(?:Inf|NaN|e\d*)$/i.test(word)) continue;
     names.add(word);
   }
   return [...names];
@@ -39,7 +39,7 @@ function ruleExpressions(): string[] {
   // One `expr:` per rule (single-line in alerts.yml).
   return readFileSync(`${DIR}/alerts.yml`, 'utf8')
     .split('\n')
-    .map((l) => /^\s*expr:\s*(.+)$/.exec(l)?.[1])
+    .map((l) => /^\s*expr:(.+)$/.exec(l)?.[1].trim())
     .filter((e): e is string => !!e);
 }
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Cluster } from '../../scripts/cluster-supervisor.js';
+import { ensureBuilt } from '../support/build.js';
 import { createChannel } from '../support/chat.js';
 import { queryDb } from '../support/databases.js';
 import { eventually } from '../support/eventually.js';
@@ -87,6 +88,7 @@ describe('A behind nginx (3 replicas) federating with B, under load', () => {
   };
 
   beforeAll(async () => {
+    await ensureBuilt();
     pgA = await startPrivatePostgres();
     redisA = await startPrivateRedis();
     dbUrlA = pgA.url('mmfed_a');

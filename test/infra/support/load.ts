@@ -71,7 +71,7 @@ export class ChatLoad {
       const text = await res.text();
       if (message && res.ok) postId = (JSON.parse(text) as { id: string }).id;
     } catch {
-      status = 0;
+      // No status: a connection error or a timeout (status stays 0).
     }
     this.outcomes.push({ client, method, rid, status, startedAt, endedAt: Date.now(), message, postId });
   }
