@@ -195,6 +195,9 @@ describe('A behind nginx (3 replicas) federating with B, under load', () => {
       expect(log.get(f.rid)?.upstreams).toEqual([victimAddr]);
     }
     const retried = [...log.values()].filter((l) => l.upstreams.length > 1);
+    // Connections to the dead replica were refused and nginx passed those requests on.
+    expect(retried.length).toBeGreaterThan(0);
+    expect(retried.every((l) => l.upstreams[0] === victimAddr && l.status < 300)).toBe(true);
     const { onB, syncMs } = await everyAcceptedPostOnBOnce(load);
     report('kill', {
       requests: load.outcomes.length,
@@ -256,6 +259,8 @@ describe('A behind nginx (3 replicas) federating with B, under load', () => {
       },
       { timeoutMs: 30_000, intervalMs: 100 },
     );
+    // Every replica was restarted, so every WebSocket client was closed with 1001 and reconnected at least once.
+    for (const s of sessions) expect(s.reconnects).toBeGreaterThanOrEqual(1);
     const retried = accessLog(join(work, 'nginx-a'), 'roll').filter((l) => l.upstreams.length > 1);
     report('rolling restart', {
       requests: load.outcomes.length,
