@@ -15,6 +15,8 @@ export interface ClusterOptions {
   replicas: number;
   /** nginx's port on 127.0.0.1 (0: any free one). */
   port: number;
+  /** Replica i listens on this + i when that port is free (so a scrape config can name them); any free port otherwise. */
+  replicaBasePort?: number;
   /** The replicas' environment (DATABASE_URL, REDIS_URL, QUEUE_PREFIX...); PORT, SITE_URL and TRUST_PROXY are set here. */
   env: Record<string, string>;
   /** nginx's prefix (configuration, pid, logs, temp files). */
@@ -36,11 +38,12 @@ interface Replica {
   out: string;
 }
 
-export function freePort(): Promise<number> {
+/** `preferred` when nothing listens on it on 127.0.0.1, otherwise (or without one) a free port the system picks. */
+export function freePort(preferred = 0): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.on('error', (err) => (preferred ? freePort().then(resolvePort, reject) : reject(err)));
+    srv.listen(preferred, '127.0.0.1', () => {
       const { port } = srv.address() as { port: number };
       srv.close(() => resolvePort(port));
     });
@@ -57,8 +60,11 @@ async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 60_00
   }
 }
 
-/** Creates the database of `url` when it does not exist yet (the server applies migrations, it creates no database). */
-export async function ensureDatabase(url: string): Promise<void> {
+/**
+ * Creates the database of `url` when it does not exist yet (the server applies migrations, it creates no database);
+ * true when it created it.
+ */
+export async function ensureDatabase(url: string): Promise<boolean> {
   const name = decodeURIComponent(new URL(url).pathname.slice(1));
   const admin = new URL(url);
   admin.pathname = '/postgres';
@@ -66,7 +72,9 @@ export async function ensureDatabase(url: string): Promise<void> {
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    if (!rowCount) await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+    if (rowCount) return false;
+    await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+    return true;
   } finally {
     await client.end();
   }
@@ -97,7 +105,10 @@ export class Cluster {
   private async boot(): Promise<void> {
     mkdirSync(this.opts.dir, { recursive: true });
     this.nginxPort = this.opts.port || (await freePort());
-    for (let i = 0; i < this.opts.replicas; i++) this.replicas.push({ name: `${this.opts.name}${i + 1}`, port: await freePort(), out: '' });
+    for (let i = 0; i < this.opts.replicas; i++) {
+      const port = await freePort(this.opts.replicaBasePort ? this.opts.replicaBasePort + i : 0);
+      this.replicas.push({ name: `${this.opts.name}${i + 1}`, port, out: '' });
+    }
     if (this.opts.env.DATABASE_URL) await ensureDatabase(this.opts.env.DATABASE_URL);
     // The first replica applies the migrations; the others start once it is up, with nothing left to apply.
     await this.startReplica(0, { migrations: true });

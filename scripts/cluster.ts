@@ -80,6 +80,8 @@ async function main(): Promise<void> {
     name,
     replicas: REPLICAS,
     port,
+    // A on 8101, 8102..., the peer on 8201...: deploy/prometheus/prometheus.yml names them.
+    replicaBasePort: PEER ? 8201 : 8101,
     env: replicaEnv,
     dir: join(STATE_DIR, PEER ? 'nginx-peer' : 'nginx'),
     output: 'terminal',
