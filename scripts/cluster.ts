@@ -1,14 +1,16 @@
-// npm run cluster -- [--replicas N] [--peer] [--roll]
+// npm run cluster -- [--replicas N] [--peer [--no-connect]] [--roll]
 //
 // N replicas (default 3) of the built server on internal ports behind nginx on PORT (default 8065; 8066 with --peer),
 // against this machine's PostgreSQL and Redis (DATABASE_URL, REDIS_URL, QUEUE_PREFIX are honoured). Writes
 // .cluster/cluster.json (.cluster/peer.json with --peer): {supervisor, nginx: {pid, port}, replicas: [{pid, port}]}.
-// Ctrl-C or SIGTERM stops everything. A rolling restart of the running cluster: `npm run cluster -- --roll [--peer]`
+// With --peer and cluster A running, the two are connected (invite handshake through both balancers) and a channel
+// of A is shared with B (--no-connect leaves them apart). Ctrl-C or SIGTERM stops everything. A rolling restart of the running cluster: `npm run cluster -- --roll [--peer]`
 // (it signals the running supervisor), `kill -USR2 <supervisor pid>`, or type `roll` and Enter in its terminal.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { connectClusters } from './cluster-connect.js';
 import { Cluster } from './cluster-supervisor.js';
 
 const args = process.argv.slice(2);
@@ -98,6 +100,14 @@ async function main(): Promise<void> {
   console.log(`  rolling restart: npm run cluster -- --roll${PEER ? ' --peer' : ''}   (or type "roll" here)`);
   if (!PEER) console.log('  a peer to federate with: npm run cluster -- --peer   (in another terminal)');
   console.log('');
+
+  const mainInfo = join(STATE_DIR, 'cluster.json');
+  if (PEER && !flag('--no-connect') && existsSync(mainInfo)) {
+    const a = JSON.parse(readFileSync(mainInfo, 'utf8')) as { nginx: { port: number } };
+    await connectClusters({ url: `http://127.0.0.1:${a.nginx.port}` }, { url: cluster.url }, { username: replicaEnv.ADMIN_USERNAME, password: replicaEnv.ADMIN_PASSWORD }, log).catch(
+      (err: unknown) => log(`could not connect to cluster A: ${String(err)}`),
+    );
+  }
 
   let rolling: Promise<void> | undefined;
   const roll = () => {
