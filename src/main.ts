@@ -1,8 +1,7 @@
+import { drainAndClose } from './bootstrap/graceful-shutdown.js';
 import { createApp } from './bootstrap/create-app.js';
 import { ConfigError, loadConfig } from './config/load-config.js';
-
-/** Longest a graceful shutdown may take before the process gives up on stragglers. */
-const SHUTDOWN_DEADLINE_MS = 30_000;
+import { DrainState } from './health/drain-state.js';
 
 async function main(): Promise<void> {
   let config;
@@ -18,21 +17,25 @@ async function main(): Promise<void> {
   const app = await createApp(config);
   await app.listen(config.http.port);
 
-  // SIGTERM (the orchestrator) or SIGINT: stop accepting connections, let in-flight requests and
-  // running jobs finish, close the PostgreSQL and Redis pools, then exit 0.
+  // SIGTERM (the orchestrator, `npm run cluster`'s roll) or SIGINT: the drain sequence of bootstrap/graceful-shutdown.ts,
+  // then exit 0; a shutdown that outlasts SHUTDOWN_DRAIN_MS + SHUTDOWN_TIMEOUT_MS gives up on stragglers and exits 1.
   let stopping = false;
+  const log = (msg: string) => console.error(JSON.stringify({ level: 30, time: new Date().toISOString(), msg }));
   const shutdown = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    console.error(JSON.stringify({ level: 30, time: new Date().toISOString(), msg: `received ${signal}, shutting down` }));
-    setTimeout(() => process.exit(1), SHUTDOWN_DEADLINE_MS).unref();
-    app.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(err);
-        process.exit(1);
+    log(`received ${signal}, shutting down`);
+    setTimeout(() => process.exit(1), config.shutdown.drainMs + config.shutdown.timeoutMs).unref();
+    const drain = app.get(DrainState);
+    void drainAndClose(
+      {
+        markDraining: () => drain.start(),
+        close: () => app.close(),
+        log,
+        wait: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       },
-    );
+      config.shutdown.drainMs,
+    ).then((ok) => process.exit(ok ? 0 : 1));
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);

@@ -11,6 +11,7 @@ import { JsonBodyInterceptor } from '../common/json-body.js';
 import { getRequestId } from '../common/request-id.js';
 import { createValidationPipe } from '../common/validation.js';
 import type { AppConfig } from '../config/app-config.js';
+import { DrainState } from '../health/drain-state.js';
 import { createRootLogger, PinoNestLogger } from '../logging/pino-logger.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import {
@@ -47,7 +48,8 @@ export async function createApp(config: AppConfig): Promise<NestExpressApplicati
   express.disable('x-powered-by');
   express.set('trust proxy', config.http.trustProxy);
 
-  app.use(closeConnectionsWhenStopping());
+  const drain = app.get(DrainState);
+  app.use(closeConnectionsWhenStopping(() => drain.draining));
   app.use(requestLogging(rootLogger));
   app.use(exactJsonContentType());
   app.use(httpMetrics(app.get(MetricsService)));

@@ -9,14 +9,15 @@ import { getRequestId, REQUEST_ID_HEADER, requestIdFor } from '../common/request
 import type { MetricsService } from '../metrics/metrics.service.js';
 
 /**
- * Once the server has stopped listening (shutdown), every response closes its connection. Node's server.close()
- * waits for open connections, and a peer that keeps reusing a keep-alive socket (pings every few hundred ms) would
- * otherwise be served on it indefinitely and hold the shutdown open.
+ * While the replica drains (SIGTERM, before it stops listening) and once it has stopped listening, every response
+ * closes its connection: a client or balancer holding a keep-alive socket opens its next connection elsewhere.
+ * Node's server.close() waits for open connections, and a peer that keeps reusing a keep-alive socket (pings every
+ * few hundred ms) would otherwise be served on it indefinitely and hold the shutdown open.
  */
-export function closeConnectionsWhenStopping(): RequestHandler {
+export function closeConnectionsWhenStopping(draining: () => boolean = () => false): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const server = (req.socket as { server?: { listening?: boolean } }).server;
-    if (server && !server.listening) res.setHeader('Connection', 'close');
+    if (draining() || (server && !server.listening)) res.setHeader('Connection', 'close');
     next();
   };
 }

@@ -2,7 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger 
 import type { Request, Response } from 'express';
 import { AppError, type AppErrorBody } from './app-error.js';
 import { getRequestId } from './request-id.js';
-import { isDataException, isPoolTimeout, pgErrorCode } from './pg-errors.js';
+import { isDataException, isDatabaseUnavailable, isPoolTimeout, pgErrorCode } from './pg-errors.js';
 
 /** Retry-After of a 503 for load: long enough for a burst to drain, short enough not to matter to a client. */
 const BUSY_RETRY_AFTER_SECONDS = 2;
@@ -47,6 +47,11 @@ export function toAppError(err: unknown): AppError {
   const pgCode = pgErrorCode(e);
   if (pgCode === '53300' || pgCode === '57P03' || isPoolTimeout(e)) {
     return new AppError('app.server_busy', 'The server is busy; try again shortly.', 503, '', BUSY_RETRY_AFTER_SECONDS);
+  }
+  // PostgreSQL gone (restarting, failing over, unreachable): 503, so a balancer passes idempotent requests on and
+  // clients retry, instead of a 500 that reads as a bug in the request's handling.
+  if (isDatabaseUnavailable(e)) {
+    return new AppError('app.database_unavailable', 'The database is unavailable; try again shortly.', 503, '', BUSY_RETRY_AFTER_SECONDS);
   }
   // SQLSTATE class 22 (data exception) is the request's data that the database cannot store: a NUL character in
   // text or JSON, a value out of range. Validation lets a few such values through; they are the client's error.

@@ -32,7 +32,14 @@ export interface AppConfig {
     postPropsMaxBytes: number;
     userPropsMaxBytes: number;
   };
-  redis: { url: string; queuePrefix: string };
+  redis: {
+    url: string;
+    queuePrefix: string;
+    /** Redis Sentinel: when set, clients ask these for the primary of `name` instead of REDIS_URL's host. */
+    sentinel?: { sentinels: Array<{ host: string; port: number }>; name: string; password?: string };
+  };
+  /** SIGTERM: not ready at once, keep serving drainMs, then close within timeoutMs. */
+  shutdown: { drainMs: number; timeoutMs: number };
   files: { dir: string; maxFileSize: number };
   log: { level: string };
   remoteCluster: {

@@ -29,8 +29,35 @@ export class EnvironmentVariables {
   @IsString() @Matches(/^rediss?:\/\//, { message: 'REDIS_URL must be a redis:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
 
-  @IsString() @Matches(/^[A-Za-z0-9_.:-]{1,64}$/, { message: 'QUEUE_PREFIX must be 1-64 of [A-Za-z0-9_.:-]' })
+  /**
+   * Redis Sentinel: a comma-separated host:port list. When set, REDIS_URL's host and port are ignored and every Redis
+   * client (BullMQ's included) asks the sentinels for the current primary of REDIS_SENTINEL_NAME; REDIS_URL still
+   * gives the password, user, database and TLS.
+   */
+  @IsString() @Matches(/^$|^[A-Za-z0-9.\-_:[\]]+:\d{1,5}(,[A-Za-z0-9.\-_:[\]]+:\d{1,5})*$/, { message: 'REDIS_SENTINELS must be a comma-separated host:port list' })
+  REDIS_SENTINELS = '';
+
+  /** The master group name the sentinels monitor (sentinel.conf `sentinel monitor <name> ...`). */
+  @IsString() @Matches(/^[A-Za-z0-9_.-]{1,64}$/, { message: 'REDIS_SENTINEL_NAME must be 1-64 of [A-Za-z0-9_.-]' })
+  REDIS_SENTINEL_NAME = 'mymaster';
+
+  /** Password of the sentinels themselves (sentinel.conf `requirepass`), when they have one. */
+  @IsOptional() @IsString() @MinLength(1)
+  REDIS_SENTINEL_PASSWORD?: string = undefined;
+
+  @IsString() @Matches(/^[A-Za-z0-9_.:{}-]{1,64}$/, { message: 'QUEUE_PREFIX must be 1-64 of [A-Za-z0-9_.:{}-]' })
   QUEUE_PREFIX = 'mmfed';
+
+  /**
+   * On SIGTERM, how long (ms) the replica keeps serving while /health/ready already answers 503, so the load balancer
+   * stops sending it new requests before it stops listening.
+   */
+  @Transform(toInt) @IsInt() @Min(0) @Max(600_000)
+  SHUTDOWN_DRAIN_MS = 5_000;
+
+  /** Longest (ms) the rest of a graceful shutdown (in-flight requests, running jobs, pools) may take before the process exits 1. */
+  @Transform(toInt) @IsInt() @Min(1_000) @Max(3_600_000)
+  SHUTDOWN_TIMEOUT_MS = 30_000;
 
   @IsString() @MinLength(1)
   FILES_DIR = './data/files';

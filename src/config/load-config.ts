@@ -91,7 +91,14 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       postPropsMaxBytes: vars.POST_PROPS_MAX_BYTES,
       userPropsMaxBytes: vars.USER_PROPS_MAX_BYTES,
     },
-    redis: { url: vars.REDIS_URL, queuePrefix: vars.QUEUE_PREFIX },
+    redis: {
+      url: vars.REDIS_URL,
+      queuePrefix: vars.QUEUE_PREFIX,
+      sentinel: vars.REDIS_SENTINELS
+        ? { sentinels: parseHostPorts(vars.REDIS_SENTINELS), name: vars.REDIS_SENTINEL_NAME, password: vars.REDIS_SENTINEL_PASSWORD }
+        : undefined,
+    },
+    shutdown: { drainMs: vars.SHUTDOWN_DRAIN_MS, timeoutMs: vars.SHUTDOWN_TIMEOUT_MS },
     files: { dir: vars.FILES_DIR, maxFileSize: vars.MAX_FILE_SIZE },
     log: { level: vars.LOG_LEVEL },
     remoteCluster: {
@@ -131,3 +138,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
 }
 
 export const CONFIG_KEYS: readonly string[] = KEYS;
+
+/** `host:port,[v6]:port` -> [{host, port}] (validated by the schema's pattern). */
+function parseHostPorts(list: string): Array<{ host: string; port: number }> {
+  return list.split(',').map((item) => {
+    const i = item.lastIndexOf(':');
+    return { host: item.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(item.slice(i + 1)) };
+  });
+}

@@ -4,6 +4,7 @@ import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } fr
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { REDIS_CLIENT } from '../redis/redis.module.js';
+import { DrainState } from './drain-state.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
 
 const CHECK_TIMEOUT_MS = 2_000;
@@ -16,8 +17,8 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * For the load balancer: live = the process answers; ready = PostgreSQL and Redis answer too and the event loop has
- * not lately been blocked past READY_MAX_EVENT_LOOP_LAG_MS.
+ * For the load balancer: live = the process answers; ready = it is not draining (SIGTERM), PostgreSQL and Redis
+ * answer and the event loop has not lately been blocked past READY_MAX_EVENT_LOOP_LAG_MS.
  */
 @ApiTags('system')
 @Controller('health')
@@ -28,6 +29,7 @@ export class HealthController {
     private readonly dataSource: DataSource,
     @Inject(REDIS_CLIENT) private readonly redis: Redis,
     private readonly loop: EventLoopMonitor,
+    private readonly drain: DrainState,
   ) {}
 
   @Get('live')
@@ -40,13 +42,20 @@ export class HealthController {
   @Get('ready')
   @Header('Cache-Control', 'no-store')
   @ApiOkResponse({ description: 'PostgreSQL and Redis reachable, the event loop prompt' })
-  @ApiServiceUnavailableResponse({ description: 'A dependency is down, or the event loop was blocked lately' })
+  @ApiServiceUnavailableResponse({ description: 'Draining, a dependency is down, or the event loop was blocked lately' })
   ready(): Promise<HealthCheckResult> {
     return this.health.check([
+      () => this.draining(),
       () => this.eventLoop(),
       () => this.probe('database', () => this.dataSource.query('SELECT 1')),
       () => this.probe('redis', () => this.redis.ping()),
     ]);
+  }
+
+  /** First to go down on SIGTERM, so the balancer stops sending new requests before the replica stops listening. */
+  private draining() {
+    const session = this.indicators.check('shutdown');
+    return this.drain.draining ? session.down({ message: 'draining: this replica is shutting down' }) : session.up();
   }
 
   private eventLoop() {

@@ -1,6 +1,8 @@
 import { BullModule } from '@nestjs/bullmq';
+import type { RedisOptions } from 'bullmq';
 import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { redisOptions } from '../redis/redis-options.js';
 import { BullBoardService } from './bull-board.service.js';
 import { JobProducer } from './job-producer.js';
 import { DEFAULT_JOB_OPTIONS } from './queue.constants.js';
@@ -12,7 +14,8 @@ import { DEFAULT_JOB_OPTIONS } from './queue.constants.js';
     BullModule.forRootAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
-        connection: { url: config.redis.url, maxRetriesPerRequest: null },
+        // ioredis options (bullmq's own RedisOptions type is a narrower copy of them).
+        connection: { ...redisOptions(config.redis), maxRetriesPerRequest: null } as RedisOptions,
         prefix: `${config.redis.queuePrefix}:bull`,
         defaultJobOptions: DEFAULT_JOB_OPTIONS,
       }),

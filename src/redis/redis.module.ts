@@ -1,7 +1,7 @@
 import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { redisOptionsFromUrl } from './redis-options.js';
+import { redisOptions } from './redis-options.js';
 
 export const REDIS_CLIENT = Symbol('REDIS_CLIENT');
 
@@ -21,7 +21,7 @@ class RedisCloser implements OnApplicationShutdown {
       provide: REDIS_CLIENT,
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) =>
-        new Redis({ ...redisOptionsFromUrl(config.redis.url), keyPrefix: `${config.redis.queuePrefix}:`, lazyConnect: false }),
+        new Redis({ ...redisOptions(config.redis), keyPrefix: `${config.redis.queuePrefix}:`, lazyConnect: false }),
     },
     RedisCloser,
   ],

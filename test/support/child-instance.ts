@@ -54,6 +54,8 @@ export async function startChildInstance(
     ADMIN_PASSWORD: TEST_ADMIN.password,
     ADMIN_EMAIL: TEST_ADMIN.email,
     REMOTE_ALLOWED_NETWORKS: LOOPBACK_NETWORKS,
+    // No load balancer waits on these: stop at once on SIGTERM.
+    SHUTDOWN_DRAIN_MS: '0',
     ...env,
   };
   let child: ChildProcess | undefined;

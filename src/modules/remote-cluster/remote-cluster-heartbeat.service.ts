@@ -1,7 +1,9 @@
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import type { JobsOptions, Queue } from 'bullmq';
+import { Gauge } from 'prom-client';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { MetricsService } from '../../metrics/metrics.service.js';
 import { BullBoardService } from '../../queue/bull-board.service.js';
 import { JobProducer } from '../../queue/job-producer.js';
 import { JobName, QueueName } from '../../queue/queue.constants.js';
@@ -39,7 +41,24 @@ export class RemoteClusterHeartbeatService implements OnModuleInit, OnApplicatio
     private readonly board: BullBoardService,
     @InjectQueue(QueueName.RemoteCluster) private readonly queue: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    metrics: MetricsService,
+  ) {
+    const repo = this.remotes;
+    const offlineAfterMs = config.remoteCluster.offlineAfterMs;
+    // Read at scrape time from the database, so every replica reports the same state (whichever replica pinged).
+    new Gauge({
+      name: 'remote_cluster_online',
+      help: 'Whether each confirmed remote answered a ping within REMOTE_OFFLINE_AFTER_MS (1) or not (0)',
+      labelNames: ['remote_id'],
+      registers: [metrics.registry],
+      async collect() {
+        const rows = await repo.findPingTargetsLastPing();
+        const now = Date.now();
+        this.reset();
+        for (const r of rows) this.set({ remote_id: r.remote_id }, r.last_ping_at > now - offlineAfterMs ? 1 : 0);
+      },
+    });
+  }
 
   onModuleInit(): void {
     this.board.addQueue(this.queue);

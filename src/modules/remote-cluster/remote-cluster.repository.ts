@@ -291,6 +291,18 @@ export class RemoteClusterRepository {
     return rows.map((r) => r.remote_id);
   }
 
+  /** The heartbeat's remotes with the time of their last successful ping (for the online gauge). */
+  async findPingTargetsLastPing(): Promise<Array<{ remote_id: string; last_ping_at: number }>> {
+    const rows = await this.repo
+      .createQueryBuilder('rc')
+      .select('rc.remote_id', 'remote_id')
+      .addSelect('rc.last_ping_at', 'last_ping_at')
+      .where(`rc.delete_at = 0 AND rc.plugin_id = '' AND rc.site_url <> ''`)
+      .andWhere('rc.site_url NOT LIKE :pending AND rc.site_url NOT LIKE :plugin', { pending: PENDING_LIKE, plugin: PLUGIN_LIKE })
+      .getRawMany<{ remote_id: string; last_ping_at: string | number }>();
+    return rows.map((r) => ({ remote_id: r.remote_id, last_ping_at: Number(r.last_ping_at) }));
+  }
+
   /**
    * Records a successful ping and marks the remote online. The previous state is read under the row lock the
    * UPDATE takes, so when replicas race only the first sees `wasOnline: false`. Null if the remote is gone.

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
-import { redisOptionsFromUrl } from '../../redis/redis-options.js';
+import { redisOptions } from '../../redis/redis-options.js';
 import type { WsEventMessage } from './websocket-event.js';
 
 /**
@@ -42,7 +42,7 @@ export class WebSocketBus implements OnModuleInit, OnApplicationShutdown {
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.key = `${config.redis.queuePrefix}:websocket:events`;
-    const options = redisOptionsFromUrl(config.redis.url);
+    const options = redisOptions(config.redis);
     this.writer = new Redis({ ...options, connectionName: 'websocket-writer' });
     this.reader = new Redis({ ...options, connectionName: 'websocket-reader', maxRetriesPerRequest: null });
   }
