@@ -7,6 +7,7 @@ import type { GlobalUserSyncService } from './global-user-sync.service.js';
 import { SyncProcessor } from './sync.processor.js';
 import type { SyncScheduler } from './sync-scheduler.service.js';
 import type { SyncSender } from './sync-sender.service.js';
+import type { SyncMetrics } from './sync.metrics.js';
 
 describe('SyncProcessor', () => {
   const processor = new SyncProcessor(
@@ -16,6 +17,7 @@ describe('SyncProcessor', () => {
     { check: async () => null } as unknown as ConsistencyService,
     { sweep: async () => 2 } as unknown as ConsistencyScheduler,
     { sweep: async () => 1 } as unknown as BackfillService,
+    { jobs: { inc: () => undefined } } as unknown as SyncMetrics,
     { sync: { concurrency: 1 } } as AppConfig,
   );
 

@@ -10,6 +10,7 @@ import { ConsistencyService } from './consistency/consistency.service.js';
 import { GlobalUserSyncService } from './global-user-sync.service.js';
 import { SyncScheduler } from './sync-scheduler.service.js';
 import { SyncSender, type SyncPassResult } from './sync-sender.service.js';
+import { SyncMetrics } from './sync.metrics.js';
 
 /**
  * A crashed replica's running sync is found stalled and re-run within about SYNC_LOCK_MS + SYNC_STALLED_CHECK_MS
@@ -31,6 +32,7 @@ export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap 
     private readonly consistency: ConsistencyService,
     private readonly consistencyScheduler: ConsistencyScheduler,
     private readonly backfills: BackfillService,
+    private readonly metrics: SyncMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     super();
@@ -41,6 +43,7 @@ export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap 
   }
 
   async process(job: Job, token?: string): Promise<unknown> {
+    this.metrics.jobs.inc({ name: job.name });
     switch (job.name as JobName) {
       case JobName.SyncChannel:
         return this.syncChannel(job as Job<JobPayloads[JobName.SyncChannel]>, token);
