@@ -34,3 +34,28 @@ export async function pgTransactions(dbNames: string[]): Promise<Record<string, 
   );
   return Object.fromEntries(rows.map((r) => [r.datname, Number(r.n)]));
 }
+
+/**
+ * Redis commands that touch keys under `prefix` (every key of a bench server starts with its queue prefix) during
+ * `ms`, watched with MONITOR (which costs Redis CPU itself: keep it out of CPU windows). Counts commands sent by
+ * clients and those run inside Lua scripts (BullMQ's), by command name.
+ */
+export async function monitorCommands(prefix: string, ms: number): Promise<{ total: number; byCommand: Record<string, number> }> {
+  const watcher = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
+  const byCommand: Record<string, number> = {};
+  let total = 0;
+  try {
+    const monitor = await watcher.monitor();
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (!args.some((a) => typeof a === 'string' && a.startsWith(prefix))) return;
+      total++;
+      const name = String(args[0]).toLowerCase();
+      byCommand[name] = (byCommand[name] ?? 0) + 1;
+    });
+    await new Promise((r) => setTimeout(r, ms));
+    monitor.disconnect();
+  } finally {
+    watcher.disconnect();
+  }
+  return { total, byCommand };
+}

@@ -91,6 +91,8 @@ export class PostWatcher {
 export class IdWatcher {
   readonly seen = new Map<string, number>();
   private readonly pending = new Set<string>();
+  /** Queries sent (each one a transaction in the watched database). */
+  polls = 0;
   private running = false;
   private loop: Promise<void> | undefined;
   lastError: Error | undefined;
@@ -114,6 +116,7 @@ export class IdWatcher {
       if (this.pending.size) {
         const sentAt = now();
         try {
+          this.polls++;
           const { rows } = await this.db.query<{ id: string }>('SELECT id FROM posts WHERE id = ANY($1::varchar[])', [[...this.pending]]);
           for (const r of rows) {
             this.pending.delete(r.id);

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { now, sleep } from '../lib/clock.js';
-import { backendPids, cpuBetween, snapshot } from '../lib/cpu.js';
+import { backendPids, cpuBetween, type CpuSnapshot, snapshot } from '../lib/cpu.js';
 import { adminSide, closeSides, connect, createChannel, type Side, until, waitOnline } from '../lib/federation.js';
 import { pool } from '../lib/load.js';
 import { delta, scrape, type Scrape } from '../lib/metrics.js';
 import { ServerProcess } from '../lib/server-process.js';
-import { pgTransactions, redisStats } from '../lib/service-stats.js';
+import { monitorCommands, pgTransactions, redisStats } from '../lib/service-stats.js';
 import { type Percentiles, percentiles, round } from '../lib/stats.js';
 import { IdWatcher } from '../lib/watcher.js';
-import { type Cluster, type Ctx, PhaseCpu, withLogs } from './common.js';
+import { type Ctx, withLogs } from './common.js';
 
 /** One point of the many-channels curve: the same total write rate, spread Zipf-like over `channels` shared channels. */
 export interface ScalePoint {
@@ -40,7 +40,11 @@ export interface IdleResult {
   duration_s: number;
   /** % of one core over the window: A, A's PostgreSQL backends, Redis (the whole server); the remotes beside. */
   cpu_pct: { A: number; pg: number; redis: number; remotes_max: number; pg_remotes_max: number };
+  /** Commands touching the cluster's keys (MONITOR, after the CPU window), and the top ones by name. */
   redis_cmds_per_s: number;
+  redis_top_commands: Record<string, number>;
+  /** total_commands_processed of the whole Redis server over the CPU window (other users of that Redis included). */
+  redis_server_cmds_per_s: number;
   /** xact_commit + xact_rollback of A's database per second (every autocommit statement is one transaction). */
   pg_statements_per_s: number;
   /** The same over all the cluster's databases. */
@@ -95,7 +99,7 @@ async function addRemotes(c: ScaleCluster, servers: ServerProcess[], offlineAfte
 /** Shares `channels` with `remotes` through the API (invite per pair) and waits until every remote has them all. */
 export async function shareAll(hub: Side, remotes: Side[], remoteIds: string[], channels: string[]): Promise<void> {
   const pairs = remotes.flatMap((_, i) => channels.map((ch) => ({ i, ch })));
-  await pool(pairs, 8, async ({ i, ch }) => {
+  await pool(pairs, 16, async ({ i, ch }) => {
     await hub.server.api.ok('POST', `/api/v4/remotecluster/${remoteIds[i]}/channels/${ch}/invite`, { token: hub.token, timeoutMs: 60_000 });
   });
   for (const r of remotes) {
@@ -146,6 +150,44 @@ function zipf(n: number): () => number {
 const jobsOf = (before: Scrape, after: Scrape, name?: string) => delta(before, after, 'shared_channels_sync_jobs_total', (l) => !name || l.name === name);
 const passesOf = (before: Scrape, after: Scrape) => delta(before, after, 'shared_channels_sync_counter');
 
+/** The PostgreSQL backends of the harness's own connections (its pollers): not the servers' work. */
+async function harnessPids(c: ScaleCluster): Promise<Set<number>> {
+  const out = new Set<number>();
+  for (const side of [c.hub, ...c.remotes]) {
+    const { rows } = await side.db.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    out.add(rows[0].pid);
+  }
+  return out;
+}
+
+/** CPU ms of each server process, all their PostgreSQL backends but the harness's (as "pg"), between start and stop. */
+class ServersCpu {
+  private before: { procs: CpuSnapshot; pg: CpuSnapshot } | undefined;
+
+  constructor(
+    private readonly servers: ServerProcess[],
+    private readonly exclude: Set<number>,
+  ) {}
+
+  private async pgPids(): Promise<number[]> {
+    const all = await Promise.all(this.servers.map((s) => backendPids(s.dbName)));
+    return all.flat().filter((p) => !this.exclude.has(p));
+  }
+
+  async start(): Promise<void> {
+    this.before = { procs: snapshot(this.servers.map((s) => s.pid!)), pg: snapshot(await this.pgPids()) };
+  }
+
+  async stop(): Promise<Record<string, number>> {
+    const procs = snapshot(this.servers.map((s) => s.pid!));
+    const pg = snapshot(await this.pgPids());
+    const out: Record<string, number> = {};
+    for (const s of this.servers) out[s.name] = (procs.byPid.get(s.pid!) ?? 0) - (this.before!.procs.byPid.get(s.pid!) ?? 0);
+    out.pg_all = cpuBetween(this.before!.pg, pg);
+    return out;
+  }
+}
+
 async function measurePoint(ctx: Ctx, c: ScaleCluster, rate: number, durationS: number): Promise<ScalePoint> {
   const n = c.channels.length;
   const pick = zipf(n);
@@ -153,7 +195,7 @@ async function measurePoint(ctx: Ctx, c: ScaleCluster, rate: number, durationS: 
   for (const w of watchers) w.start();
   const dbs = c.servers.map((s) => s.dbName);
   const scrapes0 = await Promise.all(c.servers.map((s) => scrape(s.api)));
-  const cpu = new PhaseCpu({ servers: c.servers } as Cluster);
+  const cpu = new ServersCpu(c.servers, await harnessPids(c));
   await cpu.start();
   const [redis0, pg0] = [await redisStats(), await pgTransactions(dbs)];
   const total = Math.round(rate * durationS);
@@ -187,15 +229,16 @@ async function measurePoint(ctx: Ctx, c: ScaleCluster, rate: number, durationS: 
   } finally {
     for (const w of watchers) await w.stop();
   }
-  const used = await cpu.stop(1);
+  const used = await cpu.stop();
+  // The harness's own polls are transactions in the remotes' databases too: not the servers' work.
+  const harnessXacts = watchers.reduce((a, w) => a + w.polls, 0);
   const [redis1, pg1] = [await redisStats(), await pgTransactions(dbs)];
   const scrapes1 = await Promise.all(c.servers.map((s) => scrape(s.api)));
   const per = Math.max(1, posts.length);
   const cpuMs: Record<string, number> = {};
   let pg = 0;
   let sum = 0;
-  for (const [k, v] of Object.entries(used.cpu_ms)) {
-    if (k === 'harness') continue;
+  for (const [k, v] of Object.entries(used)) {
     sum += v;
     if (k.startsWith('pg_')) pg += v;
     else cpuMs[k] = round(v / per, 3);
@@ -207,7 +250,7 @@ async function measurePoint(ctx: Ctx, c: ScaleCluster, rate: number, durationS: 
   const lags = posts.flatMap((p) => watchers.map((w) => w.seen.get(p.id)! - p.at));
   const jobs = c.servers.reduce((a, _, i) => a + jobsOf(scrapes0[i], scrapes1[i]), 0);
   const passes = passesOf(scrapes0[0], scrapes1[0]);
-  const xacts = dbs.reduce((a, d) => a + ((pg1[d] ?? 0) - (pg0[d] ?? 0)), 0);
+  const xacts = dbs.reduce((a, d) => a + ((pg1[d] ?? 0) - (pg0[d] ?? 0)), 0) - harnessXacts;
   return {
     channels: n,
     posts: posts.length,
@@ -226,17 +269,27 @@ async function measurePoint(ctx: Ctx, c: ScaleCluster, rate: number, durationS: 
 
 async function measureIdle(ctx: Ctx, c: ScaleCluster, durationS: number, remoteProcesses: number): Promise<IdleResult> {
   const A = c.servers[0];
-  // Let what the shares started (first syncs, channel details) finish: A's sync queue empty.
+  // Let what the shares started (first syncs, channel details) finish: no sync-channel job on A for 3 s.
+  let last = -1;
+  let stableSince = Date.now();
   await until(
-    "A's sync queue empty after the shares",
-    async () => ((await scrape(A.api)).get('shared_channels_queue_size')?.value === 0 ? true : undefined),
-    120_000,
+    "A's sync jobs to stop after the shares",
+    async () => {
+      const n = jobsOf(new Map(), await scrape(A.api), 'sync-channel');
+      if (n !== last) {
+        last = n;
+        stableSince = Date.now();
+      }
+      return Date.now() - stableSince >= 3_000 ? true : undefined;
+    },
+    300_000,
     500,
   );
-  await sleep(2_000);
   const dbs = c.servers.map((s) => s.dbName);
   const procs0 = snapshot(c.servers.map((s) => s.pid!));
-  const pgPids = await Promise.all(c.servers.map((s) => backendPids(s.dbName)));
+  const mine = await harnessPids(c);
+  const serverBackends = async (db: string) => (await backendPids(db)).filter((p) => !mine.has(p));
+  const pgPids = await Promise.all(c.servers.map((s) => serverBackends(s.dbName)));
   const pg0 = pgPids.map((p) => snapshot(p));
   const [redis0, x0, a0] = [await redisStats(), await pgTransactions(dbs), await scrape(A.api)];
   const t = Date.now();
@@ -244,12 +297,14 @@ async function measureIdle(ctx: Ctx, c: ScaleCluster, durationS: number, remoteP
   await sleep(durationS * 1000);
   const wall = Date.now() - t;
   const procs1 = snapshot(c.servers.map((s) => s.pid!));
-  const pgPidsAfter = await Promise.all(c.servers.map((s) => backendPids(s.dbName)));
+  const pgPidsAfter = await Promise.all(c.servers.map((s) => serverBackends(s.dbName)));
   const [redis1, x1, a1] = [await redisStats(), await pgTransactions(dbs), await scrape(A.api)];
   const pct = (ms: number) => round((ms / wall) * 100, 2);
   const procPct = c.servers.map((s) => pct((procs1.byPid.get(s.pid!) ?? 0) - (procs0.byPid.get(s.pid!) ?? 0)));
   const pgPct = c.servers.map((_, i) => pct(cpuBetween(pg0[i], snapshot(pgPidsAfter[i]))));
   const xacts = (d: string) => (x1[d] ?? 0) - (x0[d] ?? 0);
+  const monitorMs = Math.min(15_000, durationS * 500);
+  const mon = await monitorCommands(`bench_${ctx.runId}_`, monitorMs);
   const jobNames = [...new Set([...a1.values()].filter((s) => s.name === 'shared_channels_sync_jobs_total').map((s) => s.labels.name))];
   return {
     channels: c.channels.length,
@@ -257,7 +312,14 @@ async function measureIdle(ctx: Ctx, c: ScaleCluster, durationS: number, remoteP
     remote_processes: remoteProcesses,
     duration_s: round(wall / 1000, 1),
     cpu_pct: { A: procPct[0], pg: pgPct[0], redis: pct(redis1.cpuMs - redis0.cpuMs), remotes_max: Math.max(...procPct.slice(1)), pg_remotes_max: Math.max(...pgPct.slice(1)) },
-    redis_cmds_per_s: round((redis1.commands - redis0.commands - 2) / (wall / 1000), 1),
+    redis_cmds_per_s: round(mon.total / (monitorMs / 1000), 1),
+    redis_top_commands: Object.fromEntries(
+      Object.entries(mon.byCommand)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 8)
+        .map(([k, v]) => [k, round(v / (monitorMs / 1000), 1)]),
+    ),
+    redis_server_cmds_per_s: round((redis1.commands - redis0.commands - 2) / (wall / 1000), 1),
     pg_statements_per_s: round(xacts(A.dbName) / (wall / 1000), 1),
     pg_statements_per_s_all: round(dbs.reduce((a, d) => a + xacts(d), 0) / (wall / 1000), 1),
     jobs_per_s: Object.fromEntries(jobNames.map((n) => [n, round(jobsOf(a0, a1, n) / (wall / 1000), 2)])),
@@ -310,7 +372,7 @@ export async function runScale(ctx: Ctx): Promise<ScaleResult> {
     }
     idle = await measureIdle(ctx, c, s.idleS, c.remotes.length);
     log(
-      `idle: CPU % A ${idle.cpu_pct.A}, pg ${idle.cpu_pct.pg}, Redis ${idle.cpu_pct.redis} (remotes at most ${idle.cpu_pct.remotes_max}); Redis ${idle.redis_cmds_per_s} cmds/s; A's PostgreSQL ${idle.pg_statements_per_s} statements/s; jobs/s ${JSON.stringify(idle.jobs_per_s)}`,
+      `idle: CPU % A ${idle.cpu_pct.A}, pg ${idle.cpu_pct.pg}, Redis ${idle.cpu_pct.redis} (remotes at most ${idle.cpu_pct.remotes_max}); Redis ${idle.redis_cmds_per_s} cmds/s on the cluster's keys (${JSON.stringify(idle.redis_top_commands)}; server total ${idle.redis_server_cmds_per_s}/s); A's PostgreSQL ${idle.pg_statements_per_s} statements/s; jobs/s ${JSON.stringify(idle.jobs_per_s)}`,
     );
     return { remotes: s.remotes, rate: s.rate, sync_delay_ms: 250, points, share_channels_per_s: round(shared / Math.max(0.001, shareS), 1), idle };
   } catch (err) {
