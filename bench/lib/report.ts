@@ -133,7 +133,7 @@ function scaleRows(r: RunResults): TargetRow[] {
       });
     }
     rows.push({
-      figure: "Idle Redis commands per second (on the cluster's keys, MONITOR)",
+      figure: "Idle Redis commands per second of A (on A's keys, MONITOR)",
       measured: idle.redis_cmds_per_s,
       unit: '/s',
       target: '< 50',
@@ -675,7 +675,7 @@ export function buildMarkdown(json: Record<string, any>, rows: TargetRow[], r: R
     if (sc.idle) {
       const i = sc.idle;
       out.push(
-        `- Idle: ${i.channels} channels shared with ${i.remotes} remotes (${i.remote_processes} server processes), nothing changing, ${i.duration_s} s: CPU (% of one core) A ${i.cpu_pct.A}, A's PostgreSQL backends ${i.cpu_pct.pg}, Redis ${i.cpu_pct.redis}, busiest remote ${i.cpu_pct.remotes_max} (its backends ${i.cpu_pct.pg_remotes_max}); Redis ${i.redis_cmds_per_s} commands/s on the cluster's keys (by command: ${Object.entries(i.redis_top_commands).map(([k, v]) => `${k} ${v}`).join(', ')}; the whole Redis server ${i.redis_server_cmds_per_s}/s); PostgreSQL ${i.pg_statements_per_s} statements/s on A's database (${i.pg_statements_per_s_all}/s over all ${i.remotes + 1}); A's sync-queue jobs per second: ${Object.entries(i.jobs_per_s).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}. How: ${i.how}.`,
+        `- Idle: ${i.channels} channels shared with ${i.remotes} remotes (${i.remote_processes} server processes), nothing changing, ${i.duration_s} s: CPU (% of one core) A ${i.cpu_pct.A}, A's PostgreSQL backends ${i.cpu_pct.pg}, Redis ${i.cpu_pct.redis}, busiest remote ${i.cpu_pct.remotes_max} (its backends ${i.cpu_pct.pg_remotes_max}); Redis ${i.redis_cmds_per_s} commands/s on A's keys (by command: ${Object.entries(i.redis_top_commands).map(([k, v]) => `${k} ${v}`).join(', ')}; the busiest remote's ${i.redis_cmds_per_s_remote_max}/s; the whole Redis server ${i.redis_server_cmds_per_s}/s); PostgreSQL ${i.pg_statements_per_s} statements/s on A's database (${i.pg_statements_per_s_all}/s over all ${i.remotes + 1}); A's sync-queue jobs per second: ${Object.entries(i.jobs_per_s).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}. How: ${i.how}.`,
       );
     }
   }

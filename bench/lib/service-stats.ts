@@ -36,26 +36,26 @@ export async function pgTransactions(dbNames: string[]): Promise<Record<string, 
 }
 
 /**
- * Redis commands that touch keys under `prefix` (every key of a bench server starts with its queue prefix) during
- * `ms`, watched with MONITOR (which costs Redis CPU itself: keep it out of CPU windows). Counts commands sent by
+ * Redis commands that touch keys under each of `prefixes` (every key of a bench server starts with its queue prefix)
+ * during `ms`, watched with MONITOR (which costs Redis CPU itself: keep it out of CPU windows). Counts commands sent by
  * clients and those run inside Lua scripts (BullMQ's), by command name.
  */
-export async function monitorCommands(prefix: string, ms: number): Promise<{ total: number; byCommand: Record<string, number> }> {
+export async function monitorCommands(prefixes: string[], ms: number): Promise<Array<{ total: number; byCommand: Record<string, number> }>> {
   const watcher = new Redis(REDIS_URL, { maxRetriesPerRequest: 2 });
-  const byCommand: Record<string, number> = {};
-  let total = 0;
+  const out = prefixes.map(() => ({ total: 0, byCommand: {} as Record<string, number> }));
   try {
     const monitor = await watcher.monitor();
     monitor.on('monitor', (_time: string, args: string[]) => {
-      if (!args.some((a) => typeof a === 'string' && a.startsWith(prefix))) return;
-      total++;
+      const i = prefixes.findIndex((p) => args.some((a) => typeof a === 'string' && a.startsWith(p)));
+      if (i < 0) return;
+      out[i].total++;
       const name = String(args[0]).toLowerCase();
-      byCommand[name] = (byCommand[name] ?? 0) + 1;
+      out[i].byCommand[name] = (out[i].byCommand[name] ?? 0) + 1;
     });
     await new Promise((r) => setTimeout(r, ms));
     monitor.disconnect();
   } finally {
     watcher.disconnect();
   }
-  return { total, byCommand };
+  return out;
 }

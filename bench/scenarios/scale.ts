@@ -40,9 +40,13 @@ export interface IdleResult {
   duration_s: number;
   /** % of one core over the window: A, A's PostgreSQL backends, Redis (the whole server); the remotes beside. */
   cpu_pct: { A: number; pg: number; redis: number; remotes_max: number; pg_remotes_max: number };
-  /** Commands touching the cluster's keys (MONITOR, after the CPU window), and the top ones by name. */
+  /**
+   * Commands touching A's keys (MONITOR, after the CPU window: in a real deployment every server has its own Redis),
+   * the top ones by name, and the busiest remote's.
+   */
   redis_cmds_per_s: number;
   redis_top_commands: Record<string, number>;
+  redis_cmds_per_s_remote_max: number;
   /** total_commands_processed of the whole Redis server over the CPU window (other users of that Redis included). */
   redis_server_cmds_per_s: number;
   /** xact_commit + xact_rollback of A's database per second (every autocommit statement is one transaction). */
@@ -304,7 +308,11 @@ async function measureIdle(ctx: Ctx, c: ScaleCluster, durationS: number, remoteP
   const pgPct = c.servers.map((_, i) => pct(cpuBetween(pg0[i], snapshot(pgPidsAfter[i]))));
   const xacts = (d: string) => (x1[d] ?? 0) - (x0[d] ?? 0);
   const monitorMs = Math.min(15_000, durationS * 500);
-  const mon = await monitorCommands(`bench_${ctx.runId}_`, monitorMs);
+  const mons = await monitorCommands(
+    c.servers.map((x) => `${x.queuePrefix}:`),
+    monitorMs,
+  );
+  const mon = mons[0];
   const jobNames = [...new Set([...a1.values()].filter((s) => s.name === 'shared_channels_sync_jobs_total').map((s) => s.labels.name))];
   return {
     channels: c.channels.length,
@@ -319,6 +327,7 @@ async function measureIdle(ctx: Ctx, c: ScaleCluster, durationS: number, remoteP
         .slice(0, 8)
         .map(([k, v]) => [k, round(v / (monitorMs / 1000), 1)]),
     ),
+    redis_cmds_per_s_remote_max: round(Math.max(...mons.slice(1).map((m) => m.total)) / (monitorMs / 1000), 1),
     redis_server_cmds_per_s: round((redis1.commands - redis0.commands - 2) / (wall / 1000), 1),
     pg_statements_per_s: round(xacts(A.dbName) / (wall / 1000), 1),
     pg_statements_per_s_all: round(dbs.reduce((a, d) => a + xacts(d), 0) / (wall / 1000), 1),
@@ -372,7 +381,7 @@ export async function runScale(ctx: Ctx): Promise<ScaleResult> {
     }
     idle = await measureIdle(ctx, c, s.idleS, c.remotes.length);
     log(
-      `idle: CPU % A ${idle.cpu_pct.A}, pg ${idle.cpu_pct.pg}, Redis ${idle.cpu_pct.redis} (remotes at most ${idle.cpu_pct.remotes_max}); Redis ${idle.redis_cmds_per_s} cmds/s on the cluster's keys (${JSON.stringify(idle.redis_top_commands)}; server total ${idle.redis_server_cmds_per_s}/s); A's PostgreSQL ${idle.pg_statements_per_s} statements/s; jobs/s ${JSON.stringify(idle.jobs_per_s)}`,
+      `idle: CPU % A ${idle.cpu_pct.A}, pg ${idle.cpu_pct.pg}, Redis ${idle.cpu_pct.redis} (remotes at most ${idle.cpu_pct.remotes_max}); Redis ${idle.redis_cmds_per_s} cmds/s on A's keys (busiest remote ${idle.redis_cmds_per_s_remote_max}; ${JSON.stringify(idle.redis_top_commands)}; server total ${idle.redis_server_cmds_per_s}/s); A's PostgreSQL ${idle.pg_statements_per_s} statements/s; jobs/s ${JSON.stringify(idle.jobs_per_s)}`,
     );
     return { remotes: s.remotes, rate: s.rate, sync_delay_ms: 250, points, share_channels_per_s: round(shared / Math.max(0.001, shareS), 1), idle };
   } catch (err) {

@@ -155,13 +155,13 @@ export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap 
 
   /**
    * How long a job that found its remote's slots and waiting places taken stays away: the more jobs of that remote
-   * were sent away recently, the later each comes back (by its place: every limit-th one a step later), so a burst
+   * were sent away recently, the later each comes back (by its place: a step later for every twice-the-limit of them), so a burst
    * of hundreds comes back spread out instead of all polling again every PER_REMOTE_BUSY_DELAY_MS.
    */
   private busyDelayMs(remoteId: string): number {
     const n = (this.bouncedPerRemote.get(remoteId) ?? 0) + 1;
     this.bouncedPerRemote.set(remoteId, n);
-    const delay = PER_REMOTE_BUSY_DELAY_MS * (1 + Math.floor((n - 1) / this.config.sync.perRemoteConcurrency));
+    const delay = PER_REMOTE_BUSY_DELAY_MS * (1 + Math.floor((n - 1) / (2 * this.config.sync.perRemoteConcurrency)));
     setTimeout(() => {
       const left = (this.bouncedPerRemote.get(remoteId) ?? 1) - 1;
       if (left > 0) this.bouncedPerRemote.set(remoteId, left);
