@@ -59,8 +59,8 @@ export async function lagBreakdown(opts: {
   );
   const inB = new Map(envs.map((e) => [e.msg_id, { at: Number(e.at), ms: e.duration_ms }]));
   const names = [
-    'A: insert + commit + change event -> sync job added (from create_at)',
-    'queue: job added -> job started (worker pick-up; a job already running makes the post wait for the next)',
+    'A: insert, commit, change event -> its sync job exists (a run of the pair still active makes it wait for that run: keepLastIfActive)',
+    'queue: job exists -> job started (worker pick-up)',
     'A: job started -> frame sent (the pass collects users, members, files, then the posts)',
     'wire: frame sent -> arrived on B',
     "B: handling the message (parse, apply, commit, reply)",

@@ -26,6 +26,8 @@ export interface CatchupScaleResult {
   cpu_ms_per_post: Record<string, number>;
   busy_pct: Record<string, number>;
   stages: SyncStages;
+  /** From B answering after its restart until identical, per instance: what --profile summarises. */
+  profile_windows: Record<string, { fromMs: number; toMs: number }>;
   rss_peak_mb: Record<string, number>;
   server_log: Record<string, { lines: number; sample: string[] }>;
 }
@@ -55,7 +57,7 @@ export async function runCatchupScale(ctx: Ctx): Promise<CatchupScaleResult> {
   const per = Math.ceil(total / nChannels);
   let c: Cluster | undefined;
   try {
-    c = await startCluster(ctx, 'cat100k', 1);
+    c = await startCluster(ctx, 'cat100k', 1, {}, opts.profile);
     const { hub, remotes, remoteIds } = c.setup;
     const B = c.servers[1];
     const channels: string[] = [];
@@ -135,6 +137,7 @@ export async function runCatchupScale(ctx: Ctx): Promise<CatchupScaleResult> {
       cpu_ms_per_post: used.cpu_ms,
       busy_pct: used.busy_pct,
       stages,
+      profile_windows: Object.fromEntries(c.servers.map((x) => x.profileWindow(B.readyAt, doneAt))),
       rss_peak_mb: peakRss(c),
       server_log: logSummary(c),
     };
