@@ -46,7 +46,7 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 
 const HELP = `npm run bench -- [options]
 
-  --quick            whole run in under 3 minutes (1,000 posts, 10 s lag runs, 2 remotes, small catch-up, 1 and 50 channels, 5,000-post catch-up over 25)
+  --quick            whole run in under 3 minutes (1,000 posts, 10 s lag runs, 2 remotes, small catch-up, 1 and 30 channels, 5,000-post catch-up over 25)
   --posts N          posts in the throughput and fan-out scenarios (default 10000; quick 1000)
   --remotes N        remotes in the fan-out scenario (default 3; quick 2)
   --duration S       seconds of each steady-rate lag run (default 60; quick 10)
@@ -57,11 +57,11 @@ const HELP = `npm run bench -- [options]
   --ws-rate R        posts per second into their channel (default 20)
   --ws-duration S    seconds of each websocket run (default 30; quick 10)
   --consistency-posts N  posts of the channel whose consistency check is measured (default 100000; quick 20000)
-  --scale-points a,b,c   shared channels of the many-channels curve (default 1,10,100,1000; quick 1,50)
+  --scale-points a,b,c   shared channels of the many-channels curve (default 1,10,100,1000; quick 1,30)
   --scale-rate R     total posts/s spread Zipf-like over them (default 20)
-  --scale-duration S seconds per point (default 30; quick 5)
+  --scale-duration S seconds per point (default 30; quick 4)
   --idle-remotes N   remotes (real server processes) of the idle measurement (default 10; quick 3)
-  --idle-duration S  seconds of the idle measurement (default 60; quick 10)
+  --idle-duration S  seconds of the idle measurement (default 60; quick 8)
   --catchup-scale-posts N     backlog of the catch-up at scale (default 100000; quick 5000)
   --catchup-scale-channels N  channels it is spread over (default 500; quick 25)
   --only a,b         run only these scenarios: ${SCENARIOS.join(', ')}
@@ -143,12 +143,12 @@ export function parseOptions(argv: string[]): BenchOptions {
       durationS: positiveInt('ws-duration', values['ws-duration'], quick ? 10 : 30),
     },
     scale: {
-      points: (values['scale-points'] ?? (quick ? '1,50' : '1,10,100,1000')).split(',').map((x) => positiveInt('scale-points', x.trim(), 1)),
+      points: (values['scale-points'] ?? (quick ? '1,30' : '1,10,100,1000')).split(',').map((x) => positiveInt('scale-points', x.trim(), 1)),
       remotes: 3,
       rate: positiveInt('scale-rate', values['scale-rate'], 20),
-      durationS: positiveInt('scale-duration', values['scale-duration'], quick ? 5 : 30),
+      durationS: positiveInt('scale-duration', values['scale-duration'], quick ? 4 : 30),
       idleRemotes: positiveInt('idle-remotes', values['idle-remotes'], quick ? 3 : 10),
-      idleS: positiveInt('idle-duration', values['idle-duration'], quick ? 10 : 60),
+      idleS: positiveInt('idle-duration', values['idle-duration'], quick ? 8 : 60),
     },
     catchupScale: {
       posts: positiveInt('catchup-scale-posts', values['catchup-scale-posts'], quick ? 5_000 : 100_000),

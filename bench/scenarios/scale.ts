@@ -363,7 +363,7 @@ export async function runScale(ctx: Ctx): Promise<ScaleResult> {
       shared += added;
       log(`scale: ${n} channels shared with ${c.remotes.length} remotes (${added} more in ${((Date.now() - t) / 1000).toFixed(1)} s); ${s.rate} posts/s for ${s.durationS} s...`);
       // A short unmeasured run: the new channels' first passes (users, details) are not what the point measures.
-      await measurePoint(ctx, c, s.rate, Math.min(3, s.durationS));
+      await measurePoint(ctx, c, s.rate, Math.min(ctx.opts.quick ? 2 : 3, s.durationS));
       const p = await measurePoint(ctx, c, s.rate, s.durationS);
       points.push(p);
       log(
