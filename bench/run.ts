@@ -6,14 +6,17 @@ import { isAborted, onCleanup, runWithCleanup } from './lib/cleanup.js';
 import { adminClient, checkServices, closeAdminClient, makeRunId, removeLeftovers, runIsGone } from './lib/infra.js';
 import { parseOptions, type ScenarioName } from './lib/options.js';
 import { summarizeProfiles } from './lib/profile.js';
+import { closeRedisStats } from './lib/service-stats.js';
 import { buildJson, buildMarkdown, buildSvg, codeInfo, markdownTable, type RunResults, targetRows } from './lib/report.js';
 import { BENCH_SERVER_ENV, LOG_DIR, PROFILE_DIR } from './lib/server-process.js';
 import { runBaseline } from './scenarios/baseline.js';
 import { runCatchup } from './scenarios/catchup.js';
+import { runCatchupScale } from './scenarios/catchup-scale.js';
 import { runConsistency } from './scenarios/consistency.js';
 import type { Ctx } from './scenarios/common.js';
 import { runFanout } from './scenarios/fanout.js';
 import { LAG_POLL_MS, runLag } from './scenarios/lag.js';
+import { runScale } from './scenarios/scale.js';
 import { runThroughput } from './scenarios/throughput.js';
 import { runWebSocket } from './scenarios/websocket.js';
 
@@ -41,6 +44,7 @@ await runWithCleanup(async () => {
   if (load0 > cpus().length / 2) log(`warning: load average ${load0.toFixed(1)} on ${cpus().length} cores before the run: other work is running, figures will be low`);
   await adminClient();
   onCleanup('close the admin connection', closeAdminClient);
+  onCleanup('close the Redis INFO connection', closeRedisStats);
   const leftovers = await removeLeftovers();
   if (leftovers.length) log(`removed leftovers of earlier runs: ${leftovers.join(', ')}`);
   removeStaleSnapshots(runIsGone);
@@ -52,8 +56,8 @@ await runWithCleanup(async () => {
   /** 1-minute load average around each scenario: a busy machine explains low figures. */
   const load: Record<string, { before: number; after: number }> = {};
   // A soft budget: a scenario that would start after it is skipped (and named in the report) rather than
-  // letting a slow machine run past the 15 minutes the full run is allowed.
-  const budgetMs = (opts.quick ? 10 : 14) * 60_000;
+  // letting a slow machine run on and on (a full run takes about 15-20 minutes on 2 quiet cores).
+  const budgetMs = (opts.quick ? 10 : 22) * 60_000;
   const scenario = async <T>(name: ScenarioName, label: string, fn: () => Promise<T>): Promise<T | undefined> => {
     if (!opts.only.has(name) || isAborted()) return undefined;
     if (Date.now() - started > budgetMs) {
@@ -87,6 +91,9 @@ await runWithCleanup(async () => {
   results.catchup = await scenario('catchup', 'catchup', () => runCatchup(ctx));
   results.websocket = await scenario('websocket', 'websocket', () => runWebSocket(ctx));
   results.consistency = await scenario('consistency', 'consistency', () => runConsistency(ctx));
+  results.catchupScale = await scenario('catchup_scale', 'catchup_scale', () => runCatchupScale(ctx));
+  // Last: its idle part shares 1,000 channels with 10 remotes through the API, the longest set-up of the run.
+  results.scale = await scenario('scale', 'scale', () => runScale(ctx));
 
   // An interrupted run leaves the previous results in place.
   if (isAborted()) return;
@@ -100,9 +107,11 @@ await runWithCleanup(async () => {
   json.load_average = load;
   if (opts.profile) {
     json.profile = [
+      ...summarizeProfiles(PROFILE_DIR, runId, results.throughput?.api_only_profile_windows, 'API writes, unshared channel'),
       ...summarizeProfiles(PROFILE_DIR, runId, results.throughput?.profile_windows, 'throughput flood'),
       ...summarizeProfiles(PROFILE_DIR, runId, results.throughput?.sync_only_profile_windows, 'sync engine alone'),
       ...summarizeProfiles(PROFILE_DIR, runId, results.catchup?.profile_windows, 'catch-up'),
+      ...summarizeProfiles(PROFILE_DIR, runId, results.catchupScale?.profile_windows, 'catch-up at scale'),
     ];
   }
   const rows = targetRows(results);

@@ -28,7 +28,10 @@ export const BENCH_SERVER_ENV: Record<string, string> = {
   REMOTE_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
 };
 
-export function freePort(): Promise<number> {
+/** Ports this run has handed out: a port released by one probe can be handed to the next by the kernel. */
+const handedOut = new Set<number>();
+
+function probePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
@@ -38,6 +41,21 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A free port no other server of this run was given: servers launched in parallel each probe one, and without the
+ * record two could get the same port (the second then fails with EADDRINUSE while the first answers its health
+ * checks).
+ */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = await probePort();
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error('no free port found that this run has not handed out already');
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

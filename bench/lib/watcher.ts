@@ -83,3 +83,66 @@ export class PostWatcher {
     await this.loop?.catch(() => undefined);
   }
 }
+
+/**
+ * Records when each of a set of posts (any channels) first becomes visible in one database, by polling for the ids
+ * still missing: a post is added after A has answered for it, and a poll asks only for those not seen yet.
+ */
+export class IdWatcher {
+  readonly seen = new Map<string, number>();
+  private readonly pending = new Set<string>();
+  /** Queries sent (each one a transaction in the watched database). */
+  polls = 0;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  lastError: Error | undefined;
+
+  constructor(
+    private readonly db: pg.Client,
+    private readonly intervalMs: number,
+  ) {}
+
+  add(id: string): void {
+    if (!this.seen.has(id)) this.pending.add(id);
+  }
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      if (this.pending.size) {
+        const sentAt = now();
+        try {
+          this.polls++;
+          const { rows } = await this.db.query<{ id: string }>('SELECT id FROM posts WHERE id = ANY($1::varchar[])', [[...this.pending]]);
+          for (const r of rows) {
+            this.pending.delete(r.id);
+            if (!this.seen.has(r.id)) this.seen.set(r.id, sentAt);
+          }
+        } catch (err) {
+          this.lastError = err as Error;
+          await sleep(100);
+        }
+      }
+      await sleep(this.intervalMs);
+    }
+  }
+
+  async waitForAll(ids: string[], timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const missing = ids.filter((id) => !this.seen.has(id)).length;
+      if (!missing) return;
+      if (Date.now() > deadline) throw new Error(`timed out after ${(timeoutMs / 1000).toFixed(0)} s: ${what}: ${missing} of ${ids.length} posts never appeared`);
+      await sleep(50);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop?.catch(() => undefined);
+  }
+}

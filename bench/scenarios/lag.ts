@@ -1,3 +1,4 @@
+import { type LagBreakdown, lagBreakdown } from '../lib/lag-breakdown.js';
 import { steadyPosts } from '../lib/load.js';
 import { scrape, type SyncStages, syncStages } from '../lib/metrics.js';
 import { type Percentiles, percentiles, perSecond, type SeriesPoint } from '../lib/stats.js';
@@ -28,6 +29,8 @@ export interface LagResult {
   rss_peak_mb: Record<string, number>;
   rss_idle_mb: Record<string, number>;
   server_log: Record<string, { lines: number; sample: string[] }>;
+  /** Where the time from A's create_at to B's commit went, per post (see lag-breakdown.ts). */
+  breakdown: LagBreakdown | null;
 }
 
 /** A steady rate from A and the per-post lag to B, with SYNC_DELAY_MS = `delayMs` (undefined: the server's default). */
@@ -60,6 +63,13 @@ export async function runLag(ctx: Ctx, delayMs: number | undefined, scenario: st
       Date.now() - started,
     );
     await watcher.stop();
+    let breakdown: LagBreakdown | null = null;
+    try {
+      breakdown = await lagBreakdown({ queuePrefix: hub.server.queuePrefix, aDb: hub.db, bDb: remotes[0].db, posts: run.posts, seen: watcher.seen });
+      log(`${scenario}: breakdown over ${breakdown.posts} posts (mean ms): ${breakdown.stages.map((s) => s.mean_ms).join(' + ')} = ${breakdown.total_mean_ms}`);
+    } catch (err) {
+      log(`${scenario}: no lag breakdown: ${(err as Error).message}`);
+    }
     const samples = run.posts.map((p) => ({ at: p.committedAt, value: watcher.seen.get(p.id)! - p.committedAt }));
     const lag = percentiles(samples.map((s) => s.value));
     log(`${scenario}: lag p50 ${lag.p50} ms, p95 ${lag.p95} ms, p99 ${lag.p99} ms (${lag.n} posts, ${run.failures} failed writes)`);
@@ -80,6 +90,7 @@ export async function runLag(ctx: Ctx, delayMs: number | undefined, scenario: st
       rss_peak_mb: peakRss(c),
       rss_idle_mb: c.idleRssMb,
       server_log: logSummary(c),
+      breakdown,
     };
   } catch (err) {
     throw c ? withLogs(err, c.servers) : err;

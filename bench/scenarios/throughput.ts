@@ -1,5 +1,8 @@
 import { Queue } from 'bullmq';
+import { backendPids, cpuBetween, snapshot } from '../lib/cpu.js';
 import { createChannel } from '../lib/federation.js';
+import { HttpClient } from '../lib/http-client.js';
+import { startHelperProcess } from './baseline.js';
 import { REDIS_URL } from '../lib/infra.js';
 import { floodPosts } from '../lib/load.js';
 import { MemoryAtPeak, memoryOf, scrape, type SyncStages, syncStages } from '../lib/metrics.js';
@@ -13,6 +16,15 @@ export interface ApiOnlyResult {
   posts_per_s: number;
   cpu_ms_per_post: Record<string, number>;
   busy_pct: Record<string, number>;
+  /**
+   * The raw per-request baseline (bench/baseline/api-server.ts: node:http + pg on A's own database, the token lookup,
+   * the membership check, the post and its journal row in one statement), the same posts from the same clients
+   * at the same concurrency into the same channel, right after A's run.
+   */
+  baseline_posts_per_s: number;
+  baseline_cpu_ms_per_post: Record<string, number>;
+  /** posts_per_s / baseline_posts_per_s. */
+  ratio: number;
 }
 
 /**
@@ -60,6 +72,8 @@ export interface ThroughputResult {
   /** Each instance's memory at its largest sampled RSS during the flood (every 2 s) and right after it. */
   memory_at_peak: Record<string, ReturnType<typeof memoryOf> | null>;
   memory_after: Record<string, ReturnType<typeof memoryOf>>;
+  /** The unshared-channel API run, likewise (A's write path alone). */
+  api_only_profile_windows: Record<string, { fromMs: number; toMs: number }>;
   /** The flood, in ms since each instance was spawned: what --profile summarises. */
   profile_windows: Record<string, { fromMs: number; toMs: number }>;
   /** The sync-engine-alone stage, likewise. */
@@ -82,12 +96,37 @@ export async function runThroughput(ctx: Ctx): Promise<ThroughputResult> {
     await apiCpu.start();
     const apiFlood = await floodPosts(hub.server.api, writers, plain, apiPosts, opts.writers, 'api-only');
     const apiUsed = await apiCpu.stop(apiPosts);
+    const apiWindows = Object.fromEntries(c.servers.map((s) => s.profileWindow(apiFlood.startedAt, apiFlood.finishedAt)));
+    const apiRate = apiPosts / ((apiFlood.finishedAt - apiFlood.startedAt) / 1000);
+    // The raw per-request baseline on A's database, same clients, concurrency and channel.
+    const raw = await startHelperProcess('api-server', hub.server.dbUrl, log);
+    const rawApi = new HttpClient(`http://127.0.0.1:${raw.port}`, 64);
+    let rawRate: number;
+    let rawCpu: Record<string, number>;
+    try {
+      await floodPosts(rawApi, writers, plain, Math.min(200, apiPosts), opts.writers, 'raw-api-warm-up');
+      const pgBefore = snapshot(await backendPids(hub.server.dbName));
+      const procBefore = snapshot([raw.pid]);
+      const rawFlood = await floodPosts(rawApi, writers, plain, apiPosts, opts.writers, 'raw-api');
+      rawRate = apiPosts / ((rawFlood.finishedAt - rawFlood.startedAt) / 1000);
+      rawCpu = {
+        server: round(cpuBetween(procBefore, snapshot([raw.pid])) / apiPosts, 3),
+        pg: round(cpuBetween(pgBefore, snapshot(await backendPids(hub.server.dbName))) / apiPosts, 3),
+      };
+    } finally {
+      rawApi.close();
+      await raw.stop();
+    }
     const apiOnly: ApiOnlyResult = {
       posts: apiPosts,
-      posts_per_s: Math.round(apiPosts / ((apiFlood.finishedAt - apiFlood.startedAt) / 1000)),
+      posts_per_s: Math.round(apiRate),
       cpu_ms_per_post: { A: apiUsed.cpu_ms.A, pg_A: apiUsed.cpu_ms.pg_A, harness: apiUsed.cpu_ms.harness },
       busy_pct: { A: apiUsed.busy_pct.A, pg_A: apiUsed.busy_pct.pg_A, harness: apiUsed.busy_pct.harness },
+      baseline_posts_per_s: Math.round(rawRate),
+      baseline_cpu_ms_per_post: rawCpu,
+      ratio: round(apiRate / rawRate, 3),
     };
+    log(`throughput: raw per-request API baseline: ${apiOnly.baseline_posts_per_s} posts/s (CPU ms per post server ${rawCpu.server}, pg ${rawCpu.pg}); A's API ${apiOnly.posts_per_s} posts/s, ratio ${apiOnly.ratio}`);
     log(`throughput: unshared channel: A took ${apiPosts} posts at ${apiOnly.posts_per_s} posts/s, CPU ms per post A ${apiOnly.cpu_ms_per_post.A}, pg_A ${apiOnly.cpu_ms_per_post.pg_A}`);
 
     // Stage 2: the flood into the shared channel, until B has every post.
@@ -183,6 +222,7 @@ export async function runThroughput(ctx: Ctx): Promise<ThroughputResult> {
       memory_after: { A: memoryOf(aAfter), B: memoryOf(bAfter) },
       profile_windows: Object.fromEntries(c.servers.map((s) => s.profileWindow(flood.startedAt, lastSeen))),
       sync_only_profile_windows: syncOnlyWindows,
+      api_only_profile_windows: apiWindows,
     };
     return result;
   } catch (err) {

@@ -12,6 +12,7 @@ interface MetricSources {
 @Injectable()
 export class SyncMetrics {
   readonly syncs: Counter<'remote_id' | 'result'>;
+  readonly jobs: Counter<'name'>;
   readonly lag: Histogram<'remote_id'>;
   readonly itemsSent: Counter<'remote_id' | 'kind'>;
   readonly itemsReceived: Counter<'remote_id' | 'kind'>;
@@ -26,6 +27,7 @@ export class SyncMetrics {
 
   constructor(private readonly metrics: MetricsService) {
     this.syncs = metrics.counter('shared_channels_sync_counter', 'Sync passes per remote, by result', ['remote_id', 'result']);
+    this.jobs = metrics.counter('shared_channels_sync_jobs_total', 'Jobs of the sync queue this replica ran, by job name (however they ended)', ['name']);
     this.lag = metrics.histogram(
       'shared_channels_sync_lag_seconds',
       'Time from the change on its origin (update_at) to its application here, per sending remote',

@@ -1,4 +1,4 @@
-import { UnrecoverableError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { AppConfig } from '../../config/app-config.js';
 import type { BackfillService } from './backfill/backfill.service.js';
 import type { ConsistencyScheduler } from './consistency/consistency-scheduler.service.js';
@@ -7,6 +7,7 @@ import type { GlobalUserSyncService } from './global-user-sync.service.js';
 import { SyncProcessor } from './sync.processor.js';
 import type { SyncScheduler } from './sync-scheduler.service.js';
 import type { SyncSender } from './sync-sender.service.js';
+import type { SyncMetrics } from './sync.metrics.js';
 
 describe('SyncProcessor', () => {
   const processor = new SyncProcessor(
@@ -16,6 +17,7 @@ describe('SyncProcessor', () => {
     { check: async () => null } as unknown as ConsistencyService,
     { sweep: async () => 2 } as unknown as ConsistencyScheduler,
     { sweep: async () => 1 } as unknown as BackfillService,
+    { jobs: { inc: () => undefined } } as unknown as SyncMetrics,
     { sync: { concurrency: 1 } } as AppConfig,
   );
 
@@ -27,5 +29,60 @@ describe('SyncProcessor', () => {
     expect(await processor.process({ name: 'sync-sweep', data: {} } as Job)).toEqual({ scheduled: 3, backfills: 1 });
     expect(await processor.process({ name: 'consistency-sweep', data: {} } as Job)).toEqual({ scheduled: 2 });
     expect(await processor.process({ name: 'consistency-check', data: { channel_id: 'c', remote_id: 'r' } } as Job)).toEqual({ skipped: 'running' });
+  });
+
+  describe("a remote's slots", () => {
+    const started: string[] = [];
+    const finish = new Map<string, () => void>();
+    const sender = {
+      run: (channelId: string) => {
+        started.push(channelId);
+        return new Promise((resolve) => finish.set(channelId, () => resolve({ more: false, sent: {} })));
+      },
+    };
+    const limited = new SyncProcessor(
+      sender as unknown as SyncSender,
+      {} as SyncScheduler,
+      {} as GlobalUserSyncService,
+      {} as ConsistencyService,
+      {} as ConsistencyScheduler,
+      {} as BackfillService,
+      { jobs: { inc: () => undefined } } as unknown as SyncMetrics,
+      { sync: { concurrency: 16, perRemoteConcurrency: 2 } } as AppConfig,
+    );
+    const delayed: string[] = [];
+    const job = (channelId: string) =>
+      ({
+        name: 'sync-channel',
+        data: { channel_id: channelId, remote_id: 'r1' },
+        moveToDelayed: async () => void delayed.push(channelId),
+      }) as unknown as Job;
+    const tick = () => new Promise((r) => setImmediate(r));
+
+    it('a job finding them taken waits for one in the worker (up to as many again), only the next goes back to the queue', async () => {
+      const runs = ['c1', 'c2', 'c3', 'c4'].map((c) => limited.process(job(c), 'token'));
+      await tick();
+      expect(started).toEqual(['c1', 'c2']);
+      // Two more wait in the worker; a fifth goes back to the queue (delayed) instead.
+      await expect(limited.process(job('c5'), 'token')).rejects.toBeInstanceOf(DelayedError);
+      expect(delayed).toEqual(['c5']);
+      finish.get('c1')!();
+      await tick();
+      expect(started).toEqual(['c1', 'c2', 'c3']);
+      finish.get('c2')!();
+      finish.get('c3')!();
+      await tick();
+      expect(started).toEqual(['c1', 'c2', 'c3', 'c4']);
+      finish.get('c4')!();
+      await Promise.all(runs);
+      expect(delayed).toEqual(['c5']);
+      // Every slot is free again: two jobs start at once.
+      const again = ['c6', 'c7'].map((c) => limited.process(job(c), 'token'));
+      await tick();
+      expect(started.slice(-2)).toEqual(['c6', 'c7']);
+      finish.get('c6')!();
+      finish.get('c7')!();
+      await Promise.all(again);
+    });
   });
 });

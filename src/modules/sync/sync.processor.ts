@@ -10,6 +10,7 @@ import { ConsistencyService } from './consistency/consistency.service.js';
 import { GlobalUserSyncService } from './global-user-sync.service.js';
 import { SyncScheduler } from './sync-scheduler.service.js';
 import { SyncSender, type SyncPassResult } from './sync-sender.service.js';
+import { SyncMetrics } from './sync.metrics.js';
 
 /**
  * A crashed replica's running sync is found stalled and re-run within about SYNC_LOCK_MS + SYNC_STALLED_CHECK_MS
@@ -21,6 +22,10 @@ export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap 
   private readonly logger = new Logger(SyncProcessor.name);
   /** Jobs running in this replica per remote: a slow remote may hold only a few of the worker's slots. */
   private readonly activePerRemote = new Map<string, number>();
+  /** Jobs waiting in this replica for one of their remote's slots, first come first served. */
+  private readonly slotWaiters = new Map<string, Array<() => void>>();
+  /** Jobs sent back to the queue recently per remote because its slots and waiting places were taken. */
+  private readonly bouncedPerRemote = new Map<string, number>();
   /** Backfill jobs running in this replica: history holds at most BACKFILL_JOBS_PER_REPLICA slots. */
   private activeBackfills = 0;
 
@@ -31,6 +36,7 @@ export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap 
     private readonly consistency: ConsistencyService,
     private readonly consistencyScheduler: ConsistencyScheduler,
     private readonly backfills: BackfillService,
+    private readonly metrics: SyncMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     super();
@@ -41,6 +47,7 @@ export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap 
   }
 
   async process(job: Job, token?: string): Promise<unknown> {
+    this.metrics.jobs.inc({ name: job.name });
     switch (job.name as JobName) {
       case JobName.SyncChannel:
         return this.syncChannel(job as Job<JobPayloads[JobName.SyncChannel]>, token);
@@ -92,12 +99,10 @@ export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap 
 
   private async syncChannel(job: Job<JobPayloads[JobName.SyncChannel]>, token?: string): Promise<SyncPassResult> {
     const { channel_id: channelId, remote_id: remoteId } = job.data;
-    const active = this.activePerRemote.get(remoteId) ?? 0;
-    if (active >= this.config.sync.perRemoteConcurrency && token) {
-      await job.moveToDelayed(Date.now() + PER_REMOTE_BUSY_DELAY_MS, token);
+    if (!(await this.takeRemoteSlot(remoteId)) && token) {
+      await job.moveToDelayed(Date.now() + this.busyDelayMs(remoteId), token);
       throw new DelayedError();
     }
-    this.activePerRemote.set(remoteId, active + 1);
     try {
       // A backlog is drained batch after batch within one job (no queue round trip between batches); what is
       // left after the budget goes to a fresh job, so other channels get the slot in between.
@@ -112,9 +117,56 @@ export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap 
       if (result.more) await this.scheduler.enqueue(channelId, remoteId, 0);
       return result;
     } finally {
-      const n = (this.activePerRemote.get(remoteId) ?? 1) - 1;
-      if (n > 0) this.activePerRemote.set(remoteId, n);
-      else this.activePerRemote.delete(remoteId);
+      this.releaseRemoteSlot(remoteId);
     }
+  }
+
+  /**
+   * One of the remote's SYNC_PER_REMOTE_CONCURRENCY slots in this replica. When they are all taken, up to as many
+   * jobs again wait here for one (a change spread over many channels makes a burst of short jobs for one remote:
+   * sending each back to the queue to try again every 100 ms cost more Redis round trips than the passes themselves);
+   * beyond that (a slow remote), false: the job goes back to the queue, so one remote holds at most twice its share
+   * of the worker's slots.
+   */
+  private async takeRemoteSlot(remoteId: string): Promise<boolean> {
+    const limit = this.config.sync.perRemoteConcurrency;
+    const active = this.activePerRemote.get(remoteId) ?? 0;
+    if (active < limit) {
+      this.activePerRemote.set(remoteId, active + 1);
+      return true;
+    }
+    const waiting = this.slotWaiters.get(remoteId) ?? [];
+    if (waiting.length >= limit) return false;
+    this.slotWaiters.set(remoteId, waiting);
+    // Woken by a finishing job, which hands its slot over (the active count stays as it is).
+    await new Promise<void>((resolve) => waiting.push(resolve));
+    return true;
+  }
+
+  private releaseRemoteSlot(remoteId: string): void {
+    const waiting = this.slotWaiters.get(remoteId);
+    const next = waiting?.shift();
+    if (waiting && !waiting.length) this.slotWaiters.delete(remoteId);
+    if (next) return next();
+    const n = (this.activePerRemote.get(remoteId) ?? 1) - 1;
+    if (n > 0) this.activePerRemote.set(remoteId, n);
+    else this.activePerRemote.delete(remoteId);
+  }
+
+  /**
+   * How long a job that found its remote's slots and waiting places taken stays away: the more jobs of that remote
+   * were sent away recently, the later each comes back (by its place: a step later for every twice-the-limit of them), so a burst
+   * of hundreds comes back spread out instead of all polling again every PER_REMOTE_BUSY_DELAY_MS.
+   */
+  private busyDelayMs(remoteId: string): number {
+    const n = (this.bouncedPerRemote.get(remoteId) ?? 0) + 1;
+    this.bouncedPerRemote.set(remoteId, n);
+    const delay = PER_REMOTE_BUSY_DELAY_MS * (1 + Math.floor((n - 1) / (2 * this.config.sync.perRemoteConcurrency)));
+    setTimeout(() => {
+      const left = (this.bouncedPerRemote.get(remoteId) ?? 1) - 1;
+      if (left > 0) this.bouncedPerRemote.set(remoteId, left);
+      else this.bouncedPerRemote.delete(remoteId);
+    }, delay).unref();
+    return delay;
   }
 }

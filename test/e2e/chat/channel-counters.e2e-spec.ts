@@ -69,4 +69,25 @@ describe('channel post counters', () => {
     expect(journalAfter).toBe(journalBefore);
     expect((await counters(channel)).total_msg_count).toBe(before.total_msg_count);
   });
+
+  it('a burst into one channel (written together) with one post the database refuses: each other post once, with its journal row and a distinct sequence number', async () => {
+    const channel = await createChannel(a, admin, team, 'burst');
+    await addToChannel(a, admin, channel, bob.id);
+    const before = await counters(channel);
+    const send = (i: number) =>
+      http<{ id: string }>(a, 'POST', '/api/v4/posts', {
+        token: bob.token,
+        body: { channel_id: channel, message: `burst ${i}`, ...(i === 7 ? { props: { bad: 'nul\u0000here' } } : {}) },
+      });
+    const results = await Promise.all(Array.from({ length: 24 }, (_, i) => send(i)));
+    const good = results.filter((_, i) => i !== 7);
+    for (const r of good) expect(r.status).toBe(201);
+    expect(results[7].status).toBe(400);
+    const rows = await a.query<{ id: string; seq: string; message: string }>("SELECT id, seq::text AS seq, message FROM posts WHERE channel_id = $1 AND message LIKE 'burst %'", [channel]);
+    expect(rows.map((r) => r.id).sort()).toEqual(good.map((r) => r.body.id).sort());
+    expect(new Set(rows.map((r) => r.seq)).size).toBe(23);
+    const journal = await a.query<{ post_id: string }>("SELECT data->>'post_id' AS post_id FROM change_events WHERE channel_id = $1 AND kind = 'post_created'", [channel]);
+    expect(journal.map((j) => j.post_id).sort()).toEqual(good.map((r) => r.body.id).sort());
+    expect((await counters(channel)).total_msg_count).toBe(before.total_msg_count + 23);
+  });
 });

@@ -7,6 +7,16 @@ import { PostAcknowledgementEntity } from './post-acknowledgement.entity.js';
 import { PostEntity, POST_WRITE_COLUMNS, pushPostParams } from './post.entity.js';
 import { ReactionEntity } from './reaction.entity.js';
 
+/** Most posts of one channel written by one group-commit statement. */
+const INSERT_BATCH_MAX = 64;
+
+interface PendingInsert {
+  post: PostEntity;
+  journal: JournalRow;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 export interface ThreadStats {
   root_id: string;
   reply_count: number;
@@ -42,15 +52,61 @@ export class PostRepository {
    * A new post and its journal row in one autocommit statement: one round trip instead of five (BEGIN, two
    * INSERTs, the channel counters - now moved by the posts_note_inserted trigger - and COMMIT). It is as atomic
    * as the transaction was, and the channel-sequence trigger still stamps the post under the channel row's lock.
+   *
+   * Group commit: posts of one channel written while that channel's previous statement is running go together in
+   * the next one (up to INSERT_BATCH_MAX), so a burst into a channel costs one statement, one commit and one wait
+   * for the channel row's lock per batch instead of per post; a post written while nothing is running goes at once.
+   * If a batch fails, its posts are written again one by one, so each caller gets its own post's outcome.
    */
-  async insertWithJournal(post: PostEntity, journal: JournalRow): Promise<void> {
+  insertWithJournal(post: PostEntity, journal: JournalRow): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let q = this.pendingInserts.get(post.channel_id);
+      if (!q) {
+        q = [];
+        this.pendingInserts.set(post.channel_id, q);
+        q.push({ post, journal, resolve, reject });
+        void this.flushInserts(post.channel_id, q);
+        return;
+      }
+      q.push({ post, journal, resolve, reject });
+    });
+  }
+
+  private readonly pendingInserts = new Map<string, PendingInsert[]>();
+
+  /** Writes the channel's waiting posts batch after batch until none is left, then lets the next post start anew. */
+  private async flushInserts(channelId: string, q: PendingInsert[]): Promise<void> {
+    while (q.length) {
+      const batch = q.splice(0, INSERT_BATCH_MAX);
+      try {
+        await this.insertBatch(batch);
+        for (const b of batch) b.resolve();
+      } catch (err) {
+        if (batch.length === 1) batch[0].reject(err);
+        else {
+          for (const b of batch) {
+            await this.insertBatch([b]).then(b.resolve, b.reject);
+          }
+        }
+      }
+    }
+    this.pendingInserts.delete(channelId);
+  }
+
+  private async insertBatch(batch: PendingInsert[]): Promise<void> {
     const params: unknown[] = [];
-    const values = pushPostParams(params, post);
-    const n = params.push(journal.kind, journal.channel_id, journal.origin_remote_id, JSON.stringify(journal.data), journal.create_at);
+    const rows = batch.map((b) => `(${pushPostParams(params, b.post).join(', ')})`);
+    const journal = batch.map((b, i) => {
+      const j = b.journal;
+      const n = params.push(b.post.id, j.kind, j.channel_id, j.origin_remote_id, JSON.stringify(j.data), j.create_at);
+      return `($${n - 5}::varchar, $${n - 4}::varchar, $${n - 3}::varchar, $${n - 2}::varchar, $${n - 1}::jsonb, $${n}::bigint, ${i})`;
+    });
     await this.posts.query(
-      `WITH p AS (INSERT INTO posts (${POST_WRITE_COLUMNS.join(', ')}) VALUES (${values.join(', ')}) RETURNING id)
+      `WITH p AS (INSERT INTO posts (${POST_WRITE_COLUMNS.join(', ')}) VALUES ${rows.join(', ')} RETURNING id)
        INSERT INTO change_events (kind, channel_id, origin_remote_id, data, create_at)
-       SELECT $${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}, $${n} FROM p`,
+       SELECT v.kind, v.channel_id, v.origin_remote_id, v.data, v.create_at
+         FROM (VALUES ${journal.join(', ')}) AS v(post_id, kind, channel_id, origin_remote_id, data, create_at, ord)
+         JOIN p ON p.id = v.post_id ORDER BY v.ord`,
       params,
     );
   }
