@@ -138,7 +138,7 @@ export class EnvironmentVariables {
   @Transform(toInt) @IsInt() @Min(1) @Max(1000)
   SYNC_BATCH_POSTS = 500;
 
-  /** Sync jobs run at once per replica; a remote runs at most SYNC_PER_REMOTE_CONCURRENCY of them (as many again may wait for a slot). */
+  /** Sync jobs run at once per replica; a remote runs at most SYNC_PER_REMOTE_CONCURRENCY of them (as many again may wait for a slot while the other remotes keep their share). */
   @Transform(toInt) @IsInt() @Min(1) @Max(256)
   SYNC_CONCURRENCY = 16;
 

@@ -84,5 +84,29 @@ describe('SyncProcessor', () => {
       finish.get('c7')!();
       await Promise.all(again);
     });
+
+    it('no job waits where waiting would leave the other remotes less than their share of the worker (a slow remote)', async () => {
+      // SYNC_CONCURRENCY 4, 2 per remote: a waiting job holds a worker slot, so a third job of r1 waiting would leave
+      // the other remotes 1 slot of 4. It goes back to the queue instead.
+      const small = new SyncProcessor(
+        sender as unknown as SyncSender,
+        {} as SyncScheduler,
+        {} as GlobalUserSyncService,
+        {} as ConsistencyService,
+        {} as ConsistencyScheduler,
+        {} as BackfillService,
+        { jobs: { inc: () => undefined } } as unknown as SyncMetrics,
+        { sync: { concurrency: 4, perRemoteConcurrency: 2 } } as AppConfig,
+      );
+      delayed.length = 0;
+      const runs = ['s1', 's2'].map((c) => small.process(job(c), 'token'));
+      await tick();
+      expect(started.slice(-2)).toEqual(['s1', 's2']);
+      await expect(small.process(job('s3'), 'token')).rejects.toBeInstanceOf(DelayedError);
+      expect(delayed).toEqual(['s3']);
+      finish.get('s1')!();
+      finish.get('s2')!();
+      await Promise.all(runs);
+    });
   });
 });

@@ -126,7 +126,8 @@ export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap 
    * jobs again wait here for one (a change spread over many channels makes a burst of short jobs for one remote:
    * sending each back to the queue to try again every 100 ms cost more Redis round trips than the passes themselves);
    * beyond that (a slow remote), false: the job goes back to the queue, so one remote holds at most twice its share
-   * of the worker's slots.
+   * of the worker's slots. A waiting job holds a worker slot too: none waits where the remote's running and waiting
+   * jobs would leave the others less than SYNC_PER_REMOTE_CONCURRENCY slots (a small worker never waits).
    */
   private async takeRemoteSlot(remoteId: string): Promise<boolean> {
     const limit = this.config.sync.perRemoteConcurrency;
@@ -136,7 +137,7 @@ export class SyncProcessor extends WorkerHost implements OnApplicationBootstrap 
       return true;
     }
     const waiting = this.slotWaiters.get(remoteId) ?? [];
-    if (waiting.length >= limit) return false;
+    if (waiting.length >= limit || active + waiting.length + 1 > this.config.sync.concurrency - limit) return false;
     this.slotWaiters.set(remoteId, waiting);
     // Woken by a finishing job, which hands its slot over (the active count stays as it is).
     await new Promise<void>((resolve) => waiting.push(resolve));
