@@ -46,24 +46,24 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 
 const HELP = `npm run bench -- [options]
 
-  --quick            whole run in under 3 minutes (1,000 posts, 8 s lag runs, 2 remotes, small catch-up, 1 and 30 channels, 5,000-post catch-up over 25)
+  --quick            whole run in under 3 minutes (1,000 posts, 5 s lag runs, 2 remotes, small catch-up, 1 and 30 channels, 2,000-post catch-up over 10)
   --posts N          posts in the throughput and fan-out scenarios (default 10000; quick 1000)
   --remotes N        remotes in the fan-out scenario (default 3; quick 2)
-  --duration S       seconds of each steady-rate lag run (default 60; quick 8)
+  --duration S       seconds of each steady-rate lag run (default 60; quick 5)
   --rate R           posts per second of the lag runs (default 50)
   --writers N        concurrent HTTP clients writing posts (default 16)
   --ws-idle N        idle WebSocket connections in the websocket scenario (default 1000; quick 200)
   --ws-active N      channel members with a socket in the websocket scenario (default 100; quick 20)
   --ws-rate R        posts per second into their channel (default 20)
-  --ws-duration S    seconds of each websocket run (default 30; quick 6)
+  --ws-duration S    seconds of each websocket run (default 30; quick 4)
   --consistency-posts N  posts of the channel whose consistency check is measured (default 100000; quick 20000)
   --scale-points a,b,c   shared channels of the many-channels curve (default 1,10,100,1000; quick 1,30)
   --scale-rate R     total posts/s spread Zipf-like over them (default 20)
   --scale-duration S seconds per point (default 30; quick 4)
   --idle-remotes N   remotes (real server processes) of the idle measurement (default 10; quick 3)
   --idle-duration S  seconds of the idle measurement (default 60; quick 5)
-  --catchup-scale-posts N     backlog of the catch-up at scale (default 100000; quick 5000)
-  --catchup-scale-channels N  channels it is spread over (default 500; quick 25)
+  --catchup-scale-posts N     backlog of the catch-up at scale (default 100000; quick 2000)
+  --catchup-scale-channels N  channels it is spread over (default 500; quick 10)
   --only a,b         run only these scenarios: ${SCENARIOS.join(', ')}
   --profile          run the throughput and catch-up instances under node --cpu-prof; summarise the measured windows
   --keep             keep the bench databases (default: dropped at exit)
@@ -128,19 +128,19 @@ export function parseOptions(argv: string[]): BenchOptions {
     quick,
     posts,
     remotes,
-    durationS: positiveInt('duration', values.duration, quick ? 8 : 60),
+    durationS: positiveInt('duration', values.duration, quick ? 5 : 60),
     rate: positiveInt('rate', values.rate, 50),
     writers: positiveInt('writers', values.writers, 16),
     consistencyPosts: positiveInt('consistency-posts', values['consistency-posts'], quick ? 20_000 : 100_000),
     catchup: quick ? { posts: 1_000, reactions: 400, edits: 100 } : { posts: 5_000, reactions: 2_000, edits: 500 },
     baselinePosts: quick ? 20_000 : 50_000,
-    baselineLagS: quick ? 5 : 10,
+    baselineLagS: quick ? 3 : 10,
     fanoutLagS: quick ? 3 : 20,
     websocket: {
       idle: positiveInt('ws-idle', values['ws-idle'], quick ? 200 : 1_000),
       active: positiveInt('ws-active', values['ws-active'], quick ? 20 : 100),
       rate: positiveInt('ws-rate', values['ws-rate'], 20),
-      durationS: positiveInt('ws-duration', values['ws-duration'], quick ? 6 : 30),
+      durationS: positiveInt('ws-duration', values['ws-duration'], quick ? 4 : 30),
     },
     scale: {
       points: (values['scale-points'] ?? (quick ? '1,30' : '1,10,100,1000')).split(',').map((x) => positiveInt('scale-points', x.trim(), 1)),
@@ -151,8 +151,8 @@ export function parseOptions(argv: string[]): BenchOptions {
       idleS: positiveInt('idle-duration', values['idle-duration'], quick ? 5 : 60),
     },
     catchupScale: {
-      posts: positiveInt('catchup-scale-posts', values['catchup-scale-posts'], quick ? 5_000 : 100_000),
-      channels: positiveInt('catchup-scale-channels', values['catchup-scale-channels'], quick ? 25 : 500),
+      posts: positiveInt('catchup-scale-posts', values['catchup-scale-posts'], quick ? 2_000 : 100_000),
+      channels: positiveInt('catchup-scale-channels', values['catchup-scale-channels'], quick ? 10 : 500),
     },
     only,
     profile: values.profile!,
