@@ -40,16 +40,18 @@ describe('SyncProcessor', () => {
         return new Promise((resolve) => finish.set(channelId, () => resolve({ more: false, sent: {} })));
       },
     };
-    const limited = new SyncProcessor(
-      sender as unknown as SyncSender,
-      {} as SyncScheduler,
-      {} as GlobalUserSyncService,
-      {} as ConsistencyService,
-      {} as ConsistencyScheduler,
-      {} as BackfillService,
-      { jobs: { inc: () => undefined } } as unknown as SyncMetrics,
-      { sync: { concurrency: 16, perRemoteConcurrency: 2 } } as AppConfig,
-    );
+    const withSlots = (concurrency: number, perRemoteConcurrency: number) =>
+      new SyncProcessor(
+        sender as unknown as SyncSender,
+        {} as SyncScheduler,
+        {} as GlobalUserSyncService,
+        {} as ConsistencyService,
+        {} as ConsistencyScheduler,
+        {} as BackfillService,
+        { jobs: { inc: () => undefined } } as unknown as SyncMetrics,
+        { sync: { concurrency, perRemoteConcurrency } } as AppConfig,
+      );
+    const limited = withSlots(16, 2);
     const delayed: string[] = [];
     const job = (channelId: string) =>
       ({
@@ -88,16 +90,7 @@ describe('SyncProcessor', () => {
     it('no job waits where waiting would leave the other remotes less than their share of the worker (a slow remote)', async () => {
       // SYNC_CONCURRENCY 4, 2 per remote: a waiting job holds a worker slot, so a third job of r1 waiting would leave
       // the other remotes 1 slot of 4. It goes back to the queue instead.
-      const small = new SyncProcessor(
-        sender as unknown as SyncSender,
-        {} as SyncScheduler,
-        {} as GlobalUserSyncService,
-        {} as ConsistencyService,
-        {} as ConsistencyScheduler,
-        {} as BackfillService,
-        { jobs: { inc: () => undefined } } as unknown as SyncMetrics,
-        { sync: { concurrency: 4, perRemoteConcurrency: 2 } } as AppConfig,
-      );
+      const small = withSlots(4, 2);
       delayed.length = 0;
       const runs = ['s1', 's2'].map((c) => small.process(job(c), 'token'));
       await tick();
