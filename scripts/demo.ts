@@ -77,6 +77,8 @@ async function startServer(name: string, port: number): Promise<Server> {
       REMOTE_OFFLINE_AFTER_MS: '10000',
       // Both servers are on this machine: allow loopback peers (denied by default).
       REMOTE_ALLOWED_NETWORKS: '127.0.0.0/8,::1/128',
+      // No balancer in front of the demo: stopping need not wait for one to notice (npm run cluster has one).
+      SHUTDOWN_DRAIN_MS: process.env.SHUTDOWN_DRAIN_MS ?? '0',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
